@@ -1,0 +1,591 @@
+package orderbook
+
+import (
+	"fmt"
+	"math"
+)
+
+// Book is one market's order book. It is not safe for concurrent use: the
+// engine's single sequencer goroutine owns it.
+type Book struct {
+	cfg     Config
+	ladders [2]ladder // [0] bids, [1] asks
+
+	// orders is the slab; slot 0 is never used so that 0 can mean "none" in
+	// every link. Free slots are chained through next.
+	orders   []order
+	freeSlot uint32
+	resting  int
+
+	ids      idIndex
+	accounts []accountOrders
+
+	refPriceTicks int64
+	bandOn        bool
+	bandDevTicks  int64
+
+	stamp    uint32
+	changes  []LevelChange
+	updateID uint64
+}
+
+type order struct {
+	id         OrderID
+	priceTicks int64
+	qtyLots    int64 // total ordered, as last amended
+	remaining  int64
+	prev, next uint32 // neighbours in the level (or the free list)
+	// acctPrev and acctNext chain the account's orders in the order they
+	// first rested.
+	acctPrev, acctNext uint32
+	account            AccountID
+	side               Side
+	tif                TimeInForce
+	stp                STP
+}
+
+type accountOrders struct {
+	head, tail uint32
+	count      int32
+}
+
+// New returns an empty book, or the config's problems.
+func New(cfg Config) (*Book, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Book{
+		cfg:     cfg,
+		ladders: [2]ladder{newLadder(Buy), newLadder(Sell)},
+		orders:  make([]order, 1, 1024),
+		ids:     newIDIndex(),
+		changes: make([]LevelChange, 0, 64),
+	}, nil
+}
+
+// Config returns the book's config.
+func (b *Book) Config() Config { return b.cfg }
+
+func (b *Book) ladder(s Side) *ladder { return &b.ladders[s-1] }
+
+// begin and end bracket every command so that Changes and UpdateID describe
+// exactly that command.
+func (b *Book) begin() {
+	b.changes = b.changes[:0]
+	b.stamp++
+	if b.stamp == 0 {
+		b.resetStamps()
+		b.stamp = 1
+	}
+}
+
+func (b *Book) end() {
+	if len(b.changes) > 0 {
+		b.updateID++
+	}
+}
+
+// resetStamps clears every level's stamp when the 32-bit command stamp wraps,
+// so a level untouched for 2^32 commands is not mistaken for a touched one.
+// Recycled pages are cleared when reused.
+func (b *Book) resetStamps() {
+	for s := range b.ladders {
+		for _, p := range b.ladders[s].pages {
+			for i := range p.levels {
+				p.levels[i].touched = 0
+			}
+		}
+	}
+}
+
+// setTotal sets a level's total and records the change for this command.
+func (b *Book) setTotal(lvl *level, side Side, price, total int64) {
+	lvl.totalLots = total
+	if lvl.touched != b.stamp {
+		lvl.touched = b.stamp
+		lvl.changeIdx = uint32(len(b.changes))
+		b.changes = append(b.changes, LevelChange{Side: side, PriceTicks: price, TotalLots: total})
+		return
+	}
+	b.changes[lvl.changeIdx].TotalLots = total
+}
+
+// Apply runs one command given as a value.
+func (b *Book) Apply(cmd *Command, ev []Event) []Event {
+	o := &cmd.Order
+	switch cmd.Kind {
+	case CmdPlace:
+		return b.Place(*o, ev)
+	case CmdCancel:
+		return b.Cancel(o.ID, o.Account, ev)
+	case CmdAmend:
+		return b.Amend(o.ID, o.Account, o.PriceTicks, o.QtyLots, ev)
+	case CmdCancelAccount:
+		return b.CancelAccount(o.Account, ev)
+	case CmdCancelAll:
+		return b.CancelAll(ev)
+	case CmdSetReference:
+		return b.SetReferencePrice(o.PriceTicks, ev)
+	}
+	b.begin()
+	b.end()
+	return ev
+}
+
+// SetReferencePrice sets the price the band is measured from (0 removes it).
+func (b *Book) SetReferencePrice(priceTicks int64, ev []Event) []Event {
+	b.begin()
+	defer b.end()
+	if priceTicks < 0 || priceTicks > b.cfg.MaxPriceTicks {
+		return append(ev, Event{Kind: EventRejected, Reason: ReasonInvalidPrice})
+	}
+	b.refPriceTicks = priceTicks
+	b.bandOn = false
+	if priceTicks == 0 {
+		return ev
+	}
+	dev := int64(math.MaxInt64)
+	if b.cfg.PriceBandTicks > 0 {
+		dev = b.cfg.PriceBandTicks
+		b.bandOn = true
+	}
+	if b.cfg.PriceBandPpm > 0 {
+		// Both factors are bounded by Config.Validate so the product fits.
+		dev = min(dev, priceTicks*b.cfg.PriceBandPpm/1_000_000)
+		b.bandOn = true
+	}
+	b.bandDevTicks = dev
+	return ev
+}
+
+// ReferencePrice returns the band's reference price (0 = none).
+func (b *Book) ReferencePrice() int64 { return b.refPriceTicks }
+
+func (b *Book) inBand(price int64) bool {
+	if !b.bandOn {
+		return true
+	}
+	d := price - b.refPriceTicks
+	return d <= b.bandDevTicks && -d <= b.bandDevTicks
+}
+
+// Place enters a new order.
+func (b *Book) Place(o Order, ev []Event) []Event {
+	b.begin()
+	ev = b.place(&o, ev)
+	b.end()
+	return ev
+}
+
+func (b *Book) validate(o *Order) Reason {
+	switch {
+	case o.ID == 0:
+		return ReasonInvalidOrderID
+	case int64(o.Account) >= int64(b.cfg.MaxAccounts):
+		return ReasonInvalidAccount
+	case o.Side != Buy && o.Side != Sell:
+		return ReasonInvalidSide
+	case o.Type != Limit && o.Type != Market:
+		return ReasonInvalidType
+	case o.TIF < GTC || o.TIF > PostOnly || (o.Type == Market && (o.TIF == GTC || o.TIF == PostOnly)):
+		return ReasonInvalidTimeInForce
+	case o.STP > STPCancelBoth:
+		return ReasonInvalidSTP
+	case o.QtyLots <= 0:
+		return ReasonInvalidQuantity
+	case o.QtyLots > b.cfg.MaxOrderLots:
+		return ReasonQuantityAboveMax
+	case o.PriceTicks > b.cfg.MaxPriceTicks || o.PriceTicks < 0 || (o.Type == Limit && o.PriceTicks == 0):
+		return ReasonInvalidPrice
+	case o.Type == Limit && !b.inBand(o.PriceTicks):
+		return ReasonPriceOutsideBand
+	}
+	if _, dup := b.ids.get(o.ID); dup {
+		return ReasonDuplicateOrderID
+	}
+	if o.TIF == GTC || o.TIF == PostOnly {
+		if int(o.Account) < len(b.accounts) && int(b.accounts[o.Account].count) >= b.cfg.MaxOrdersPerAccount {
+			return ReasonTooManyAccountOrders
+		}
+		if b.resting >= b.cfg.MaxRestingOrders {
+			return ReasonTooManyOrders
+		}
+		if o.TIF == PostOnly && b.wouldTake(o.Side, o.PriceTicks) {
+			return ReasonPostOnlyWouldTake
+		}
+	}
+	return ReasonNone
+}
+
+// wouldTake reports whether an order at price on side would cross the book.
+func (b *Book) wouldTake(side Side, price int64) bool {
+	opp := b.ladder(side.Opposite()).best
+	if opp == 0 {
+		return false
+	}
+	if side == Buy {
+		return opp <= price
+	}
+	return opp >= price
+}
+
+// limitFor returns the worst price an incoming order may trade at.
+func (b *Book) limitFor(o *Order) int64 {
+	if o.Type == Limit {
+		return o.PriceTicks
+	}
+	if o.Side == Buy {
+		lim := int64(math.MaxInt64)
+		if o.PriceTicks > 0 {
+			lim = o.PriceTicks
+		}
+		if b.bandOn {
+			lim = min(lim, b.refPriceTicks+b.bandDevTicks)
+		}
+		return lim
+	}
+	lim := o.PriceTicks // 0 = no bound: every price is >= 0
+	if b.bandOn {
+		lim = max(lim, b.refPriceTicks-b.bandDevTicks)
+	}
+	return lim
+}
+
+// crosses reports whether a maker at price is within limit for a taker on side.
+func crosses(side Side, price, limit int64) bool {
+	if side == Buy {
+		return price <= limit
+	}
+	return price >= limit
+}
+
+func (b *Book) place(o *Order, ev []Event) []Event {
+	if r := b.validate(o); r != ReasonNone {
+		return append(ev, Event{Kind: EventRejected, Reason: r, OrderID: o.ID, Account: o.Account})
+	}
+	ev = append(ev, Event{Kind: EventAccepted, OrderID: o.ID, Account: o.Account, Side: o.Side, PriceTicks: o.PriceTicks, QtyLots: o.QtyLots})
+	lim := b.limitFor(o)
+	if o.TIF == FOK && b.fillable(o, lim) < o.QtyLots {
+		return append(ev, b.cancelledTaker(o, o.QtyLots, ReasonFOKNotFilled))
+	}
+	t := incoming{id: o.ID, account: o.Account, side: o.Side, stp: o.STP, remaining: o.QtyLots}
+	ev = b.match(&t, lim, ev)
+	switch {
+	case t.remaining == 0:
+	case t.selfTrade:
+		ev = append(ev, b.cancelledTaker(o, t.remaining, ReasonSelfTrade))
+	case o.TIF == GTC || o.TIF == PostOnly:
+		b.rest(o, t.remaining)
+	default:
+		if o.TIF == FOK {
+			panic(fmt.Sprintf("orderbook: FOK order %d left %d lots after the fillable check", o.ID, t.remaining))
+		}
+		ev = append(ev, b.cancelledTaker(o, t.remaining, ReasonUnfilledRemainder))
+	}
+	return ev
+}
+
+func (b *Book) cancelledTaker(o *Order, qty int64, r Reason) Event {
+	return Event{Kind: EventCancelled, Reason: r, OrderID: o.ID, Account: o.Account, Side: o.Side, PriceTicks: o.PriceTicks, QtyLots: qty}
+}
+
+// fillable returns how much of o could trade now within limit, stopping as
+// soon as the whole quantity is found, with self-trade prevention applied as
+// the match would apply it.
+func (b *Book) fillable(o *Order, limit int64) int64 {
+	opp := b.ladder(o.Side.Opposite())
+	var sum int64
+	for price := opp.best; price != 0 && crosses(o.Side, price, limit); price = opp.next(price) {
+		lvl := opp.level(price)
+		if o.STP == STPNone {
+			sum += lvl.totalLots
+		} else {
+			for i := lvl.head; i != 0; i = b.orders[i].next {
+				m := &b.orders[i]
+				if m.account != o.Account {
+					sum += m.remaining
+				} else if o.STP != STPCancelMaker {
+					return sum
+				}
+				if sum >= o.QtyLots {
+					return sum
+				}
+			}
+		}
+		if sum >= o.QtyLots {
+			return sum
+		}
+	}
+	return sum
+}
+
+// incoming is an order while it matches: a new order, or a resting order whose
+// amended price crosses the book.
+type incoming struct {
+	id        OrderID
+	account   AccountID
+	side      Side
+	stp       STP
+	remaining int64
+	selfTrade bool // matching stopped by self-trade prevention
+}
+
+// match trades t against the opposite side within limit.
+func (b *Book) match(t *incoming, limit int64, ev []Event) []Event {
+	opp := b.ladder(t.side.Opposite())
+	for t.remaining > 0 {
+		price := opp.best
+		if price == 0 || !crosses(t.side, price, limit) {
+			return ev
+		}
+		lvl := opp.level(price)
+		for t.remaining > 0 {
+			mi := lvl.head
+			m := &b.orders[mi]
+			if m.account == t.account && t.stp != STPNone {
+				if t.stp == STPCancelTaker {
+					t.selfTrade = true
+					return ev
+				}
+				ev = append(ev, b.cancelledResting(mi, ReasonSelfTrade))
+				last := lvl.tail == mi
+				b.remove(mi)
+				if t.stp == STPCancelBoth {
+					t.selfTrade = true
+					return ev
+				}
+				if last {
+					break // the level (and maybe its page) is gone
+				}
+				continue
+			}
+			q := min(t.remaining, m.remaining)
+			t.remaining -= q
+			m.remaining -= q
+			done := m.remaining == 0
+			ev = append(ev, Event{Kind: EventFill, Side: t.side, OrderID: t.id, Account: t.account,
+				MakerOrderID: m.id, MakerAccount: m.account, PriceTicks: price, QtyLots: q,
+				RemainingLots: m.remaining, MakerDone: done})
+			if !done {
+				b.setTotal(lvl, opp.side, price, lvl.totalLots-q)
+				break // only possible when the taker is complete
+			}
+			last := lvl.tail == mi
+			b.setTotal(lvl, opp.side, price, lvl.totalLots-q)
+			b.unlinkLevel(opp, lvl, mi)
+			b.release(mi)
+			if last {
+				break
+			}
+		}
+	}
+	return ev
+}
+
+// rest puts the remainder of a new order at the back of its level.
+func (b *Book) rest(o *Order, remaining int64) {
+	i := b.alloc()
+	b.orders[i] = order{id: o.ID, priceTicks: o.PriceTicks, qtyLots: o.QtyLots, remaining: remaining,
+		account: o.Account, side: o.Side, tif: o.TIF, stp: o.STP}
+	b.linkLevel(i)
+	b.ids.insert(o.ID, i)
+	b.linkAccount(i)
+	b.resting++
+}
+
+func (b *Book) alloc() uint32 {
+	if i := b.freeSlot; i != 0 {
+		b.freeSlot = b.orders[i].next
+		return i
+	}
+	b.orders = append(b.orders, order{})
+	return uint32(len(b.orders) - 1)
+}
+
+// linkLevel appends order i to the back of the level at its price.
+func (b *Book) linkLevel(i uint32) {
+	o := &b.orders[i]
+	l := b.ladder(o.side)
+	lvl := l.levelForInsert(o.priceTicks)
+	o.prev, o.next = lvl.tail, 0
+	if lvl.tail == 0 {
+		lvl.head = i
+		lvl.tail = i
+		l.markOccupied(o.priceTicks)
+	} else {
+		b.orders[lvl.tail].next = i
+		lvl.tail = i
+	}
+	b.setTotal(lvl, o.side, o.priceTicks, lvl.totalLots+o.remaining)
+}
+
+// unlinkLevel takes order i out of its level's queue, emptying the level if
+// it was the last; the level's total must already exclude the order.
+func (b *Book) unlinkLevel(l *ladder, lvl *level, i uint32) {
+	o := &b.orders[i]
+	if o.prev != 0 {
+		b.orders[o.prev].next = o.next
+	} else {
+		lvl.head = o.next
+	}
+	if o.next != 0 {
+		b.orders[o.next].prev = o.prev
+	} else {
+		lvl.tail = o.prev
+	}
+	if lvl.head == 0 {
+		l.markEmpty(o.priceTicks)
+	}
+}
+
+func (b *Book) linkAccount(i uint32) {
+	o := &b.orders[i]
+	if int(o.account) >= len(b.accounts) {
+		n := max(int(o.account)+1, 2*len(b.accounts), 64)
+		b.accounts = append(b.accounts, make([]accountOrders, min(n, b.cfg.MaxAccounts)-len(b.accounts))...)
+	}
+	a := &b.accounts[o.account]
+	o.acctPrev, o.acctNext = a.tail, 0
+	if a.tail == 0 {
+		a.head = i
+	} else {
+		b.orders[a.tail].acctNext = i
+	}
+	a.tail = i
+	a.count++
+}
+
+// release frees the slot of an order that left its level: it leaves the id
+// index and its account's list.
+func (b *Book) release(i uint32) {
+	o := &b.orders[i]
+	a := &b.accounts[o.account]
+	if o.acctPrev != 0 {
+		b.orders[o.acctPrev].acctNext = o.acctNext
+	} else {
+		a.head = o.acctNext
+	}
+	if o.acctNext != 0 {
+		b.orders[o.acctNext].acctPrev = o.acctPrev
+	} else {
+		a.tail = o.acctPrev
+	}
+	a.count--
+	b.ids.remove(o.id)
+	b.resting--
+	*o = order{next: b.freeSlot}
+	b.freeSlot = i
+}
+
+// remove takes a resting order off the book entirely.
+func (b *Book) remove(i uint32) {
+	o := &b.orders[i]
+	l := b.ladder(o.side)
+	lvl := l.level(o.priceTicks)
+	b.setTotal(lvl, o.side, o.priceTicks, lvl.totalLots-o.remaining)
+	b.unlinkLevel(l, lvl, i)
+	b.release(i)
+}
+
+func (b *Book) cancelledResting(i uint32, r Reason) Event {
+	o := &b.orders[i]
+	return Event{Kind: EventCancelled, Reason: r, OrderID: o.id, Account: o.account, Side: o.side, PriceTicks: o.priceTicks, QtyLots: o.remaining}
+}
+
+// lookup returns the slot of a resting order of acct.
+func (b *Book) lookup(id OrderID, acct AccountID) (uint32, bool) {
+	if id == 0 {
+		return 0, false
+	}
+	i, ok := b.ids.get(id)
+	if !ok || b.orders[i].account != acct {
+		return 0, false
+	}
+	return i, true
+}
+
+// Cancel removes a resting order of acct.
+func (b *Book) Cancel(id OrderID, acct AccountID, ev []Event) []Event {
+	b.begin()
+	defer b.end()
+	i, ok := b.lookup(id, acct)
+	if !ok {
+		return append(ev, Event{Kind: EventRejected, Reason: ReasonUnknownOrder, OrderID: id, Account: acct})
+	}
+	ev = append(ev, b.cancelledResting(i, ReasonCancelledByUser))
+	b.remove(i)
+	return ev
+}
+
+// Amend changes a resting order's price and total quantity (see the package
+// documentation for what keeps priority).
+func (b *Book) Amend(id OrderID, acct AccountID, priceTicks, qtyLots int64, ev []Event) []Event {
+	b.begin()
+	defer b.end()
+	reject := func(r Reason) []Event {
+		return append(ev, Event{Kind: EventRejected, Reason: r, OrderID: id, Account: acct})
+	}
+	i, ok := b.lookup(id, acct)
+	if !ok {
+		return reject(ReasonUnknownOrder)
+	}
+	o := &b.orders[i]
+	samePrice := priceTicks == o.priceTicks
+	switch {
+	case qtyLots <= 0:
+		return reject(ReasonInvalidQuantity)
+	case qtyLots > b.cfg.MaxOrderLots:
+		return reject(ReasonQuantityAboveMax)
+	case priceTicks < 1 || priceTicks > b.cfg.MaxPriceTicks:
+		return reject(ReasonInvalidPrice)
+	case !samePrice && !b.inBand(priceTicks):
+		return reject(ReasonPriceOutsideBand)
+	case samePrice && qtyLots == o.qtyLots:
+		return reject(ReasonNothingToAmend)
+	}
+	filled := o.qtyLots - o.remaining
+	if qtyLots <= filled {
+		ev = append(ev, b.cancelledResting(i, ReasonAmendedToFilled))
+		b.remove(i)
+		return ev
+	}
+	if !samePrice && o.tif == PostOnly && b.wouldTake(o.side, priceTicks) {
+		return reject(ReasonPostOnlyWouldTake)
+	}
+	l := b.ladder(o.side)
+	lvl := l.level(o.priceTicks)
+	newRemaining := qtyLots - filled
+	if samePrice && qtyLots < o.qtyLots {
+		b.setTotal(lvl, o.side, o.priceTicks, lvl.totalLots-(o.remaining-newRemaining))
+		o.qtyLots, o.remaining = qtyLots, newRemaining
+		return append(ev, b.amended(i, true))
+	}
+	// Everything else loses priority: take the order out of its queue, then
+	// put it back at the tail of its (new) level, trading first if the new
+	// price crosses.
+	b.setTotal(lvl, o.side, o.priceTicks, lvl.totalLots-o.remaining)
+	b.unlinkLevel(l, lvl, i)
+	o.priceTicks, o.qtyLots, o.remaining = priceTicks, qtyLots, newRemaining
+	ev = append(ev, b.amended(i, false))
+	if !samePrice && b.wouldTake(o.side, priceTicks) {
+		t := incoming{id: o.id, account: o.account, side: o.side, stp: o.stp, remaining: o.remaining}
+		ev = b.match(&t, priceTicks, ev)
+		o = &b.orders[i] // match does not grow the slab, but stay safe
+		o.remaining = t.remaining
+		if t.selfTrade {
+			ev = append(ev, b.cancelledResting(i, ReasonSelfTrade))
+		}
+		if t.remaining == 0 || t.selfTrade {
+			b.release(i)
+			return ev
+		}
+	}
+	b.linkLevel(i)
+	return ev
+}
+
+func (b *Book) amended(i uint32, kept bool) Event {
+	o := &b.orders[i]
+	return Event{Kind: EventAmended, OrderID: o.id, Account: o.account, Side: o.side, PriceTicks: o.priceTicks,
+		QtyLots: o.qtyLots, RemainingLots: o.remaining, KeptPriority: kept}
+}

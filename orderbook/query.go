@@ -1,0 +1,126 @@
+package orderbook
+
+// CancelAccount cancels every resting order of acct, in the order they first
+// rested. Liquidation calls it before it closes a position.
+func (b *Book) CancelAccount(acct AccountID, ev []Event) []Event {
+	b.begin()
+	defer b.end()
+	if int64(acct) >= int64(b.cfg.MaxAccounts) {
+		return append(ev, Event{Kind: EventRejected, Reason: ReasonInvalidAccount, Account: acct})
+	}
+	if int(acct) >= len(b.accounts) {
+		return ev
+	}
+	for i := b.accounts[acct].head; i != 0; {
+		next := b.orders[i].acctNext
+		ev = append(ev, b.cancelledResting(i, ReasonAccountCancelAll))
+		b.remove(i)
+		i = next
+	}
+	return ev
+}
+
+// CancelAll cancels every resting order: bids, then asks, each from the best
+// price, oldest first.
+func (b *Book) CancelAll(ev []Event) []Event {
+	b.begin()
+	defer b.end()
+	for s := range b.ladders {
+		l := &b.ladders[s]
+		for l.best != 0 {
+			lvl := l.level(l.best)
+			for i := lvl.head; ; {
+				next := b.orders[i].next
+				ev = append(ev, b.cancelledResting(i, ReasonBookCancelAll))
+				b.remove(i) // the last one empties the level and moves best on
+				if next == 0 {
+					break
+				}
+				i = next
+			}
+		}
+	}
+	return ev
+}
+
+// Changes lists the levels whose total changed in the last command. The
+// slice is reused by the next command.
+func (b *Book) Changes() []LevelChange { return b.changes }
+
+// UpdateID grows by one with every command that changed a level.
+func (b *Book) UpdateID() uint64 { return b.updateID }
+
+// Len returns the number of resting orders.
+func (b *Book) Len() int { return b.resting }
+
+// AccountOrderCount returns the number of resting orders of acct.
+func (b *Book) AccountOrderCount(acct AccountID) int {
+	if int(acct) >= len(b.accounts) {
+		return 0
+	}
+	return int(b.accounts[acct].count)
+}
+
+// BestBid returns the highest bid and its total quantity.
+func (b *Book) BestBid() (priceTicks, totalLots int64, ok bool) { return b.best(Buy) }
+
+// BestAsk returns the lowest ask and its total quantity.
+func (b *Book) BestAsk() (priceTicks, totalLots int64, ok bool) { return b.best(Sell) }
+
+func (b *Book) best(s Side) (int64, int64, bool) {
+	l := b.ladder(s)
+	if l.best == 0 {
+		return 0, 0, false
+	}
+	return l.best, l.level(l.best).totalLots, true
+}
+
+// Depth appends up to n levels of side to dst, best first.
+func (b *Book) Depth(side Side, n int, dst []Level) []Level {
+	if side != Buy && side != Sell {
+		return dst
+	}
+	l := b.ladder(side)
+	for p := l.best; p != 0 && n > 0; p = l.next(p) {
+		lvl := l.level(p)
+		count := 0
+		for i := lvl.head; i != 0; i = b.orders[i].next {
+			count++
+		}
+		dst = append(dst, Level{PriceTicks: p, TotalLots: lvl.totalLots, Orders: count})
+		n--
+	}
+	return dst
+}
+
+// Order returns a resting order.
+func (b *Book) Order(id OrderID) (RestingOrder, bool) {
+	if id == 0 {
+		return RestingOrder{}, false
+	}
+	i, ok := b.ids.get(id)
+	if !ok {
+		return RestingOrder{}, false
+	}
+	return b.view(i), true
+}
+
+func (b *Book) view(i uint32) RestingOrder {
+	o := &b.orders[i]
+	return RestingOrder{ID: o.id, Account: o.account, Side: o.side, TIF: o.tif, STP: o.stp,
+		PriceTicks: o.priceTicks, QtyLots: o.qtyLots, FilledLots: o.qtyLots - o.remaining, RemainingLots: o.remaining}
+}
+
+// Orders appends every resting order of side to dst in priority order.
+func (b *Book) Orders(side Side, dst []RestingOrder) []RestingOrder {
+	if side != Buy && side != Sell {
+		return dst
+	}
+	l := b.ladder(side)
+	for p := l.best; p != 0; p = l.next(p) {
+		for i := l.level(p).head; i != 0; i = b.orders[i].next {
+			dst = append(dst, b.view(i))
+		}
+	}
+	return dst
+}
