@@ -42,6 +42,7 @@ type order struct {
 	side               Side
 	tif                TimeInForce
 	stp                STP
+	_                  [9]byte // pad to 64 bytes: one order, one cache line
 }
 
 type accountOrders struct {
@@ -80,6 +81,11 @@ func (b *Book) begin() {
 }
 
 func (b *Book) end() {
+	for s := range b.ladders {
+		if len(b.ladders[s].emptied) > 0 {
+			b.ladders[s].releaseEmpty()
+		}
+	}
 	if len(b.changes) > 0 {
 		b.updateID++
 	}
@@ -113,21 +119,21 @@ func (b *Book) setTotal(lvl *level, side Side, price, total int64) {
 // Apply runs one command given as a value.
 func (b *Book) Apply(cmd *Command, ev []Event) []Event {
 	o := &cmd.Order
+	b.begin()
 	switch cmd.Kind {
 	case CmdPlace:
-		return b.Place(*o, ev)
+		ev = b.place(o, ev)
 	case CmdCancel:
-		return b.Cancel(o.ID, o.Account, ev)
+		ev = b.cancel(o.ID, o.Account, ev)
 	case CmdAmend:
-		return b.Amend(o.ID, o.Account, o.PriceTicks, o.QtyLots, ev)
+		ev = b.amend(o.ID, o.Account, o.PriceTicks, o.QtyLots, ev)
 	case CmdCancelAccount:
-		return b.CancelAccount(o.Account, ev)
+		ev = b.cancelAccount(o.Account, ev)
 	case CmdCancelAll:
-		return b.CancelAll(ev)
+		ev = b.cancelAll(ev)
 	case CmdSetReference:
-		return b.SetReferencePrice(o.PriceTicks, ev)
+		ev = b.setReferencePrice(o.PriceTicks, ev)
 	}
-	b.begin()
 	b.end()
 	return ev
 }
@@ -135,7 +141,12 @@ func (b *Book) Apply(cmd *Command, ev []Event) []Event {
 // SetReferencePrice sets the price the band is measured from (0 removes it).
 func (b *Book) SetReferencePrice(priceTicks int64, ev []Event) []Event {
 	b.begin()
-	defer b.end()
+	ev = b.setReferencePrice(priceTicks, ev)
+	b.end()
+	return ev
+}
+
+func (b *Book) setReferencePrice(priceTicks int64, ev []Event) []Event {
 	if priceTicks < 0 || priceTicks > b.cfg.MaxPriceTicks {
 		return append(ev, Event{Kind: EventRejected, Reason: ReasonInvalidPrice})
 	}
@@ -507,7 +518,12 @@ func (b *Book) lookup(id OrderID, acct AccountID) (uint32, bool) {
 // Cancel removes a resting order of acct.
 func (b *Book) Cancel(id OrderID, acct AccountID, ev []Event) []Event {
 	b.begin()
-	defer b.end()
+	ev = b.cancel(id, acct, ev)
+	b.end()
+	return ev
+}
+
+func (b *Book) cancel(id OrderID, acct AccountID, ev []Event) []Event {
 	i, ok := b.lookup(id, acct)
 	if !ok {
 		return append(ev, Event{Kind: EventRejected, Reason: ReasonUnknownOrder, OrderID: id, Account: acct})
@@ -521,7 +537,12 @@ func (b *Book) Cancel(id OrderID, acct AccountID, ev []Event) []Event {
 // documentation for what keeps priority).
 func (b *Book) Amend(id OrderID, acct AccountID, priceTicks, qtyLots int64, ev []Event) []Event {
 	b.begin()
-	defer b.end()
+	ev = b.amend(id, acct, priceTicks, qtyLots, ev)
+	b.end()
+	return ev
+}
+
+func (b *Book) amend(id OrderID, acct AccountID, priceTicks, qtyLots int64, ev []Event) []Event {
 	reject := func(r Reason) []Event {
 		return append(ev, Event{Kind: EventRejected, Reason: r, OrderID: id, Account: acct})
 	}

@@ -23,6 +23,8 @@ type ladder struct {
 	cacheNo int64
 	cache   *page
 	free    []*page
+	// emptied lists pages whose last level emptied during this command.
+	emptied []int64
 }
 
 const (
@@ -109,15 +111,32 @@ func (l *ladder) markOccupied(price int64) {
 	}
 }
 
-// markEmpty records that the level at price became empty, recycles its page
-// if that was the page's last level, and moves best on if needed.
+// markEmpty records that the level at price became empty and moves best on
+// if needed. A page whose last level emptied stays in place until the
+// command ends (releaseEmpty): a level that empties and fills again within
+// one command keeps its change-list entry instead of getting a second one
+// from a recycled page.
 func (l *ladder) markEmpty(price int64) {
-	no := price >> pageBits
 	p := l.page(price)
 	i := price & pageMask
 	p.occupied[i>>6] &^= 1 << (i & 63)
 	p.used--
 	if p.used == 0 {
+		l.emptied = append(l.emptied, price>>pageBits)
+	}
+	if price == l.best {
+		l.best = l.next(price)
+	}
+}
+
+// releaseEmpty recycles the pages that emptied during the command and are
+// still empty.
+func (l *ladder) releaseEmpty() {
+	for _, no := range l.emptied {
+		p := l.pages[no]
+		if p == nil || p.used != 0 {
+			continue
+		}
 		delete(l.pages, no)
 		k, _ := slices.BinarySearch(l.active, no)
 		l.active = slices.Delete(l.active, k, k+1)
@@ -126,43 +145,43 @@ func (l *ladder) markEmpty(price int64) {
 			l.cacheNo, l.cache = -1, nil
 		}
 	}
-	if price == l.best {
-		l.best = l.next(price)
-	}
+	l.emptied = l.emptied[:0]
 }
 
 // next returns the first occupied price after price in priority order (lower
-// for bids, higher for asks), or 0 if there is none.
+// for bids, higher for asks), or 0 if there is none. Pages emptied during the
+// current command may still be listed and are skipped.
 func (l *ladder) next(price int64) int64 {
 	no := price >> pageBits
 	i := int(price & pageMask)
+	k, found := slices.BinarySearch(l.active, no) // first page >= no
 	if l.side == Buy {
-		if p := l.pages[no]; p != nil {
-			if j := highestBelow(&p.occupied, i); j >= 0 {
+		if found {
+			if j := highestBelow(&l.pages[no].occupied, i); j >= 0 {
 				return no<<pageBits | int64(j)
 			}
 		}
-		k, _ := slices.BinarySearch(l.active, no) // first page >= no
-		if k == 0 {
-			return 0
+		for k--; k >= 0; k-- {
+			no = l.active[k]
+			if j := highestBelow(&l.pages[no].occupied, pageSize); j >= 0 {
+				return no<<pageBits | int64(j)
+			}
 		}
-		no = l.active[k-1]
-		return no<<pageBits | int64(highestBelow(&l.pages[no].occupied, pageSize))
+		return 0
 	}
-	if p := l.pages[no]; p != nil {
-		if j := lowestAbove(&p.occupied, i); j >= 0 {
+	if found {
+		if j := lowestAbove(&l.pages[no].occupied, i); j >= 0 {
+			return no<<pageBits | int64(j)
+		}
+		k++
+	}
+	for ; k < len(l.active); k++ {
+		no = l.active[k]
+		if j := lowestAbove(&l.pages[no].occupied, -1); j >= 0 {
 			return no<<pageBits | int64(j)
 		}
 	}
-	k, found := slices.BinarySearch(l.active, no)
-	if found {
-		k++
-	}
-	if k == len(l.active) {
-		return 0
-	}
-	no = l.active[k]
-	return no<<pageBits | int64(lowestAbove(&l.pages[no].occupied, -1))
+	return 0
 }
 
 // highestBelow returns the highest set bit index < i, or -1.

@@ -4,7 +4,12 @@ package orderbook
 // rested. Liquidation calls it before it closes a position.
 func (b *Book) CancelAccount(acct AccountID, ev []Event) []Event {
 	b.begin()
-	defer b.end()
+	ev = b.cancelAccount(acct, ev)
+	b.end()
+	return ev
+}
+
+func (b *Book) cancelAccount(acct AccountID, ev []Event) []Event {
 	if int64(acct) >= int64(b.cfg.MaxAccounts) {
 		return append(ev, Event{Kind: EventRejected, Reason: ReasonInvalidAccount, Account: acct})
 	}
@@ -24,7 +29,12 @@ func (b *Book) CancelAccount(acct AccountID, ev []Event) []Event {
 // price, oldest first.
 func (b *Book) CancelAll(ev []Event) []Event {
 	b.begin()
-	defer b.end()
+	ev = b.cancelAll(ev)
+	b.end()
+	return ev
+}
+
+func (b *Book) cancelAll(ev []Event) []Event {
 	for s := range b.ladders {
 		l := &b.ladders[s]
 		for l.best != 0 {

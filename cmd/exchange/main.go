@@ -1,0 +1,53 @@
+// Command exchange runs the paper-trading exchange and its tools.
+//
+//	exchange bench book [--commands N] [--seed S]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/paperperps/exchange/bench"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage: exchange <command> [flags]
+
+commands:
+  bench book    run the standard order flow F1 on one order book and print
+                throughput and per-command latency
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) >= 2 && args[0] == "bench" && args[1] == "book" {
+		return benchBook(args[2:], stdout, stderr)
+	}
+	fmt.Fprint(stderr, usage)
+	return 2
+}
+
+func benchBook(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench book", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	commands := fs.Int("commands", bench.F1Commands, "number of commands of flow F1 to run")
+	seed := fs.Uint64("seed", 1, "seed of the flow")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *commands < 1 || *commands > 100_000_000 {
+		fmt.Fprintf(stderr, "exchange: --commands %d not in [1, 100000000]\n", *commands)
+		return 2
+	}
+	r, err := bench.RunBookF1(*seed, *commands)
+	if err != nil {
+		fmt.Fprintln(stderr, "exchange:", err)
+		return 1
+	}
+	r.Print(stdout)
+	return 0
+}
