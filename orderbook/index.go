@@ -40,8 +40,10 @@ func (x *idIndex) resize(size int) {
 	}
 }
 
-// home spreads sequential ids over the table (Fibonacci hashing: the top
-// bits of id × 2^64/φ).
+// home spreads ids over the table by Fibonacci hashing (the top bits of
+// id × 2^64/φ). Placing consecutive ids in consecutive slots would make
+// inserts cache-friendly, but the run of recent, still-resting ids then
+// forms one long cluster that lookups of older ids must probe through.
 func (x *idIndex) home(id OrderID) uint64 {
 	return (uint64(id) * 0x9E3779B97F4A7C15) >> x.shift
 }

@@ -1,0 +1,102 @@
+package orderbook
+
+import (
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+)
+
+// The slab's layout is part of the speed budget: one order, one cache line.
+func TestOrderIsOneCacheLine(t *testing.T) {
+	if s := unsafe.Sizeof(order{}); s != 64 {
+		t.Fatalf("order is %d bytes, want 64", s)
+	}
+	if s := unsafe.Sizeof(level{}); s != 24 {
+		t.Fatalf("level is %d bytes, want 24", s)
+	}
+}
+
+// TestIDIndexAgainstMap drives the open-addressing index and a Go map with
+// the same random inserts and removes, including ids with power-of-two
+// strides that would pile up under a plain modulo.
+func TestIDIndexAgainstMap(t *testing.T) {
+	for _, stride := range []uint64{1, 3, 1 << 10, 1 << 20, 1 << 40} {
+		rng := rand.New(rand.NewPCG(stride, 7))
+		x := newIDIndex()
+		ref := map[OrderID]uint32{}
+		var live []OrderID
+		next := uint64(1)
+		for step := range 200_000 {
+			if len(live) == 0 || rng.IntN(100) < 55 {
+				id := OrderID(next * stride)
+				next++
+				x.insert(id, uint32(step))
+				ref[id] = uint32(step)
+				live = append(live, id)
+			} else {
+				k := rng.IntN(len(live))
+				id := live[k]
+				live[k] = live[len(live)-1]
+				live = live[:len(live)-1]
+				x.remove(id)
+				delete(ref, id)
+			}
+			if step%10_000 == 0 || step == 199_999 {
+				if x.n != len(ref) {
+					t.Fatalf("stride %d step %d: index holds %d, map %d", stride, step, x.n, len(ref))
+				}
+				for id, want := range ref {
+					if got, ok := x.get(id); !ok || got != want {
+						t.Fatalf("stride %d step %d: get(%d) = %d,%t want %d", stride, step, id, got, ok, want)
+					}
+				}
+				if _, ok := x.get(OrderID(next * stride)); ok {
+					t.Fatalf("stride %d: found an id never inserted", stride)
+				}
+				// Clustering shows as long displacements from home slots.
+				for i, s := range x.slots {
+					if d := (uint64(i) - x.home(s.id)) & x.mask; s.id != 0 && d > 64 {
+						t.Fatalf("stride %d: id %d sits %d slots from home", stride, s.id, d)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSteadyStateAllocatesNothing: once the slab, index and pages have grown
+// to the working set, commands allocate nothing.
+func TestSteadyStateAllocatesNothing(t *testing.T) {
+	b, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := make([]Event, 0, 64)
+	id := OrderID(0)
+	cycle := func() {
+		// Rest a ladder of asks and bids, trade through part of it, amend,
+		// cancel the rest.
+		first := id + 1
+		for i := range 20 {
+			id++
+			ev = b.Place(Order{ID: id, Account: AccountID(i % 3), Side: Sell, Type: Limit, TIF: GTC, PriceTicks: 1000 + int64(i), QtyLots: 5}, ev[:0])
+			id++
+			ev = b.Place(Order{ID: id, Account: AccountID(i % 3), Side: Buy, Type: Limit, TIF: GTC, PriceTicks: 990 - int64(i), QtyLots: 5}, ev[:0])
+		}
+		id++
+		ev = b.Place(Order{ID: id, Account: 9, Side: Buy, Type: Market, TIF: IOC, QtyLots: 12}, ev[:0])
+		ev = b.Amend(first+5, 1, 995, 9, ev[:0])
+		for k := first; k <= id; k++ {
+			if o, ok := b.Order(k); ok {
+				ev = b.Cancel(k, o.Account, ev[:0])
+			}
+		}
+	}
+	cycle() // grow everything once
+	if n := testing.AllocsPerRun(100, cycle); n != 0 {
+		t.Fatalf("%v allocations per cycle, want 0", n)
+	}
+	if err := b.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}
