@@ -18,6 +18,7 @@ type Book struct {
 	resting  int
 
 	ids      idIndex
+	lastID   OrderID // highest id accepted
 	accounts []accountOrders
 
 	refPriceTicks int64
@@ -148,7 +149,7 @@ func (b *Book) SetReferencePrice(priceTicks int64, ev []Event) []Event {
 
 func (b *Book) setReferencePrice(priceTicks int64, ev []Event) []Event {
 	if priceTicks < 0 || priceTicks > b.cfg.MaxPriceTicks {
-		return append(ev, Event{Kind: EventRejected, Reason: ReasonInvalidPrice})
+		return appendRejected(ev, ReasonInvalidPrice, 0, 0)
 	}
 	b.refPriceTicks = priceTicks
 	b.bandOn = false
@@ -211,8 +212,8 @@ func (b *Book) validate(o *Order) Reason {
 	case o.Type == Limit && !b.inBand(o.PriceTicks):
 		return ReasonPriceOutsideBand
 	}
-	if _, dup := b.ids.get(o.ID); dup {
-		return ReasonDuplicateOrderID
+	if o.ID <= b.lastID {
+		return ReasonOrderIDNotIncreasing
 	}
 	if o.TIF == GTC || o.TIF == PostOnly {
 		if int(o.Account) < len(b.accounts) && int(b.accounts[o.Account].count) >= b.cfg.MaxOrdersPerAccount {
@@ -272,32 +273,53 @@ func crosses(side Side, price, limit int64) bool {
 
 func (b *Book) place(o *Order, ev []Event) []Event {
 	if r := b.validate(o); r != ReasonNone {
-		return append(ev, Event{Kind: EventRejected, Reason: r, OrderID: o.ID, Account: o.Account})
+		return appendRejected(ev, r, o.ID, o.Account)
 	}
-	ev = append(ev, Event{Kind: EventAccepted, OrderID: o.ID, Account: o.Account, Side: o.Side, PriceTicks: o.PriceTicks, QtyLots: o.QtyLots})
+	b.lastID = o.ID
+	ev, e := push(ev)
+	e.Kind, e.OrderID, e.Account, e.Side, e.PriceTicks, e.QtyLots = EventAccepted, o.ID, o.Account, o.Side, o.PriceTicks, o.QtyLots
 	lim := b.limitFor(o)
 	if o.TIF == FOK && b.fillable(o, lim) < o.QtyLots {
-		return append(ev, b.cancelledTaker(o, o.QtyLots, ReasonFOKNotFilled))
+		return appendCancelledTaker(ev, o, o.QtyLots, ReasonFOKNotFilled)
 	}
 	t := incoming{id: o.ID, account: o.Account, side: o.Side, stp: o.STP, remaining: o.QtyLots}
 	ev = b.match(&t, lim, ev)
 	switch {
 	case t.remaining == 0:
 	case t.selfTrade:
-		ev = append(ev, b.cancelledTaker(o, t.remaining, ReasonSelfTrade))
+		ev = appendCancelledTaker(ev, o, t.remaining, ReasonSelfTrade)
 	case o.TIF == GTC || o.TIF == PostOnly:
 		b.rest(o, t.remaining)
 	default:
 		if o.TIF == FOK {
 			panic(fmt.Sprintf("orderbook: FOK order %d left %d lots after the fillable check", o.ID, t.remaining))
 		}
-		ev = append(ev, b.cancelledTaker(o, t.remaining, ReasonUnfilledRemainder))
+		ev = appendCancelledTaker(ev, o, t.remaining, ReasonUnfilledRemainder)
 	}
 	return ev
 }
 
-func (b *Book) cancelledTaker(o *Order, qty int64, r Reason) Event {
-	return Event{Kind: EventCancelled, Reason: r, OrderID: o.ID, Account: o.Account, Side: o.Side, PriceTicks: o.PriceTicks, QtyLots: qty}
+// push appends a zero event and returns it to be filled in place. Appending
+// a composite literal instead builds the event on the stack with narrow
+// stores and copies it with wide loads, which stall on store forwarding:
+// that copy was the most expensive line of the F1 flow.
+func push(ev []Event) ([]Event, *Event) {
+	ev = append(ev, Event{})
+	return ev, &ev[len(ev)-1]
+}
+
+func appendRejected(ev []Event, r Reason, id OrderID, acct AccountID) []Event {
+	ev, e := push(ev)
+	e.Kind, e.Reason, e.OrderID, e.Account = EventRejected, r, id, acct
+	return ev
+}
+
+// appendCancelledTaker reports the end of an incoming order with qty unfilled.
+func appendCancelledTaker(ev []Event, o *Order, qty int64, r Reason) []Event {
+	ev, e := push(ev)
+	e.Kind, e.Reason, e.OrderID, e.Account = EventCancelled, r, o.ID, o.Account
+	e.Side, e.PriceTicks, e.QtyLots = o.Side, o.PriceTicks, qty
+	return ev
 }
 
 // fillable returns how much of o could trade now within limit, stopping as
@@ -358,7 +380,7 @@ func (b *Book) match(t *incoming, limit int64, ev []Event) []Event {
 					t.selfTrade = true
 					return ev
 				}
-				ev = append(ev, b.cancelledResting(mi, ReasonSelfTrade))
+				ev = b.appendCancelled(ev, mi, ReasonSelfTrade)
 				last := lvl.tail == mi
 				b.remove(mi)
 				if t.stp == STPCancelBoth {
@@ -374,9 +396,11 @@ func (b *Book) match(t *incoming, limit int64, ev []Event) []Event {
 			t.remaining -= q
 			m.remaining -= q
 			done := m.remaining == 0
-			ev = append(ev, Event{Kind: EventFill, Side: t.side, OrderID: t.id, Account: t.account,
-				MakerOrderID: m.id, MakerAccount: m.account, PriceTicks: price, QtyLots: q,
-				RemainingLots: m.remaining, MakerDone: done})
+			var e *Event
+			ev, e = push(ev)
+			e.Kind, e.Side, e.OrderID, e.Account = EventFill, t.side, t.id, t.account
+			e.MakerOrderID, e.MakerAccount, e.PriceTicks, e.QtyLots = m.id, m.account, price, q
+			e.RemainingLots, e.MakerDone = m.remaining, done
 			if !done {
 				b.setTotal(lvl, opp.side, price, lvl.totalLots-q)
 				break // only possible when the taker is complete
@@ -396,10 +420,11 @@ func (b *Book) match(t *incoming, limit int64, ev []Event) []Event {
 // rest puts the remainder of a new order at the back of its level.
 func (b *Book) rest(o *Order, remaining int64) {
 	i := b.alloc()
-	b.orders[i] = order{id: o.ID, priceTicks: o.PriceTicks, qtyLots: o.QtyLots, remaining: remaining,
-		account: o.Account, side: o.Side, tif: o.TIF, stp: o.STP}
+	r := &b.orders[i] // filled field by field: see push
+	r.id, r.priceTicks, r.qtyLots, r.remaining = o.ID, o.PriceTicks, o.QtyLots, remaining
+	r.account, r.side, r.tif, r.stp = o.Account, o.Side, o.TIF, o.STP
 	b.linkLevel(i)
-	b.ids.insert(o.ID, i)
+	b.ids.insert(o.ID, i, b.orders)
 	b.linkAccount(i)
 	b.resting++
 }
@@ -482,7 +507,7 @@ func (b *Book) release(i uint32) {
 		a.tail = o.acctPrev
 	}
 	a.count--
-	b.ids.remove(o.id)
+	b.ids.remove(o.id, i)
 	b.resting--
 	*o = order{next: b.freeSlot}
 	b.freeSlot = i
@@ -498,9 +523,14 @@ func (b *Book) remove(i uint32) {
 	b.release(i)
 }
 
-func (b *Book) cancelledResting(i uint32, r Reason) Event {
+// appendCancelled reports that resting order i is cancelled; call it before
+// the order is removed.
+func (b *Book) appendCancelled(ev []Event, i uint32, r Reason) []Event {
 	o := &b.orders[i]
-	return Event{Kind: EventCancelled, Reason: r, OrderID: o.id, Account: o.account, Side: o.side, PriceTicks: o.priceTicks, QtyLots: o.remaining}
+	ev, e := push(ev)
+	e.Kind, e.Reason, e.OrderID, e.Account = EventCancelled, r, o.id, o.account
+	e.Side, e.PriceTicks, e.QtyLots = o.side, o.priceTicks, o.remaining
+	return ev
 }
 
 // lookup returns the slot of a resting order of acct.
@@ -508,7 +538,7 @@ func (b *Book) lookup(id OrderID, acct AccountID) (uint32, bool) {
 	if id == 0 {
 		return 0, false
 	}
-	i, ok := b.ids.get(id)
+	i, ok := b.ids.get(id, b.orders)
 	if !ok || b.orders[i].account != acct {
 		return 0, false
 	}
@@ -526,9 +556,9 @@ func (b *Book) Cancel(id OrderID, acct AccountID, ev []Event) []Event {
 func (b *Book) cancel(id OrderID, acct AccountID, ev []Event) []Event {
 	i, ok := b.lookup(id, acct)
 	if !ok {
-		return append(ev, Event{Kind: EventRejected, Reason: ReasonUnknownOrder, OrderID: id, Account: acct})
+		return appendRejected(ev, ReasonUnknownOrder, id, acct)
 	}
-	ev = append(ev, b.cancelledResting(i, ReasonCancelledByUser))
+	ev = b.appendCancelled(ev, i, ReasonCancelledByUser)
 	b.remove(i)
 	return ev
 }
@@ -544,7 +574,7 @@ func (b *Book) Amend(id OrderID, acct AccountID, priceTicks, qtyLots int64, ev [
 
 func (b *Book) amend(id OrderID, acct AccountID, priceTicks, qtyLots int64, ev []Event) []Event {
 	reject := func(r Reason) []Event {
-		return append(ev, Event{Kind: EventRejected, Reason: r, OrderID: id, Account: acct})
+		return appendRejected(ev, r, id, acct)
 	}
 	i, ok := b.lookup(id, acct)
 	if !ok {
@@ -566,7 +596,7 @@ func (b *Book) amend(id OrderID, acct AccountID, priceTicks, qtyLots int64, ev [
 	}
 	filled := o.qtyLots - o.remaining
 	if qtyLots <= filled {
-		ev = append(ev, b.cancelledResting(i, ReasonAmendedToFilled))
+		ev = b.appendCancelled(ev, i, ReasonAmendedToFilled)
 		b.remove(i)
 		return ev
 	}
@@ -579,7 +609,7 @@ func (b *Book) amend(id OrderID, acct AccountID, priceTicks, qtyLots int64, ev [
 	if samePrice && qtyLots < o.qtyLots {
 		b.setTotal(lvl, o.side, o.priceTicks, lvl.totalLots-(o.remaining-newRemaining))
 		o.qtyLots, o.remaining = qtyLots, newRemaining
-		return append(ev, b.amended(i, true))
+		return b.appendAmended(ev, i, true)
 	}
 	// Everything else loses priority: take the order out of its queue, then
 	// put it back at the tail of its (new) level, trading first if the new
@@ -587,14 +617,14 @@ func (b *Book) amend(id OrderID, acct AccountID, priceTicks, qtyLots int64, ev [
 	b.setTotal(lvl, o.side, o.priceTicks, lvl.totalLots-o.remaining)
 	b.unlinkLevel(l, lvl, i)
 	o.priceTicks, o.qtyLots, o.remaining = priceTicks, qtyLots, newRemaining
-	ev = append(ev, b.amended(i, false))
+	ev = b.appendAmended(ev, i, false)
 	if !samePrice && b.wouldTake(o.side, priceTicks) {
 		t := incoming{id: o.id, account: o.account, side: o.side, stp: o.stp, remaining: o.remaining}
 		ev = b.match(&t, priceTicks, ev)
 		o = &b.orders[i] // match does not grow the slab, but stay safe
 		o.remaining = t.remaining
 		if t.selfTrade {
-			ev = append(ev, b.cancelledResting(i, ReasonSelfTrade))
+			ev = b.appendCancelled(ev, i, ReasonSelfTrade)
 		}
 		if t.remaining == 0 || t.selfTrade {
 			b.release(i)
@@ -605,8 +635,10 @@ func (b *Book) amend(id OrderID, acct AccountID, priceTicks, qtyLots int64, ev [
 	return ev
 }
 
-func (b *Book) amended(i uint32, kept bool) Event {
+func (b *Book) appendAmended(ev []Event, i uint32, kept bool) []Event {
 	o := &b.orders[i]
-	return Event{Kind: EventAmended, OrderID: o.id, Account: o.account, Side: o.side, PriceTicks: o.priceTicks,
-		QtyLots: o.qtyLots, RemainingLots: o.remaining, KeptPriority: kept}
+	ev, e := push(ev)
+	e.Kind, e.OrderID, e.Account, e.Side = EventAmended, o.id, o.account, o.side
+	e.PriceTicks, e.QtyLots, e.RemainingLots, e.KeptPriority = o.priceTicks, o.qtyLots, o.remaining, kept
+	return ev
 }

@@ -16,13 +16,13 @@ func TestOrderIsOneCacheLine(t *testing.T) {
 	}
 }
 
-// TestIDIndexAgainstMap drives the open-addressing index and a Go map with
+// TestIDHashAgainstMap drives the open-addressing table and a Go map with
 // the same random inserts and removes, including ids with power-of-two
 // strides that would pile up under a plain modulo.
-func TestIDIndexAgainstMap(t *testing.T) {
+func TestIDHashAgainstMap(t *testing.T) {
 	for _, stride := range []uint64{1, 3, 1 << 10, 1 << 20, 1 << 40} {
 		rng := rand.New(rand.NewPCG(stride, 7))
-		x := newIDIndex()
+		x := newIDHash()
 		ref := map[OrderID]uint32{}
 		var live []OrderID
 		next := uint64(1)

@@ -28,7 +28,8 @@
 // side; type; time in force (market orders take IOC or FOK only); STP mode;
 // quantity ≤ 0, then above MaxOrderLots; price (limit: 1..MaxPriceTicks;
 // market protection price: 0 for none or 1..MaxPriceTicks); a limit price
-// outside the price band; an id already resting; for GTC and post-only
+// outside the price band; an id not above every id accepted before (ids
+// must increase); for GTC and post-only
 // orders the account's resting-order limit, then the book's; a post-only
 // order that would take. An order that passes gets EventAccepted, then:
 //

@@ -49,7 +49,22 @@ func newFuzzDecoder(data []byte) *fuzzDecoder {
 	return d
 }
 
-func (d *fuzzDecoder) id(b byte) OrderID { return OrderID(b & 63) }
+// newID returns an id for a new order: usually just above the highest
+// accepted id (ids must increase), sometimes a small stale one.
+func (d *fuzzDecoder) newID(b byte) OrderID {
+	if b&0xc0 == 0xc0 {
+		return OrderID(b & 63)
+	}
+	return d.ref.lastID + 1 + OrderID(b&7)
+}
+
+// id returns an id for a cancel or amend: one of the 64 most recent.
+func (d *fuzzDecoder) id(b byte) OrderID {
+	if back := OrderID(b & 63); back <= d.ref.lastID {
+		return d.ref.lastID - back
+	}
+	return OrderID(b & 63)
+}
 
 func (d *fuzzDecoder) account(b byte, id OrderID) AccountID {
 	switch {
@@ -123,7 +138,7 @@ func (d *fuzzDecoder) next() Command {
 	switch op % 16 {
 	case 0, 1, 2, 3, 4, 5, 15:
 		i, f, a, p, q := d.r.next(), d.r.next(), d.r.next(), d.r.next(), d.r.next()
-		o := Order{ID: d.id(i), Side: Buy + Side(f&1), STP: STP(f >> 4 & 3)}
+		o := Order{ID: d.newID(i), Side: Buy + Side(f&1), STP: STP(f >> 4 & 3)}
 		o.Account = d.anyAccount(a)
 		types := [8]struct {
 			t   OrderType

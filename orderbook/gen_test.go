@@ -178,12 +178,11 @@ func (g *cmdGen) qty() int64 {
 	return min(q, g.p.cfg.MaxOrderLots)
 }
 
+// newID returns an id above every id used so far. Ids must increase but
+// need not be dense: now and then the generator jumps far ahead.
 func (g *cmdGen) newID() OrderID {
 	if g.chance(20) {
-		// The book must not assume dense ids.
-		if id := OrderID(g.rng.Uint64()); id != 0 {
-			return id
-		}
+		g.nextID += OrderID(g.rng.Uint64N(1 << 20))
 	}
 	id := g.nextID
 	g.nextID++
@@ -307,9 +306,9 @@ func (g *cmdGen) place() Command {
 		// Takers smaller than makers, so that the book builds up.
 		o.QtyLots = max(1, o.QtyLots/2)
 	}
-	if g.chance(30) {
-		// Reuse the id of an order that is gone: allowed.
-		if rec, ok := g.pickRecent(); ok && g.ref.find(rec.id) == nil {
+	if g.chance(10) {
+		// Reuse the id of an order that is gone: refused, ids must increase.
+		if rec, ok := g.pickRecent(); ok {
 			o.ID = rec.id
 		}
 	}

@@ -2,12 +2,12 @@ package orderbook
 
 import "math/bits"
 
-// idIndex maps order ids to slab slots. It is an open-addressing table with
+// idHash maps order ids to slab slots. It is an open-addressing table with
 // linear probing and backward-shift deletion: no tombstones, so a table that
 // sees endless inserts and deletes never degrades or rehashes in place, and
 // lookups touch one or two cache lines. Go's map would cost two to three
 // times as much per operation on the hot path of every place and cancel.
-type idIndex struct {
+type idHash struct {
 	slots []idSlot
 	shift uint // 64 - log2(len(slots))
 	mask  uint64
@@ -19,15 +19,15 @@ type idSlot struct {
 	slot uint32
 }
 
-const idIndexMinSize = 1024
+const idHashMinSize = 64
 
-func newIDIndex() idIndex {
-	var x idIndex
-	x.resize(idIndexMinSize)
+func newIDHash() idHash {
+	var x idHash
+	x.resize(idHashMinSize)
 	return x
 }
 
-func (x *idIndex) resize(size int) {
+func (x *idHash) resize(size int) {
 	old := x.slots
 	x.slots = make([]idSlot, size)
 	x.mask = uint64(size - 1)
@@ -44,11 +44,11 @@ func (x *idIndex) resize(size int) {
 // id × 2^64/φ). Placing consecutive ids in consecutive slots would make
 // inserts cache-friendly, but the run of recent, still-resting ids then
 // forms one long cluster that lookups of older ids must probe through.
-func (x *idIndex) home(id OrderID) uint64 {
+func (x *idHash) home(id OrderID) uint64 {
 	return (uint64(id) * 0x9E3779B97F4A7C15) >> x.shift
 }
 
-func (x *idIndex) get(id OrderID) (uint32, bool) {
+func (x *idHash) get(id OrderID) (uint32, bool) {
 	for i := x.home(id); ; i = (i + 1) & x.mask {
 		s := &x.slots[i]
 		if s.id == id {
@@ -62,7 +62,7 @@ func (x *idIndex) get(id OrderID) (uint32, bool) {
 
 // insert adds id, which must not be present. The table is kept at most half
 // full so probe sequences stay short.
-func (x *idIndex) insert(id OrderID, slot uint32) {
+func (x *idHash) insert(id OrderID, slot uint32) {
 	if 2*(x.n+1) > len(x.slots) {
 		x.resize(2 * len(x.slots))
 	}
@@ -76,7 +76,7 @@ func (x *idIndex) insert(id OrderID, slot uint32) {
 
 // remove deletes id, which must be present, and shifts back the entries of
 // its probe run so that no lookup ever has to step over a hole.
-func (x *idIndex) remove(id OrderID) {
+func (x *idHash) remove(id OrderID) {
 	i := x.home(id)
 	for x.slots[i].id != id {
 		i = (i + 1) & x.mask
@@ -101,4 +101,99 @@ func (x *idIndex) remove(id OrderID) {
 		x.slots[i] = x.slots[j]
 		i = j
 	}
+}
+
+// idIndex maps the ids of resting orders to their slots. Order ids increase
+// (the book refuses any other), so the ring, indexed by id modulo its size,
+// receives new ids in sequence and its inserts hit a cache line that is
+// already hot; an id is found with one ring read plus the read of the order
+// itself, which the caller needs anyway. An order still resting when a newer
+// id claims its ring entry moves to the hash table old; the ring doubles
+// when old holds more than an eighth of the ring, so that old stays small
+// and the ring stays within eight entries per resting order.
+type idIndex struct {
+	ring []uint32 // slot of the order whose id ≡ index (mod len), 0 = none
+	mask uint64
+	old  idHash
+}
+
+const idRingMinSize = 4096
+
+func newIDIndex() idIndex {
+	return idIndex{ring: make([]uint32, idRingMinSize), mask: idRingMinSize - 1, old: newIDHash()}
+}
+
+func (x *idIndex) get(id OrderID, orders []order) (uint32, bool) {
+	if s := x.ring[uint64(id)&x.mask]; s != 0 && orders[s].id == id {
+		return s, true
+	}
+	if x.old.n == 0 {
+		return 0, false
+	}
+	return x.old.get(id)
+}
+
+func (x *idIndex) insert(id OrderID, slot uint32, orders []order) {
+	r := &x.ring[uint64(id)&x.mask]
+	if *r != 0 {
+		x.old.insert(orders[*r].id, *r)
+		if x.old.n > len(x.ring)/8 {
+			*r = slot
+			x.grow(orders)
+			return
+		}
+	}
+	*r = slot
+}
+
+func (x *idIndex) remove(id OrderID, slot uint32) {
+	if r := &x.ring[uint64(id)&x.mask]; *r == slot {
+		*r = 0
+		return
+	}
+	x.old.remove(id)
+}
+
+// grow doubles the ring and places every indexed order again.
+func (x *idIndex) grow(orders []order) {
+	oldRing, oldHash := x.ring, x.old
+	x.ring = make([]uint32, 2*len(oldRing))
+	x.mask = uint64(len(x.ring) - 1)
+	x.old = newIDHash()
+	for _, s := range oldRing {
+		if s != 0 {
+			x.place(orders[s].id, s, orders)
+		}
+	}
+	for _, e := range oldHash.slots {
+		if e.id != 0 {
+			x.place(e.id, e.slot, orders)
+		}
+	}
+}
+
+// place puts an id into the ring, keeping the newer of two colliding ids
+// there (a later insert would otherwise evict it anyway).
+func (x *idIndex) place(id OrderID, slot uint32, orders []order) {
+	r := &x.ring[uint64(id)&x.mask]
+	switch {
+	case *r == 0:
+		*r = slot
+	case orders[*r].id < id:
+		x.old.insert(orders[*r].id, *r)
+		*r = slot
+	default:
+		x.old.insert(id, slot)
+	}
+}
+
+// len returns the number of indexed ids.
+func (x *idIndex) len() int {
+	n := x.old.n
+	for _, s := range x.ring {
+		if s != 0 {
+			n++
+		}
+	}
+	return n
 }

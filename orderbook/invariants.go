@@ -70,7 +70,7 @@ func (b *Book) CheckInvariants() error {
 					if o.remaining <= 0 || o.remaining > o.qtyLots {
 						return fail("order %d: remaining %d of %d", o.id, o.remaining, o.qtyLots)
 					}
-					if j, ok := b.ids.get(o.id); !ok || j != i {
+					if j, ok := b.ids.get(o.id, b.orders); !ok || j != i {
 						return fail("order %d: id index gives %d,%t, want slot %d", o.id, j, ok, i)
 					}
 					sum += o.remaining
@@ -88,8 +88,8 @@ func (b *Book) CheckInvariants() error {
 	if bid, ask := b.ladders[0].best, b.ladders[1].best; bid != 0 && ask != 0 && bid >= ask {
 		return fail("crossed: bid %d >= ask %d", bid, ask)
 	}
-	if len(seen) != b.resting || b.ids.n != b.resting {
-		return fail("%d orders linked, %d indexed, resting=%d", len(seen), b.ids.n, b.resting)
+	if len(seen) != b.resting || b.ids.len() != b.resting {
+		return fail("%d orders linked, %d indexed, resting=%d", len(seen), b.ids.len(), b.resting)
 	}
 	inAccounts := 0
 	for a := range b.accounts {

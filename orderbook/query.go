@@ -11,14 +11,14 @@ func (b *Book) CancelAccount(acct AccountID, ev []Event) []Event {
 
 func (b *Book) cancelAccount(acct AccountID, ev []Event) []Event {
 	if int64(acct) >= int64(b.cfg.MaxAccounts) {
-		return append(ev, Event{Kind: EventRejected, Reason: ReasonInvalidAccount, Account: acct})
+		return appendRejected(ev, ReasonInvalidAccount, 0, acct)
 	}
 	if int(acct) >= len(b.accounts) {
 		return ev
 	}
 	for i := b.accounts[acct].head; i != 0; {
 		next := b.orders[i].acctNext
-		ev = append(ev, b.cancelledResting(i, ReasonAccountCancelAll))
+		ev = b.appendCancelled(ev, i, ReasonAccountCancelAll)
 		b.remove(i)
 		i = next
 	}
@@ -41,7 +41,7 @@ func (b *Book) cancelAll(ev []Event) []Event {
 			lvl := l.level(l.best)
 			for i := lvl.head; ; {
 				next := b.orders[i].next
-				ev = append(ev, b.cancelledResting(i, ReasonBookCancelAll))
+				ev = b.appendCancelled(ev, i, ReasonBookCancelAll)
 				b.remove(i) // the last one empties the level and moves best on
 				if next == 0 {
 					break
@@ -108,7 +108,7 @@ func (b *Book) Order(id OrderID) (RestingOrder, bool) {
 	if id == 0 {
 		return RestingOrder{}, false
 	}
-	i, ok := b.ids.get(id)
+	i, ok := b.ids.get(id, b.orders)
 	if !ok {
 		return RestingOrder{}, false
 	}

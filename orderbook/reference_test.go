@@ -20,6 +20,7 @@ type refBook struct {
 	asks []*refOrder
 
 	refPrice int64  // 0 = no reference price, so no band
+	lastID   OrderID // highest id accepted: a new order's id must exceed it
 	seq      uint64 // source of seq and firstSeq
 
 	updateID uint64
@@ -295,8 +296,8 @@ func (r *refBook) placeReject(o *Order) Reason {
 		return ReasonInvalidPrice
 	case o.Type == Limit && r.outsideBand(o.PriceTicks):
 		return ReasonPriceOutsideBand
-	case r.find(o.ID) != nil:
-		return ReasonDuplicateOrderID
+	case o.ID <= r.lastID:
+		return ReasonOrderIDNotIncreasing
 	}
 	if o.TIF == GTC || o.TIF == PostOnly {
 		if r.accountCount(o.Account) >= r.cfg.MaxOrdersPerAccount {
@@ -316,6 +317,7 @@ func (r *refBook) place(o Order, ev []Event) []Event {
 	if reason := r.placeReject(&o); reason != ReasonNone {
 		return append(ev, refRejected(o.ID, o.Account, reason))
 	}
+	r.lastID = o.ID
 	ev = append(ev, Event{
 		Kind:       EventAccepted,
 		Side:       o.Side,

@@ -2,8 +2,10 @@ package orderbook
 
 import "fmt"
 
-// OrderID identifies an order. The engine assigns ids; the book only requires
-// that an id is non-zero and not used by another order resting in this book.
+// OrderID identifies an order. The engine assigns ids in increasing order
+// (not necessarily dense); the book refuses an id that is not above every id
+// it accepted before, which makes the duplicate check free and lets the id
+// index place new ids in sequence.
 type OrderID uint64
 
 // AccountID identifies the owner of an order. The book uses it for
@@ -133,7 +135,7 @@ const (
 	ReasonInvalidQuantity
 	ReasonQuantityAboveMax
 	ReasonPriceOutsideBand
-	ReasonDuplicateOrderID
+	ReasonOrderIDNotIncreasing
 	ReasonTooManyAccountOrders
 	ReasonTooManyOrders
 	ReasonPostOnlyWouldTake
@@ -162,7 +164,7 @@ var reasonNames = [...]string{
 	ReasonInvalidQuantity:      "invalid-quantity",
 	ReasonQuantityAboveMax:     "quantity-above-max",
 	ReasonPriceOutsideBand:     "price-outside-band",
-	ReasonDuplicateOrderID:     "duplicate-order-id",
+	ReasonOrderIDNotIncreasing: "order-id-not-increasing",
 	ReasonTooManyAccountOrders: "too-many-account-orders",
 	ReasonTooManyOrders:        "too-many-orders",
 	ReasonPostOnlyWouldTake:    "post-only-would-take",
