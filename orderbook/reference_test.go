@@ -19,9 +19,9 @@ type refBook struct {
 	bids []*refOrder
 	asks []*refOrder
 
-	refPrice int64  // 0 = no reference price, so no band
+	refPrice int64   // 0 = no reference price, so no band
 	lastID   OrderID // highest id accepted: a new order's id must exceed it
-	seq      uint64 // source of seq and firstSeq
+	seq      uint64  // source of seq and firstSeq
 
 	updateID uint64
 	changes  []LevelChange
