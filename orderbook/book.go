@@ -282,7 +282,8 @@ func (b *Book) place(o *Order, ev []Event) []Event {
 	if o.TIF == FOK && b.fillable(o, lim) < o.QtyLots {
 		return appendCancelledTaker(ev, o, o.QtyLots, ReasonFOKNotFilled)
 	}
-	t := incoming{id: o.ID, account: o.Account, side: o.Side, stp: o.STP, remaining: o.QtyLots}
+	var t incoming // assigned field by field: see push
+	t.id, t.account, t.side, t.stp, t.remaining = o.ID, o.Account, o.Side, o.STP, o.QtyLots
 	ev = b.match(&t, lim, ev)
 	switch {
 	case t.remaining == 0:
@@ -619,7 +620,8 @@ func (b *Book) amend(id OrderID, acct AccountID, priceTicks, qtyLots int64, ev [
 	o.priceTicks, o.qtyLots, o.remaining = priceTicks, qtyLots, newRemaining
 	ev = b.appendAmended(ev, i, false)
 	if !samePrice && b.wouldTake(o.side, priceTicks) {
-		t := incoming{id: o.id, account: o.account, side: o.side, stp: o.stp, remaining: o.remaining}
+		var t incoming
+		t.id, t.account, t.side, t.stp, t.remaining = o.id, o.account, o.side, o.stp, o.remaining
 		ev = b.match(&t, priceTicks, ev)
 		o = &b.orders[i] // match does not grow the slab, but stay safe
 		o.remaining = t.remaining
