@@ -90,6 +90,11 @@ func (b *Book) end() {
 	if len(b.changes) > 0 {
 		b.updateID++
 	}
+	if checkEveryCommand {
+		if err := b.CheckInvariants(); err != nil {
+			panic(err)
+		}
+	}
 }
 
 // resetStamps clears every level's stamp when the 32-bit command stamp wraps,

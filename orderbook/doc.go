@@ -29,9 +29,11 @@
 // quantity ≤ 0, then above MaxOrderLots; price (limit: 1..MaxPriceTicks;
 // market protection price: 0 for none or 1..MaxPriceTicks); a limit price
 // outside the price band; an id not above every id accepted before (ids
-// must increase); for GTC and post-only
-// orders the account's resting-order limit, then the book's; a post-only
-// order that would take. An order that passes gets EventAccepted, then:
+// must increase; an accepted order uses up its id even if it then trades
+// nothing, a rejected one does not); for GTC and post-only orders the
+// account's resting-order limit, then the book's; a post-only order that
+// would take, whatever its self-trade mode. An order that passes gets
+// EventAccepted, then:
 //
 //   - FOK: if the quantity that could fill within its limit (honouring
 //     self-trade prevention) is short of the order, EventCancelled with
@@ -44,7 +46,8 @@
 //   - Meeting an order of its own account, an order with a self-trade
 //     prevention mode other than STPNone never trades: cancel-taker ends the
 //     incoming order, cancel-maker cancels the resting one and goes on,
-//     cancel-both does both (EventCancelled, ReasonSelfTrade).
+//     cancel-both does both (EventCancelled, ReasonSelfTrade: the resting
+//     order's event first).
 //   - What is left of a GTC or post-only order rests at the back of its
 //     level; what is left of an IOC or market order is cancelled with
 //     ReasonUnfilledRemainder.
@@ -54,7 +57,13 @@
 // a larger quantity sends it to the back of its level; a new price sends it
 // to the back of the new level, and if the new price crosses the book it
 // first trades as a taker (a post-only order is refused instead). A total at
-// or below the filled quantity cancels the order (ReasonAmendedToFilled).
+// or below the filled quantity cancels the order (ReasonAmendedToFilled; the
+// event carries the old price). EventAmended comes before any fills and
+// shows the remaining quantity before them. Amend validates in this order:
+// unknown order (or another account's); quantity ≤ 0, then above
+// MaxOrderLots; price outside 1..MaxPriceTicks; a new price outside the band
+// (an unchanged price is not checked again); same price and quantity
+// (ReasonNothingToAmend); then the cancel rule above; then post-only.
 //
 // Cancel, Amend and cancel of another account's order are refused with
 // ReasonUnknownOrder. CancelAccount cancels an account's orders in the order
