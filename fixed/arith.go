@@ -93,6 +93,20 @@ func Mul(a, b int64) (int64, error) {
 	return fromMagnitude(lo, neg)
 }
 
+// Abs returns |x|, or ErrOverflow for math.MinInt64, whose magnitude does not
+// fit in an int64. Requirements such as fees and margin are sized on the
+// magnitude of a signed notional (see Grid.NotionalQuote), so that RoundUp
+// rounds them away from zero rather than toward it.
+func Abs(x int64) (int64, error) {
+	if x >= 0 {
+		return x, nil
+	}
+	if x == math.MinInt64 {
+		return 0, ErrOverflow
+	}
+	return -x, nil
+}
+
 // MulDiv returns a*b/c rounded in direction r. The product is kept in 128
 // bits, so it succeeds whenever the final quotient fits in an int64 even if
 // a*b alone would not; this is what lets price × quantity × rate chains be

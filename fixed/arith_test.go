@@ -78,6 +78,43 @@ func TestMul(t *testing.T) {
 	}
 }
 
+func TestAbs(t *testing.T) {
+	tests := []struct {
+		x, want int64
+		err     error
+	}{
+		{x: 0, want: 0},
+		{x: 5, want: 5},
+		{x: -5, want: 5},
+		{x: maxI, want: maxI},
+		{x: -maxI, want: maxI},
+		{x: minI + 1, want: maxI},
+		{x: minI, err: fixed.ErrOverflow}, // |MinInt64| = MaxInt64 + 1
+	}
+	for _, tt := range tests {
+		got, err := fixed.Abs(tt.x)
+		checkResult(t, fmt.Sprintf("Abs(%d)", tt.x), got, err, tt.want, tt.err, "")
+	}
+}
+
+// A requirement on a short must be rounded up on its magnitude: rounding the
+// negative notional up moves it toward zero and undercharges.
+func TestRequirementOnShortUsesAbs(t *testing.T) {
+	btc := fixed.MustNewGrid("0.1", "0.001")
+	short, err := btc.NotionalQuote(1_000_005, -250) // -25,000.125 USDT
+	checkResult(t, "short notional", short, err, -25_000_125_000, nil, "")
+	abs, err := fixed.Abs(short)
+	checkResult(t, "Abs(short notional)", abs, err, 25_000_125_000, nil, "")
+	// 500 ppm of 25,000.125 USDT is 12.5000625 USDT, 12,500,062.5 units.
+	fee, err := fixed.ApplyPpm(abs, 500, fixed.RoundUp)
+	checkResult(t, "fee on |notional|", fee, err, 12_500_063, nil, "")
+	wrong, err := fixed.ApplyPpm(short, 500, fixed.RoundUp)
+	checkResult(t, "fee on signed notional", wrong, err, -12_500_062, nil, "")
+	// Initial margin at 7x leverage is 3,571,446,428.57... units.
+	margin, err := fixed.Div(abs, 7, fixed.RoundUp)
+	checkResult(t, "margin on |notional|", margin, err, 3_571_446_429, nil, "")
+}
+
 // mulDivCase gives the expected result for each rounding direction; a
 // non-nil err applies to all three.
 type mulDivCase struct {
@@ -171,7 +208,7 @@ func TestDivAndApplyPpm(t *testing.T) {
 		want        int64
 		err         error
 	}{
-		{amount: 10_000_000_000, ppm: 500, r: fixed.RoundUp, want: 5_000_000},      // 100 USDT × 0.05%
+		{amount: 100_000_000, ppm: 500, r: fixed.RoundUp, want: 50_000},            // 100 USDT × 0.05% = 0.05 USDT
 		{amount: 10_001, ppm: 500, r: fixed.RoundUp, want: 6},                      // 5.0005 -> 6
 		{amount: 10_001, ppm: 500, r: fixed.RoundDown, want: 5},                    // 5.0005 -> 5
 		{amount: 10_001, ppm: -100, r: fixed.RoundUp, want: -1},                    // rebate -1.0001 -> -1
@@ -304,6 +341,7 @@ func TestArithmeticAllocatesNothing(t *testing.T) {
 		"MulDiv by zero":  func() { sinkInt, sinkErr = fixed.MulDiv(1, 1, 0, fixed.RoundUp) },
 		"ApplyPpm":        func() { sinkInt, sinkErr = fixed.ApplyPpm(123_456_789, -150, fixed.RoundUp) },
 		"Add":             func() { sinkInt, sinkErr = fixed.Add(maxI, 1) },
+		"Abs overflow":    func() { sinkInt, sinkErr = fixed.Abs(minI) },
 		"Sub":             func() { sinkInt, sinkErr = fixed.Sub(minI, 1) },
 		"Mul":             func() { sinkInt, sinkErr = fixed.Mul(maxI, 2) },
 		"NotionalQuote":   func() { sinkInt, sinkErr = grid.NotionalQuote(1_000_005, -250) },

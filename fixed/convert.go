@@ -32,28 +32,38 @@ var (
 
 const (
 	// QuoteDecimals is the number of decimal places of the quote unit: quote
-	// amounts (balances, margin, PnL, fees) are int64 counts of 10^-8 of the
-	// quote asset (USDT). Eight places make tick size × lot size a whole
-	// number of quote units even for low-priced perpetuals (tick 0.0000001,
-	// lot 1), so a notional is exact. The price is the ceiling: an int64 of
-	// 10^-8 holds at most about 92 billion (9.2e10) USDT, so a sum over many
-	// accounts (a money-conservation check over a million accounts of 100,000
-	// USDT each) must use Add and fail loudly rather than wrap.
-	QuoteDecimals = 8
+	// amounts (balances, margin, PnL, fees) are int64 counts of 10^-6 of the
+	// quote asset (USDT). Six places because:
+	//   - it is USDT's own precision on its main chains (Ethereum, Tron), so
+	//     no real deposit or withdrawal is finer;
+	//   - tick size × lot size is a whole number of quote units for the
+	//     markets we list (BTC 0.1 × 0.001 = 100 units, ETH 0.01 × 0.001 =
+	//     10 units), so a notional is exact;
+	//   - an int64 of 10^-6 holds about 9.2e12 USDT, so the money-conservation
+	//     sum over every balance stays in range even for a million accounts
+	//     of a million USDT each (1e12 USDT). Eight places would cap it at
+	//     9.2e10 USDT, below a million accounts of 100,000 USDT.
+	// A market whose tick × lot is finer than 10^-6 USDT would need rounding
+	// on every fill, so NewGrid refuses it rather than round.
+	QuoteDecimals = 6
 	// QuoteUnitsPerWhole is the number of quote units in one whole quote
 	// asset (1 USDT).
-	QuoteUnitsPerWhole = 100_000_000
+	QuoteUnitsPerWhole = 1_000_000
 	// GridDecimals bounds the precision of tick and lot sizes: both must be
 	// whole multiples of 10^-12 and at most MaxInt64 × 10^-12 (about 9.2
 	// million). Real markets are far inside this; the bound keeps hostile or
 	// mistyped configs from producing numbers whose conversions or printed
 	// forms are unboundedly large.
 	GridDecimals = 12
+	// ppmDecimals equals QuoteDecimals only by coincidence; it is kept
+	// separate so that changing the quote unit never changes what a rate
+	// means.
+	ppmDecimals = 6
 )
 
 var (
 	quoteUnit = decimal.New(1, -QuoteDecimals)
-	ppmUnit   = decimal.New(1, -6)
+	ppmUnit   = decimal.New(1, -ppmDecimals)
 	gridUnit  = decimal.New(1, -GridDecimals)
 )
 
@@ -69,7 +79,9 @@ type Grid struct {
 // NewGrid validates a market's tick and lot sizes. Both must be positive
 // multiples of 10^-GridDecimals, and their product (the notional of one lot
 // at a price of one tick) must be a whole number of quote units, so that
-// price × quantity never needs rounding. Errors wrap ErrBadGrid.
+// price × quantity never needs rounding. A market finer than that (say tick
+// 0.0000001 and lot 1, which is 10^-7 USDT) is refused rather than rounded.
+// Errors wrap ErrBadGrid.
 func NewGrid(tickSize, lotSize decimal.Decimal) (Grid, error) {
 	if err := checkGridStep("tick size", tickSize); err != nil {
 		return Grid{}, err
@@ -79,9 +91,13 @@ func NewGrid(tickSize, lotSize decimal.Decimal) (Grid, error) {
 	}
 	product := tickSize.Mul(lotSize)
 	perTickLot, kind := toUnits(product, quoteUnit, 1, math.MaxInt64)
-	if kind != nil {
-		return Grid{}, fmt.Errorf("%w: tick size %s × lot size %s = %s is not a whole number of quote units (%s) that fits in int64",
+	if kind == ErrOffGrid {
+		return Grid{}, fmt.Errorf("%w: tick size %s × lot size %s = %s is not a whole number of quote units (%s), so notionals would need rounding",
 			ErrBadGrid, fmtDec(tickSize), fmtDec(lotSize), fmtDec(product), quoteUnit)
+	}
+	if kind != nil { // the product is positive, so this is ErrOutOfRange
+		return Grid{}, fmt.Errorf("%w: tick size %s × lot size %s = %s is more quote units than fit in int64",
+			ErrBadGrid, fmtDec(tickSize), fmtDec(lotSize), fmtDec(product))
 	}
 	return Grid{tickSize: tickSize, lotSize: lotSize, quotePerTickLot: perTickLot}, nil
 }
@@ -139,13 +155,13 @@ func (g Grid) Lots(qty decimal.Decimal, maxLots int64) (int64, error) {
 	return g.convert(qty, g.lotSize, "quantity", "lot size", maxLots)
 }
 
-func (g Grid) convert(v, step decimal.Decimal, what, stepName string, max int64) (int64, error) {
+func (g Grid) convert(v, step decimal.Decimal, what, stepName string, maxUnits int64) (int64, error) {
 	if g.quotePerTickLot == 0 {
 		return 0, fmt.Errorf("%w: converting %s %s with the zero Grid; build it with NewGrid", ErrBadGrid, what, fmtDec(v))
 	}
-	n, kind := toUnits(v, step, 1, max)
+	n, kind := toUnits(v, step, 1, maxUnits)
 	if kind != nil {
-		return 0, describe(kind, what, v, stepName, step, 1, max)
+		return 0, describe(kind, what, v, stepName, step, 1, maxUnits)
 	}
 	return n, nil
 }
@@ -165,10 +181,16 @@ func (g Grid) Qty(qtyLots int64) decimal.Decimal {
 }
 
 // NotionalQuote is price × quantity in quote units, exact because NewGrid
-// guarantees tick × lot is a whole number of quote units. qtyLots may be
-// negative (a short position), giving a negative notional. It returns
-// ErrOverflow if the notional does not fit in an int64 and ErrBadGrid,
-// unwrapped so as not to allocate, for the zero Grid.
+// guarantees tick × lot is a whole number of quote units.
+//
+// The result is signed like qtyLots: positive for a long position or a buy,
+// negative for a short or a sell (prices are positive). A requirement sized
+// on it, such as a fee or margin, must be computed on Abs of the notional
+// before rounding up: RoundUp on a negative amount moves it toward zero and
+// would undercharge a short by up to one quote unit.
+//
+// It returns ErrOverflow if the notional does not fit in an int64 and
+// ErrBadGrid, unwrapped so as not to allocate, for the zero Grid.
 func (g Grid) NotionalQuote(priceTicks, qtyLots int64) (int64, error) {
 	if g.quotePerTickLot == 0 {
 		return 0, ErrBadGrid
@@ -222,21 +244,22 @@ func RatePpm(rate decimal.Decimal, minPpm, maxPpm int64) (int64, error) {
 
 // Rate is the exact decimal value of ratePpm (500 ppm is 0.0005).
 func Rate(ratePpm int64) decimal.Decimal {
-	return decimal.New(ratePpm, -6)
+	return decimal.New(ratePpm, -ppmDecimals)
 }
 
-// toUnits returns v/step when that is an integer in [min, max], or the
-// sentinel saying why not. step must be positive. The checks run in the order
-// sign, grid, range, except that a value far too large for int64 is reported
-// as ErrOutOfRange without checking its grid, which would cost work
-// proportional to its exponent.
-func toUnits(v, step decimal.Decimal, min, max int64) (int64, error) {
+// toUnits returns v/step when that is an integer in [minUnits, maxUnits], or
+// the sentinel saying why not. step must be positive. The checks run in the
+// order sign, grid, range, so the most basic fault is the one reported (a
+// negative price is "not positive", not "off grid"), except that a value far
+// too large for int64 is reported as ErrOutOfRange without checking its grid,
+// which would cost work proportional to its exponent.
+func toUnits(v, step decimal.Decimal, minUnits, maxUnits int64) (int64, error) {
 	sign := v.Sign()
-	if min > 0 && sign <= 0 {
+	if minUnits > 0 && sign <= 0 {
 		return 0, ErrNotPositive
 	}
 	if sign == 0 {
-		if min > 0 || max < 0 {
+		if minUnits > 0 || maxUnits < 0 {
 			return 0, ErrOutOfRange
 		}
 		return 0, nil
@@ -271,7 +294,7 @@ func toUnits(v, step decimal.Decimal, min, max int64) (int64, error) {
 		return 0, ErrOutOfRange
 	}
 	n := num.Int64()
-	if n < min || n > max {
+	if n < minUnits || n > maxUnits {
 		return 0, ErrOutOfRange
 	}
 	return n, nil
@@ -283,15 +306,15 @@ func pow10(e int64) *big.Int {
 
 // describe wraps a conversion sentinel with the value, the unit and the
 // allowed range, so the message alone says what to fix.
-func describe(kind error, what string, v decimal.Decimal, stepName string, step decimal.Decimal, min, max int64) error {
+func describe(kind error, what string, v decimal.Decimal, stepName string, step decimal.Decimal, minUnits, maxUnits int64) error {
 	switch kind {
 	case ErrNotPositive:
 		return fmt.Errorf("%w: %s %s must be positive", kind, what, fmtDec(v))
 	case ErrOffGrid:
 		return fmt.Errorf("%w: %s %s is not a multiple of %s %s", kind, what, fmtDec(v), stepName, fmtDec(step))
 	default:
-		lo := step.Mul(decimal.NewFromInt(min))
-		hi := step.Mul(decimal.NewFromInt(max))
+		lo := step.Mul(decimal.NewFromInt(minUnits))
+		hi := step.Mul(decimal.NewFromInt(maxUnits))
 		return fmt.Errorf("%w: %s %s is outside [%s, %s] (%s %s)", kind, what, fmtDec(v), fmtDec(lo), fmtDec(hi), stepName, fmtDec(step))
 	}
 }

@@ -38,13 +38,16 @@ func TestNewGrid(t *testing.T) {
 		quotePerTickLot int64
 		errContains     string // empty: valid
 	}{
-		{tick: "0.1", lot: "0.001", quotePerTickLot: 10_000},      // BTCUSDT
-		{tick: "0.01", lot: "0.001", quotePerTickLot: 1_000},      // ETHUSDT
-		{tick: "0.010", lot: "1.000", quotePerTickLot: 1_000_000}, // trailing zeros are harmless
-		{tick: "0.0000001", lot: "1", quotePerTickLot: 10},        // low-priced perpetual
-		{tick: "0.0000001", lot: "0.1", quotePerTickLot: 1},       // smallest notional step
-		{tick: "5", lot: "100", quotePerTickLot: 50_000_000_000},
-		{tick: "0.000000000001", lot: "10000", quotePerTickLot: 1},
+		{tick: "0.1", lot: "0.001", quotePerTickLot: 100},      // BTCUSDT
+		{tick: "0.01", lot: "0.001", quotePerTickLot: 10},      // ETHUSDT
+		{tick: "0.010", lot: "1.000", quotePerTickLot: 10_000}, // trailing zeros are harmless
+		{tick: "0.00001", lot: "1", quotePerTickLot: 10},       // low-priced perpetual
+		{tick: "0.000001", lot: "1", quotePerTickLot: 1},       // smallest notional step
+		{tick: "0.0001", lot: "0.01", quotePerTickLot: 1},
+		{tick: "5", lot: "100", quotePerTickLot: 500_000_000},
+		{tick: "0.000000000001", lot: "1000000", quotePerTickLot: 1},
+		// The largest tick times 10^6 is exactly MaxInt64 quote units.
+		{tick: "9223372.036854775807", lot: "1000000", quotePerTickLot: maxI},
 		{tick: "0", lot: "0.001", errContains: "tick size 0 must be positive"},
 		{tick: "-0.1", lot: "0.001", errContains: "tick size -0.1 must be positive"},
 		{tick: "0.1", lot: "0", errContains: "lot size 0 must be positive"},
@@ -52,9 +55,16 @@ func TestNewGrid(t *testing.T) {
 		{tick: "0.0000000000001", lot: "1000000", errContains: "tick size 0.0000000000001 has more than 12 decimal places"},
 		{tick: "10000000", lot: "1", errContains: "tick size 10000000 is above 9223372.036854775807"},
 		{tick: "1e-999999999", lot: "1", errContains: "tick size 1e-999999999 has more than 12 decimal places"},
+		// Finer than the quote unit: refused, not rounded.
+		{tick: "0.0000001", lot: "1", errContains: "tick size 0.0000001 × lot size 1 = 0.0000001 is not a whole number of quote units (0.000001), so notionals would need rounding"},
 		{tick: "0.0000001", lot: "0.01", errContains: "tick size 0.0000001 × lot size 0.01 = 0.000000001 is not a whole number of quote units"},
+		{tick: "0.000000000001", lot: "10000", errContains: "= 0.00000001 is not a whole number of quote units"},
 		{tick: "0.000003", lot: "0.001", errContains: "is not a whole number of quote units"},
-		{tick: "9000000", lot: "9000000", errContains: "fits in int64"},
+		// Coarser than the quote unit but not a multiple of it.
+		{tick: "0.0000015", lot: "1", errContains: "= 0.0000015 is not a whole number of quote units"},
+		// 2^62 × 10^-12 × 2 × 10^6 is 2^63 quote units, one more than fits.
+		{tick: "4611686.018427387904", lot: "2000000", errContains: "is more quote units than fit in int64"},
+		{tick: "9000000", lot: "9000000", errContains: "tick size 9000000 × lot size 9000000 = 81000000000000 is more quote units than fit in int64"},
 	}
 	for _, tt := range tests {
 		desc := fmt.Sprintf("NewGrid(%s, %s)", tt.tick, tt.lot)
@@ -73,18 +83,18 @@ func TestNewGrid(t *testing.T) {
 }
 
 type convCase struct {
-	in   string
-	max  int64
-	want int64
-	err  error
-	msg  string // substring of the error message
+	in       string
+	maxUnits int64
+	want     int64
+	err      error
+	msg      string // substring of the error message
 }
 
 func runConv(t *testing.T, name string, conv func(decimal.Decimal, int64) (int64, error), tests []convCase) {
 	t.Helper()
 	for _, tt := range tests {
-		desc := fmt.Sprintf("%s(%s, max %d)", name, tt.in, tt.max)
-		got, err := conv(dec(tt.in), tt.max)
+		desc := fmt.Sprintf("%s(%s, max %d)", name, tt.in, tt.maxUnits)
+		got, err := conv(dec(tt.in), tt.maxUnits)
 		checkResult(t, desc, got, err, tt.want, tt.err, tt.msg)
 		// Even absurd inputs give a message a person can read.
 		if err != nil && len(err.Error()) > 300 {
@@ -96,42 +106,42 @@ func runConv(t *testing.T, name string, conv func(decimal.Decimal, int64) (int64
 func TestTicks(t *testing.T) {
 	btc := fixed.MustNewGrid("0.1", "0.001")
 	runConv(t, "Ticks", btc.Ticks, []convCase{
-		{in: "100000.5", max: maxI, want: 1_000_005},
-		{in: "0.1", max: maxI, want: 1},
-		{in: "100", max: 1000, want: 1000},
-		{in: "100.0000000000000000000000000000000000", max: maxI, want: 1000},
-		{in: "1e3", max: maxI, want: 10_000},
-		{in: "922337203685477580.7", max: maxI, want: maxI},
-		{in: "100.05", max: maxI, err: fixed.ErrOffGrid, msg: "fixed: off grid: price 100.05 is not a multiple of tick size 0.1"},
-		{in: "0.05", max: maxI, err: fixed.ErrOffGrid, msg: "price 0.05 is not a multiple of tick size 0.1"},
-		{in: "100.0000000000000000000000000000000001", max: maxI, err: fixed.ErrOffGrid, msg: "not a multiple of tick size 0.1"},
-		{in: "1e-999999999", max: maxI, err: fixed.ErrOffGrid, msg: "price 1e-999999999 is not a multiple"},
-		{in: "0", max: maxI, err: fixed.ErrNotPositive, msg: "fixed: not positive: price 0 must be positive"},
-		{in: "-0.000", max: maxI, err: fixed.ErrNotPositive, msg: "price 0 must be positive"},
-		{in: "-100", max: maxI, err: fixed.ErrNotPositive, msg: "price -100 must be positive"},
-		{in: "-100.05", max: maxI, err: fixed.ErrNotPositive, msg: "price -100.05"},
-		{in: "100.1", max: 1000, err: fixed.ErrOutOfRange, msg: "fixed: out of range: price 100.1 is outside [0.1, 100] (tick size 0.1)"},
-		{in: "100", max: 0, err: fixed.ErrOutOfRange, msg: "outside [0.1, 0]"},
-		{in: "922337203685477580.8", max: maxI, err: fixed.ErrOutOfRange, msg: "price 922337203685477580.8 is outside [0.1, 922337203685477580.7]"},
-		{in: "999999999999999999.9", max: maxI, err: fixed.ErrOutOfRange, msg: "outside"},
-		{in: "1e30", max: maxI, err: fixed.ErrOutOfRange, msg: "price 1000000000000000000000000000000 is outside"},
-		{in: "1e999999999", max: maxI, err: fixed.ErrOutOfRange, msg: "price 1e999999999 is outside"},
-		{in: "123456789012345678901234567890.5", max: maxI, err: fixed.ErrOutOfRange, msg: "outside"},
+		{in: "100000.5", maxUnits: maxI, want: 1_000_005},
+		{in: "0.1", maxUnits: maxI, want: 1},
+		{in: "100", maxUnits: 1000, want: 1000},
+		{in: "100.0000000000000000000000000000000000", maxUnits: maxI, want: 1000},
+		{in: "1e3", maxUnits: maxI, want: 10_000},
+		{in: "922337203685477580.7", maxUnits: maxI, want: maxI},
+		{in: "100.05", maxUnits: maxI, err: fixed.ErrOffGrid, msg: "fixed: off grid: price 100.05 is not a multiple of tick size 0.1"},
+		{in: "0.05", maxUnits: maxI, err: fixed.ErrOffGrid, msg: "price 0.05 is not a multiple of tick size 0.1"},
+		{in: "100.0000000000000000000000000000000001", maxUnits: maxI, err: fixed.ErrOffGrid, msg: "not a multiple of tick size 0.1"},
+		{in: "1e-999999999", maxUnits: maxI, err: fixed.ErrOffGrid, msg: "price 1e-999999999 is not a multiple"},
+		{in: "0", maxUnits: maxI, err: fixed.ErrNotPositive, msg: "fixed: not positive: price 0 must be positive"},
+		{in: "-0.000", maxUnits: maxI, err: fixed.ErrNotPositive, msg: "price 0 must be positive"},
+		{in: "-100", maxUnits: maxI, err: fixed.ErrNotPositive, msg: "price -100 must be positive"},
+		{in: "-100.05", maxUnits: maxI, err: fixed.ErrNotPositive, msg: "price -100.05"},
+		{in: "100.1", maxUnits: 1000, err: fixed.ErrOutOfRange, msg: "fixed: out of range: price 100.1 is outside [0.1, 100] (tick size 0.1)"},
+		{in: "100", maxUnits: 0, err: fixed.ErrOutOfRange, msg: "outside [0.1, 0]"},
+		{in: "922337203685477580.8", maxUnits: maxI, err: fixed.ErrOutOfRange, msg: "price 922337203685477580.8 is outside [0.1, 922337203685477580.7]"},
+		{in: "999999999999999999.9", maxUnits: maxI, err: fixed.ErrOutOfRange, msg: "outside"},
+		{in: "1e30", maxUnits: maxI, err: fixed.ErrOutOfRange, msg: "price 1000000000000000000000000000000 is outside"},
+		{in: "1e999999999", maxUnits: maxI, err: fixed.ErrOutOfRange, msg: "price 1e999999999 is outside"},
+		{in: "123456789012345678901234567890.5", maxUnits: maxI, err: fixed.ErrOutOfRange, msg: "outside"},
 	})
 }
 
 func TestLots(t *testing.T) {
 	eth := fixed.MustNewGrid("0.01", "0.001")
 	runConv(t, "Lots", eth.Lots, []convCase{
-		{in: "0.25", max: maxI, want: 250},
-		{in: "0.001", max: maxI, want: 1},
-		{in: "9223372036854775.807", max: maxI, want: maxI},
-		{in: "0.0005", max: maxI, err: fixed.ErrOffGrid, msg: "quantity 0.0005 is not a multiple of lot size 0.001"},
-		{in: "1.2345", max: maxI, err: fixed.ErrOffGrid, msg: "quantity 1.2345"},
-		{in: "0", max: maxI, err: fixed.ErrNotPositive, msg: "quantity 0 must be positive"},
-		{in: "-0.5", max: maxI, err: fixed.ErrNotPositive, msg: "quantity -0.5 must be positive"},
-		{in: "1000.001", max: 1_000_000, err: fixed.ErrOutOfRange, msg: "quantity 1000.001 is outside [0.001, 1000] (lot size 0.001)"},
-		{in: "9223372036854775.808", max: maxI, err: fixed.ErrOutOfRange, msg: "outside"},
+		{in: "0.25", maxUnits: maxI, want: 250},
+		{in: "0.001", maxUnits: maxI, want: 1},
+		{in: "9223372036854775.807", maxUnits: maxI, want: maxI},
+		{in: "0.0005", maxUnits: maxI, err: fixed.ErrOffGrid, msg: "quantity 0.0005 is not a multiple of lot size 0.001"},
+		{in: "1.2345", maxUnits: maxI, err: fixed.ErrOffGrid, msg: "quantity 1.2345"},
+		{in: "0", maxUnits: maxI, err: fixed.ErrNotPositive, msg: "quantity 0 must be positive"},
+		{in: "-0.5", maxUnits: maxI, err: fixed.ErrNotPositive, msg: "quantity -0.5 must be positive"},
+		{in: "1000.001", maxUnits: 1_000_000, err: fixed.ErrOutOfRange, msg: "quantity 1000.001 is outside [0.001, 1000] (lot size 0.001)"},
+		{in: "9223372036854775.808", maxUnits: maxI, err: fixed.ErrOutOfRange, msg: "outside"},
 	})
 }
 
@@ -156,10 +166,10 @@ func TestPriceQtyNotional(t *testing.T) {
 
 	// 0.25 BTC at 100,000.5 USDT = 25,000.125 USDT.
 	n, err := btc.NotionalQuote(1_000_005, 250)
-	checkResult(t, "long notional", n, err, 2_500_012_500_000, nil, "")
+	checkResult(t, "long notional", n, err, 25_000_125_000, nil, "")
 	equalString(t, fixed.QuoteAmount(n).String(), "25000.125")
 	n, err = btc.NotionalQuote(1_000_005, -250)
-	checkResult(t, "short notional", n, err, -2_500_012_500_000, nil, "")
+	checkResult(t, "short notional", n, err, -25_000_125_000, nil, "")
 	// Fits in ticks × lots but not once scaled to quote units.
 	n, err = btc.NotionalQuote(1<<40, 1<<20)
 	checkResult(t, "notional above int64", n, err, 0, fixed.ErrOverflow, "")
@@ -167,39 +177,58 @@ func TestPriceQtyNotional(t *testing.T) {
 	checkResult(t, "ticks × lots above int64", n, err, 0, fixed.ErrOverflow, "")
 	n, err = btc.NotionalQuote(0, minI)
 	checkResult(t, "zero price", n, err, 0, nil, "")
+
+	// BTC's 100 quote units per tick-lot put the exact boundary at
+	// floor(MaxInt64/100) ticks × lots, on both signs.
+	n, err = btc.NotionalQuote(92_233_720_368_547_758, 1)
+	checkResult(t, "largest long notional", n, err, 9_223_372_036_854_775_800, nil, "")
+	n, err = btc.NotionalQuote(92_233_720_368_547_759, 1)
+	checkResult(t, "long notional one tick above int64", n, err, 0, fixed.ErrOverflow, "")
+	n, err = btc.NotionalQuote(92_233_720_368_547_758, -1)
+	checkResult(t, "largest short notional", n, err, -9_223_372_036_854_775_800, nil, "")
+	n, err = btc.NotionalQuote(92_233_720_368_547_759, -1)
+	checkResult(t, "short notional one tick below int64", n, err, 0, fixed.ErrOverflow, "")
+	// With one quote unit per tick-lot the whole int64 range is reachable.
+	unit := fixed.MustNewGrid("0.000001", "1")
+	n, err = unit.NotionalQuote(maxI, 1)
+	checkResult(t, "MaxInt64 notional", n, err, maxI, nil, "")
+	n, err = unit.NotionalQuote(1, minI)
+	checkResult(t, "MinInt64 notional", n, err, minI, nil, "")
 }
 
 func TestQuoteUnits(t *testing.T) {
 	tests := []struct {
-		in       string
-		min, max int64
-		want     int64
-		err      error
-		msg      string
+		in                 string
+		minQuote, maxQuote int64
+		want               int64
+		err                error
+		msg                string
 	}{
-		{in: "15000", min: 0, max: maxI, want: 1_500_000_000_000},
-		{in: "0.00000001", min: 1, max: maxI, want: 1},
-		{in: "-12.5", min: minI, max: maxI, want: -1_250_000_000},
-		{in: "0", min: 0, max: maxI, want: 0},
-		{in: "92233720368.54775807", min: minI, max: maxI, want: maxI},
-		{in: "-92233720368.54775808", min: minI, max: maxI, want: minI},
-		{in: "-92233720368.547758080000000000000", min: minI, max: maxI, want: minI},
-		{in: "92233720368.54775808", min: minI, max: maxI, err: fixed.ErrOutOfRange, msg: "quote amount 92233720368.54775808 is outside [-92233720368.54775808, 92233720368.54775807] (quote unit 0.00000001)"},
-		{in: "-92233720368.54775809", min: minI, max: maxI, err: fixed.ErrOutOfRange, msg: "outside"},
-		{in: "0.000000001", min: 0, max: maxI, err: fixed.ErrOffGrid, msg: "fixed: off grid: quote amount 0.000000001 is not a multiple of quote unit 0.00000001"},
-		{in: "1.123456789", min: minI, max: maxI, err: fixed.ErrOffGrid, msg: "quote amount 1.123456789"},
-		{in: "0", min: 1, max: maxI, err: fixed.ErrNotPositive, msg: "quote amount 0 must be positive"},
-		{in: "-5", min: 1, max: maxI, err: fixed.ErrNotPositive, msg: "quote amount -5 must be positive"},
-		{in: "-5", min: 0, max: maxI, err: fixed.ErrOutOfRange, msg: "quote amount -5 is outside [0, 92233720368.54775807]"},
-		{in: "0", min: -10, max: -1, err: fixed.ErrOutOfRange, msg: "quote amount 0 is outside [-0.0000001, -0.00000001]"},
-		{in: "1000001", min: 0, max: 100_000_000_000_000, err: fixed.ErrOutOfRange, msg: "outside [0, 1000000]"},
+		{in: "15000", minQuote: 0, maxQuote: maxI, want: 15_000_000_000},
+		{in: "0.000001", minQuote: 1, maxQuote: maxI, want: 1},
+		{in: "-12.5", minQuote: minI, maxQuote: maxI, want: -12_500_000},
+		{in: "0", minQuote: 0, maxQuote: maxI, want: 0},
+		{in: "9223372036854.775807", minQuote: minI, maxQuote: maxI, want: maxI},
+		{in: "-9223372036854.775808", minQuote: minI, maxQuote: maxI, want: minI},
+		{in: "-9223372036854.775808000000000000000", minQuote: minI, maxQuote: maxI, want: minI},
+		{in: "9223372036854.775808", minQuote: minI, maxQuote: maxI, err: fixed.ErrOutOfRange, msg: "quote amount 9223372036854.775808 is outside [-9223372036854.775808, 9223372036854.775807] (quote unit 0.000001)"},
+		{in: "-9223372036854.775809", minQuote: minI, maxQuote: maxI, err: fixed.ErrOutOfRange, msg: "outside"},
+		{in: "0.0000001", minQuote: 0, maxQuote: maxI, err: fixed.ErrOffGrid, msg: "fixed: off grid: quote amount 0.0000001 is not a multiple of quote unit 0.000001"},
+		{in: "1.1234567", minQuote: minI, maxQuote: maxI, err: fixed.ErrOffGrid, msg: "quote amount 1.1234567"},
+		{in: "9223372036854.7758075", minQuote: minI, maxQuote: maxI, err: fixed.ErrOffGrid, msg: "quote amount 9223372036854.7758075"},
+		{in: "0", minQuote: 1, maxQuote: maxI, err: fixed.ErrNotPositive, msg: "quote amount 0 must be positive"},
+		{in: "-5", minQuote: 1, maxQuote: maxI, err: fixed.ErrNotPositive, msg: "quote amount -5 must be positive"},
+		{in: "-5", minQuote: 0, maxQuote: maxI, err: fixed.ErrOutOfRange, msg: "quote amount -5 is outside [0, 9223372036854.775807]"},
+		{in: "0", minQuote: -10, maxQuote: -1, err: fixed.ErrOutOfRange, msg: "quote amount 0 is outside [-0.00001, -0.000001]"},
+		{in: "1000001", minQuote: 0, maxQuote: 1_000_000_000_000, err: fixed.ErrOutOfRange, msg: "outside [0, 1000000]"},
 	}
 	for _, tt := range tests {
-		got, err := fixed.QuoteUnits(dec(tt.in), tt.min, tt.max)
-		checkResult(t, fmt.Sprintf("QuoteUnits(%s, %d, %d)", tt.in, tt.min, tt.max), got, err, tt.want, tt.err, tt.msg)
+		got, err := fixed.QuoteUnits(dec(tt.in), tt.minQuote, tt.maxQuote)
+		checkResult(t, fmt.Sprintf("QuoteUnits(%s, %d, %d)", tt.in, tt.minQuote, tt.maxQuote), got, err, tt.want, tt.err, tt.msg)
 	}
-	equalString(t, fixed.QuoteAmount(minI).String(), "-92233720368.54775808")
-	equalString(t, fixed.QuoteAmount(1).String(), "0.00000001")
+	equalString(t, fixed.QuoteAmount(maxI).String(), "9223372036854.775807")
+	equalString(t, fixed.QuoteAmount(minI).String(), "-9223372036854.775808")
+	equalString(t, fixed.QuoteAmount(1).String(), "0.000001")
 }
 
 func TestRatePpm(t *testing.T) {
@@ -254,8 +283,8 @@ func TestRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	grids := []fixed.Grid{
 		fixed.MustNewGrid("0.1", "0.001"),
-		fixed.MustNewGrid("0.0000001", "1"),
-		fixed.MustNewGrid("25", "0.000000004"),
+		fixed.MustNewGrid("0.000001", "1"),
+		fixed.MustNewGrid("25", "0.00000004"),
 	}
 	for i := range 20_000 {
 		g := grids[i%len(grids)]
@@ -318,4 +347,23 @@ func TestConstants(t *testing.T) {
 	if int64(math.Pow10(fixed.QuoteDecimals)) != fixed.QuoteUnitsPerWhole {
 		t.Errorf("QuoteUnitsPerWhole %d is not 10^QuoteDecimals", fixed.QuoteUnitsPerWhole)
 	}
+}
+
+// The quote unit was chosen so that the money-conservation check can sum
+// every balance: a million accounts of a million USDT each must fit, which
+// is 100 times the simulated load of a million accounts of 100,000 USDT.
+func TestQuoteHeadroomForConservationSum(t *testing.T) {
+	const accounts = 1_000_000
+	perAccount, err := fixed.QuoteUnits(dec("1000000"), 0, maxI)
+	checkResult(t, "one million USDT", perAccount, err, 1_000_000_000_000, nil, "")
+	var total int64
+	for range accounts {
+		if total, err = fixed.Add(total, perAccount); err != nil {
+			t.Fatalf("sum of %d accounts of 1,000,000 USDT: %v", accounts, err)
+		}
+	}
+	equalString(t, fixed.QuoteAmount(total).String(), "1000000000000")
+	// The ceiling is about 9.2e12 USDT: ten times that sum would not fit.
+	_, err = fixed.Mul(total, 10)
+	checkResult(t, "ten million accounts", 0, err, 0, fixed.ErrOverflow, "")
 }

@@ -3,10 +3,10 @@
 //
 // Inside the engine every number is an int64 whose unit is in its name:
 // priceTicks (multiples of a market's tick size), qtyLots (multiples of its
-// lot size), marginQuote and other quote amounts (multiples of 10^-8 USDT,
-// see QuoteDecimals), feeRatePpm and other rates (parts per million). Integers
-// keep replay byte-identical and make every rounding visible; decimal is used
-// only where people and configs meet the exchange.
+// lot size), marginQuote and other quote amounts (multiples of 10^-6 USDT;
+// QuoteDecimals says why six places), feeRatePpm and other rates (parts per
+// million). Integers keep replay byte-identical and make every rounding
+// visible; decimal is used only where people and configs meet the exchange.
 //
 // Conversions into the grid never round: a price of 100.05 on a 0.1 tick is
 // an error (ErrOffGrid), not 100.0 or 100.1, because the exchange must trade
@@ -27,17 +27,25 @@
 //	}
 //	qtyLots, err := grid.Lots(req.Qty, maxQtyLots) // "0.25" -> 250
 //	...
-//	notionalQuote, err := grid.NotionalQuote(priceTicks, qtyLots)
+//	fillLots := qtyLots
+//	if req.Side == Sell {
+//		fillLots = -qtyLots // fills and positions are signed
+//	}
+//	notionalQuote, err := grid.NotionalQuote(priceTicks, fillLots) // < 0 for a sell
+//	// Requirements are sized on the absolute notional: rounding a sell's
+//	// negative notional "up" would move it toward zero and undercharge by
+//	// up to one quote unit.
+//	absNotionalQuote, err := fixed.Abs(notionalQuote)
 //	// Fees charged to a user round up so the exchange never gives away a
 //	// fraction of a quote unit; a negative (rebate) rate also rounds up,
 //	// toward zero, so a rebate is never overpaid.
-//	feeQuote, err := fixed.ApplyPpm(notionalQuote, takerFeeRatePpm, fixed.RoundUp)
-//	// Initial margin = notional / leverage, a requirement, so it rounds up.
-//	marginQuote, err := fixed.Div(notionalQuote, leverage, fixed.RoundUp)
+//	feeQuote, err := fixed.ApplyPpm(absNotionalQuote, takerFeeRatePpm, fixed.RoundUp)
+//	// Initial margin = |notional| / leverage, a requirement, so it rounds up.
+//	marginQuote, err := fixed.Div(absNotionalQuote, leverage, fixed.RoundUp)
 //	...
 //	report.Balance = fixed.QuoteAmount(balanceQuote) // back to decimal, exactly
 //
-// The arithmetic functions (Add, Sub, Mul, MulDiv, Div, ApplyPpm and
+// The arithmetic functions (Add, Sub, Mul, Abs, MulDiv, Div, ApplyPpm and
 // Grid.NotionalQuote) allocate nothing and return unwrapped sentinel errors,
 // so they can sit on the matching and liquidation hot paths. The conversions
 // allocate and wrap their errors with the offending value and grid, since

@@ -3,6 +3,7 @@ package fixed_test
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/shopspring/decimal"
 
@@ -20,7 +21,8 @@ func Example() {
 	qtyLots, _ := btc.Lots(decimal.RequireFromString("0.25"), 1_000_000)
 	notionalQuote, _ := btc.NotionalQuote(priceTicks, qtyLots)
 	takerFeeRatePpm, _ := fixed.RatePpm(decimal.RequireFromString("0.0005"), 0, 10_000)
-	// A fee is charged to the user, so it rounds up.
+	// A fee is charged to the user, so it rounds up: 12.5000625 USDT is
+	// 12,500,062.5 quote units and is charged as 12,500,063.
 	feeQuote, _ := fixed.ApplyPpm(notionalQuote, takerFeeRatePpm, fixed.RoundUp)
 	fmt.Println(priceTicks, qtyLots, fixed.QuoteAmount(notionalQuote), fixed.QuoteAmount(feeQuote))
 
@@ -28,8 +30,24 @@ func Example() {
 	_, err = btc.Ticks(decimal.RequireFromString("100.05"), 10_000_000)
 	fmt.Println(errors.Is(err, fixed.ErrOffGrid), err)
 	// Output:
-	// 1000005 250 25000.125 12.5000625
+	// 1000005 250 25000.125 12.500063
 	// true fixed: off grid: price 100.05 is not a multiple of tick size 0.1
+}
+
+// A short's notional is negative, so a requirement on it (fee, margin) is
+// computed on its magnitude; rounding the signed value up would undercharge.
+func ExampleAbs() {
+	eth := fixed.MustNewGrid("0.01", "0.001")
+	notionalQuote, _ := eth.NotionalQuote(300_001, -1) // short 0.001 ETH at 3000.01
+	absNotionalQuote, _ := fixed.Abs(notionalQuote)
+	feeQuote, _ := fixed.ApplyPpm(absNotionalQuote, 500, fixed.RoundUp)
+	wrongQuote, _ := fixed.ApplyPpm(notionalQuote, 500, fixed.RoundUp)
+	fmt.Println(notionalQuote, feeQuote, wrongQuote)
+	_, err := fixed.Abs(math.MinInt64)
+	fmt.Println(err)
+	// Output:
+	// -3000010 1501 -1500
+	// fixed: overflow
 }
 
 // Rounding directions are floor and ceiling on the number line, so negative
@@ -56,7 +74,7 @@ func ExampleMulDiv() {
 // A maker rebate is a negative rate; rounding up moves it toward zero, so
 // the exchange never pays out more than the rate says.
 func ExampleApplyPpm() {
-	notionalQuote := int64(10_001) // 0.00010001 USDT
+	notionalQuote := int64(10_001) // 0.010001 USDT
 	rebateQuote, _ := fixed.ApplyPpm(notionalQuote, -100, fixed.RoundUp)
 	fmt.Println(rebateQuote)
 	// Output:

@@ -17,9 +17,13 @@ type Book struct {
 	freeSlot uint32
 	resting  int
 
-	ids      idIndex
-	lastID   OrderID // highest id accepted
-	accounts []accountOrders
+	ids    idIndex
+	lastID OrderID // highest id accepted
+	// accounts holds the per-account order lists in chunks of
+	// accountChunk ids, allocated when an account of the chunk first rests
+	// an order: memory follows the accounts that trade here, not the
+	// highest account id.
+	accounts [][]accountOrders
 
 	refPriceTicks int64
 	bandOn        bool
@@ -49,6 +53,17 @@ type order struct {
 type accountOrders struct {
 	head, tail uint32
 	count      int32
+}
+
+const accountChunkBits = 12
+
+// account returns acct's order list, or nil if its chunk was never used.
+func (b *Book) account(acct AccountID) *accountOrders {
+	c := int(acct >> accountChunkBits)
+	if c >= len(b.accounts) || b.accounts[c] == nil {
+		return nil
+	}
+	return &b.accounts[c][acct&(1<<accountChunkBits-1)]
 }
 
 // New returns an empty book, or the config's problems.
@@ -139,6 +154,10 @@ func (b *Book) Apply(cmd *Command, ev []Event) []Event {
 		ev = b.cancelAll(ev)
 	case CmdSetReference:
 		ev = b.setReferencePrice(o.PriceTicks, ev)
+	default:
+		// A command the book does not know (corrupt input, or written by a
+		// newer version) must be visible, never silently dropped.
+		ev = appendRejected(ev, ReasonInvalidCommand, o.ID, o.Account)
 	}
 	b.end()
 	return ev
@@ -221,11 +240,14 @@ func (b *Book) validate(o *Order) Reason {
 		return ReasonOrderIDNotIncreasing
 	}
 	if o.TIF == GTC || o.TIF == PostOnly {
-		if int(o.Account) < len(b.accounts) && int(b.accounts[o.Account].count) >= b.cfg.MaxOrdersPerAccount {
+		if b.AccountOrderCount(o.Account) >= b.cfg.MaxOrdersPerAccount {
 			return ReasonTooManyAccountOrders
 		}
 		if b.resting >= b.cfg.MaxRestingOrders {
 			return ReasonTooManyOrders
+		}
+		if !b.ladder(o.Side).roomFor(o.PriceTicks, b.cfg.MaxPriceLevels) {
+			return ReasonTooManyPriceLevels
 		}
 		if o.TIF == PostOnly && b.wouldTake(o.Side, o.PriceTicks) {
 			return ReasonPostOnlyWouldTake
@@ -237,13 +259,7 @@ func (b *Book) validate(o *Order) Reason {
 // wouldTake reports whether an order at price on side would cross the book.
 func (b *Book) wouldTake(side Side, price int64) bool {
 	opp := b.ladder(side.Opposite()).best
-	if opp == 0 {
-		return false
-	}
-	if side == Buy {
-		return opp <= price
-	}
-	return opp >= price
+	return opp != 0 && crosses(side, opp, price)
 }
 
 // limitFor returns the worst price an incoming order may trade at.
@@ -412,9 +428,7 @@ func (b *Book) match(t *incoming, limit int64, ev []Event) []Event {
 				break // only possible when the taker is complete
 			}
 			last := lvl.tail == mi
-			b.setTotal(lvl, opp.side, price, lvl.totalLots-q)
-			b.unlinkLevel(opp, lvl, mi)
-			b.release(mi)
+			b.removeAt(opp, lvl, mi, q)
 			if last {
 				break
 			}
@@ -482,11 +496,15 @@ func (b *Book) unlinkLevel(l *ladder, lvl *level, i uint32) {
 
 func (b *Book) linkAccount(i uint32) {
 	o := &b.orders[i]
-	if int(o.account) >= len(b.accounts) {
-		n := max(int(o.account)+1, 2*len(b.accounts), 64)
-		b.accounts = append(b.accounts, make([]accountOrders, min(n, b.cfg.MaxAccounts)-len(b.accounts))...)
+	a := b.account(o.account)
+	if a == nil {
+		c := int(o.account >> accountChunkBits)
+		if c >= len(b.accounts) {
+			b.accounts = append(b.accounts, make([][]accountOrders, c+1-len(b.accounts))...)
+		}
+		b.accounts[c] = make([]accountOrders, 1<<accountChunkBits)
+		a = b.account(o.account)
 	}
-	a := &b.accounts[o.account]
 	o.acctPrev, o.acctNext = a.tail, 0
 	if a.tail == 0 {
 		a.head = i
@@ -501,7 +519,7 @@ func (b *Book) linkAccount(i uint32) {
 // index and its account's list.
 func (b *Book) release(i uint32) {
 	o := &b.orders[i]
-	a := &b.accounts[o.account]
+	a := b.account(o.account)
 	if o.acctPrev != 0 {
 		b.orders[o.acctPrev].acctNext = o.acctNext
 	} else {
@@ -523,8 +541,13 @@ func (b *Book) release(i uint32) {
 func (b *Book) remove(i uint32) {
 	o := &b.orders[i]
 	l := b.ladder(o.side)
-	lvl := l.level(o.priceTicks)
-	b.setTotal(lvl, o.side, o.priceTicks, lvl.totalLots-o.remaining)
+	b.removeAt(l, l.level(o.priceTicks), i, o.remaining)
+}
+
+// removeAt takes order i off level lvl of l, whose total drops by lots (its
+// remaining quantity, or what it just traded), and frees it.
+func (b *Book) removeAt(l *ladder, lvl *level, i uint32, lots int64) {
+	b.setTotal(lvl, l.side, b.orders[i].priceTicks, lvl.totalLots-lots)
 	b.unlinkLevel(l, lvl, i)
 	b.release(i)
 }
@@ -611,6 +634,10 @@ func (b *Book) amend(id OrderID, acct AccountID, priceTicks, qtyLots int64, ev [
 	}
 	l := b.ladder(o.side)
 	lvl := l.level(o.priceTicks)
+	if !samePrice && !l.roomFor(priceTicks, b.cfg.MaxPriceLevels) && (lvl.head != i || lvl.tail != i) {
+		// The order would open a level on a full side without freeing its own.
+		return reject(ReasonTooManyPriceLevels)
+	}
 	newRemaining := qtyLots - filled
 	if samePrice && qtyLots < o.qtyLots {
 		b.setTotal(lvl, o.side, o.priceTicks, lvl.totalLots-(o.remaining-newRemaining))
@@ -628,7 +655,6 @@ func (b *Book) amend(id OrderID, acct AccountID, priceTicks, qtyLots int64, ev [
 		var t incoming
 		t.id, t.account, t.side, t.stp, t.remaining = o.id, o.account, o.side, o.stp, o.remaining
 		ev = b.match(&t, priceTicks, ev)
-		o = &b.orders[i] // match does not grow the slab, but stay safe
 		o.remaining = t.remaining
 		if t.selfTrade {
 			ev = b.appendCancelled(ev, i, ReasonSelfTrade)

@@ -103,3 +103,65 @@ func TestSteadyStateAllocatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestIDIndexAgainstMap drives the ring index (with its overflow table)
+// and a map through increasing ids, random removals and a population of
+// long-lived orders, and checks that the ring grows with the churn but not
+// with the orders that merely live long.
+func TestIDIndexAgainstMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := newIDIndex()
+	orders := make([]order, 1, 1<<16)
+	var free []uint32
+	ref := map[OrderID]uint32{}
+	var live []OrderID
+	id := OrderID(0)
+	maxLive := 0
+	for step := range 400_000 {
+		if rng.IntN(100) < 52 || len(live) == 0 {
+			id += 1 + OrderID(rng.IntN(3))
+			if rng.IntN(1000) == 0 {
+				id += OrderID(rng.Uint64N(1 << 30)) // ids need not be dense
+			}
+			var s uint32
+			if n := len(free); n > 0 {
+				s, free = free[n-1], free[:n-1]
+			} else {
+				orders = append(orders, order{})
+				s = uint32(len(orders) - 1)
+			}
+			orders[s].id = id
+			x.insert(id, s, orders)
+			ref[id] = s
+			live = append(live, id)
+		} else {
+			// Remove mostly recent orders, so that a minority lives long.
+			k := len(live) - 1 - min(len(live)-1, int(rng.ExpFloat64()*200))
+			victim := live[k]
+			live = append(live[:k], live[k+1:]...)
+			s := ref[victim]
+			x.remove(victim, s)
+			delete(ref, victim)
+			orders[s] = order{}
+			free = append(free, s)
+		}
+		maxLive = max(maxLive, len(live))
+		if step%20_000 == 0 || step == 399_999 {
+			if x.len() != len(ref) {
+				t.Fatalf("step %d: index holds %d, map %d", step, x.len(), len(ref))
+			}
+			for k, want := range ref {
+				if got, ok := x.get(k, orders); !ok || got != want {
+					t.Fatalf("step %d: get(%d) = %d,%t want %d", step, k, got, ok, want)
+				}
+			}
+			if _, ok := x.get(id+1, orders); ok {
+				t.Fatalf("step %d: found an id never inserted", step)
+			}
+		}
+	}
+	if len(x.ring) > 64*maxLive {
+		t.Fatalf("ring of %d entries for at most %d live orders", len(x.ring), maxLive)
+	}
+	t.Logf("ring %d entries, %d in the overflow table, %d live (max %d)", len(x.ring), x.old.n, len(live), maxLive)
+}

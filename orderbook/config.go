@@ -36,6 +36,11 @@ type Config struct {
 	// MaxOrdersPerAccount caps one account's resting orders. Default 200,
 	// as on large venues.
 	MaxOrdersPerAccount int
+	// MaxPriceLevels caps the non-empty price levels of each side: an order
+	// that would open a new level on a full side is refused. Levels live in
+	// pages of 256 prices (about 6 KB), so this also bounds the memory of
+	// orders spread far apart. Default 10,000.
+	MaxPriceLevels int
 	// MaxAccounts bounds account ids: an id must be below it. Default 2^24.
 	MaxAccounts int
 	// PriceBandTicks rejects a limit price further than this many ticks from
@@ -56,6 +61,7 @@ func DefaultConfig() Config {
 		MaxOrderLots:        1_000_000_000,
 		MaxRestingOrders:    1_000_000,
 		MaxOrdersPerAccount: 200,
+		MaxPriceLevels:      10_000,
 		MaxAccounts:         1 << 24,
 		PriceBandTicks:      0,
 		PriceBandPpm:        50_000,
@@ -78,7 +84,10 @@ func (c Config) Validate() error {
 		bad("MaxRestingOrders %d not in [1, %d]", c.MaxRestingOrders, MaxRestingOrdersLimit)
 	}
 	if c.MaxOrdersPerAccount < 1 || c.MaxOrdersPerAccount > c.MaxRestingOrders {
-		bad("MaxOrdersPerAccount %d not in [1, MaxRestingOrders]", c.MaxOrdersPerAccount)
+		bad("MaxOrdersPerAccount %d not in [1, MaxRestingOrders %d]", c.MaxOrdersPerAccount, c.MaxRestingOrders)
+	}
+	if c.MaxPriceLevels < 1 || c.MaxPriceLevels > MaxRestingOrdersLimit {
+		bad("MaxPriceLevels %d not in [1, %d]", c.MaxPriceLevels, MaxRestingOrdersLimit)
 	}
 	if c.MaxAccounts < 1 || c.MaxAccounts > MaxAccountsLimit {
 		bad("MaxAccounts %d not in [1, %d]", c.MaxAccounts, MaxAccountsLimit)

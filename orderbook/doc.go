@@ -31,8 +31,10 @@
 // outside the price band; an id not above every id accepted before (ids
 // must increase; an accepted order uses up its id even if it then trades
 // nothing, a rejected one does not); for GTC and post-only orders the
-// account's resting-order limit, then the book's; a post-only order that
-// would take, whatever its self-trade mode. An order that passes gets
+// account's resting-order limit, then the book's, then the side's price-level
+// limit (for a price with no orders yet); a post-only order that would take,
+// whatever its self-trade mode. These limits hold even for an order that
+// would trade in full and never rest: they are checked before matching. An order that passes gets
 // EventAccepted, then:
 //
 //   - FOK: if the quantity that could fill within its limit (honouring
@@ -63,12 +65,15 @@
 // unknown order (or another account's); quantity ≤ 0, then above
 // MaxOrderLots; price outside 1..MaxPriceTicks; a new price outside the band
 // (an unchanged price is not checked again); same price and quantity
-// (ReasonNothingToAmend); then the cancel rule above; then post-only.
+// (ReasonNothingToAmend); then the cancel rule above; then post-only; then
+// the price-level limit, unless the order leaves behind a level it had alone.
 //
-// Cancel, Amend and cancel of another account's order are refused with
-// ReasonUnknownOrder. CancelAccount cancels an account's orders in the order
-// they first rested; CancelAll cancels every order, bids then asks, each
-// side from the best price, oldest first.
+// Cancel and Amend of an id that is not resting, or of another account's
+// order, are refused with ReasonUnknownOrder. CancelAccount cancels an
+// account's orders in the order they first rested; CancelAll cancels every
+// order, bids then asks, each side from the best price, oldest first. A
+// Command of a kind the book does not know is refused with
+// ReasonInvalidCommand, never dropped.
 //
 // # Market data
 //

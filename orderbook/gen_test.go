@@ -21,6 +21,9 @@ type genProfile struct {
 	spread int64
 	// maxQty is the typical largest quantity of an order.
 	maxQty int64
+	// stampStart, if set, is the book's command stamp at the start, so that
+	// the 32-bit stamp wraps around during the run.
+	stampStart uint32
 }
 
 // genProfiles are the configurations the differential test runs; the fuzz
@@ -30,7 +33,7 @@ var genProfiles = []genProfile{
 		name: "ppm-band",
 		cfg: Config{
 			MaxPriceTicks: 1 << 20, MaxOrderLots: 1000, MaxRestingOrders: 160,
-			MaxOrdersPerAccount: 8, MaxAccounts: 32, PriceBandPpm: 5000,
+			MaxOrdersPerAccount: 8, MaxPriceLevels: 40, MaxAccounts: 32, PriceBandPpm: 5000,
 		},
 		accounts: 30, hotAccounts: 3,
 		midStart: 10_000, midMin: 9_000, midMax: 11_000, spread: 12, maxQty: 10,
@@ -39,7 +42,7 @@ var genProfiles = []genProfile{
 		name: "no-band",
 		cfg: Config{
 			MaxPriceTicks: 1 << 32, MaxOrderLots: MaxOrderLotsLimit, MaxRestingOrders: 120,
-			MaxOrdersPerAccount: 12, MaxAccounts: 20,
+			MaxOrdersPerAccount: 12, MaxPriceLevels: 45, MaxAccounts: 20,
 		},
 		accounts: 20, hotAccounts: 4,
 		midStart: 5_000, midMin: 4_000, midMax: 6_000, spread: 8, maxQty: 20,
@@ -48,7 +51,7 @@ var genProfiles = []genProfile{
 		name: "ticks-band",
 		cfg: Config{
 			MaxPriceTicks: 1 << 32, MaxOrderLots: 100, MaxRestingOrders: 128,
-			MaxOrdersPerAccount: 8, MaxAccounts: 1 << 24, PriceBandTicks: 15,
+			MaxOrdersPerAccount: 8, MaxPriceLevels: 16, MaxAccounts: 1 << 24, PriceBandTicks: 15,
 		},
 		accounts: 30, hotAccounts: 2,
 		midStart: 100_000, midMin: 90_000, midMax: 110_000, spread: 10, maxQty: 5,
@@ -59,7 +62,7 @@ var genProfiles = []genProfile{
 		name: "edges-both-bands",
 		cfg: Config{
 			MaxPriceTicks: 300, MaxOrderLots: 50, MaxRestingOrders: 64,
-			MaxOrdersPerAccount: 6, MaxAccounts: 16, PriceBandTicks: 40, PriceBandPpm: 200_000,
+			MaxOrdersPerAccount: 6, MaxPriceLevels: 30, MaxAccounts: 16, PriceBandTicks: 40, PriceBandPpm: 200_000,
 		},
 		accounts: 16, hotAccounts: 3,
 		midStart: 150, midMin: 1, midMax: 300, spread: 20, maxQty: 8,
@@ -70,10 +73,22 @@ var genProfiles = []genProfile{
 		name: "tiny",
 		cfg: Config{
 			MaxPriceTicks: 12, MaxOrderLots: 6, MaxRestingOrders: 4,
-			MaxOrdersPerAccount: 2, MaxAccounts: 3, PriceBandPpm: 1_000_000,
+			MaxOrdersPerAccount: 2, MaxPriceLevels: 2, MaxAccounts: 3, PriceBandPpm: 1_000_000,
 		},
 		accounts: 3, hotAccounts: 2,
 		midStart: 6, midMin: 1, midMax: 12, spread: 3, maxQty: 3,
+	},
+	{
+		// Many orders spread over thousands of ticks: levels on many pages,
+		// the id ring growing, and the 32-bit command stamp wrapping.
+		name: "wide",
+		cfg: Config{
+			MaxPriceTicks: 1 << 24, MaxOrderLots: 1000, MaxRestingOrders: 600,
+			MaxOrdersPerAccount: 200, MaxPriceLevels: 300, MaxAccounts: 1 << 20, PriceBandPpm: 20_000,
+		},
+		accounts: 40, hotAccounts: 4,
+		midStart: 1_000_000, midMin: 900_000, midMax: 1_100_000, spread: 3000, maxQty: 10,
+		stampStart: 1<<32 - 100_000,
 	},
 }
 

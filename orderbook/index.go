@@ -108,19 +108,26 @@ func (x *idHash) remove(id OrderID) {
 // receives new ids in sequence and its inserts hit a cache line that is
 // already hot; an id is found with one ring read plus the read of the order
 // itself, which the caller needs anyway. An order still resting when a newer
-// id claims its ring entry moves to the hash table old; the ring doubles
-// when old holds more than 1/32 of the ring, so few lookups reach old, and
-// the ring never exceeds 32 entries (128 bytes) per resting order. On flow
-// F1 (about 5,000 resting orders) the ring settles at 32,768 entries with
-// about 4% of the orders in old; a larger ring was slower again, as it
-// spills out of the cache.
+// id claims its ring entry moves to the hash table old, where it stays until
+// it leaves the book. The ring doubles when more than 1/32 of a window of
+// len(ring) inserts evicted an order: it grows with the number of orders
+// that outlive len(ring) newer ids, not with the long-lived ones already in
+// old, and never shrinks. On flow F1 (about 5,000 resting orders) the ring
+// settles at 32,768 entries (128 KB) with a few percent of the orders in
+// old; a larger ring was slower again, as it spills out of the cache.
 type idIndex struct {
 	ring []uint32 // slot of the order whose id ≡ index (mod len), 0 = none
 	mask uint64
 	old  idHash
+	// inserts and evictions count the current window of len(ring) inserts.
+	inserts, evictions int
 }
 
-const idRingMinSize = 4096
+const (
+	idRingMinSize = 4096
+	// idRingMaxSize is 32 entries per order at MaxRestingOrdersLimit.
+	idRingMaxSize = 32 * MaxRestingOrdersLimit
+)
 
 func newIDIndex() idIndex {
 	return idIndex{ring: make([]uint32, idRingMinSize), mask: idRingMinSize - 1, old: newIDHash()}
@@ -140,13 +147,18 @@ func (x *idIndex) insert(id OrderID, slot uint32, orders []order) {
 	r := &x.ring[uint64(id)&x.mask]
 	if *r != 0 {
 		x.old.insert(orders[*r].id, *r)
-		if x.old.n > len(x.ring)/32 {
-			*r = slot
-			x.grow(orders)
-			return
-		}
+		x.evictions++
 	}
 	*r = slot
+	x.inserts++
+	if x.inserts == len(x.ring) {
+		// Judge the ring once per len(ring) inserts: grow it if more than
+		// 1/32 of them evicted a resting order.
+		if x.evictions > len(x.ring)/32 && len(x.ring) < idRingMaxSize {
+			x.grow(orders)
+		}
+		x.inserts, x.evictions = 0, 0
+	}
 }
 
 func (x *idIndex) remove(id OrderID, slot uint32) {

@@ -28,6 +28,7 @@ func (b *Book) CheckInvariants() error {
 			return fail("%s: %d pages but %d active (sorted %t)", l.side, len(l.pages), len(l.active), slices.IsSorted(l.active))
 		}
 		var bestSeen int64
+		levels := 0
 		for _, no := range l.active {
 			p := l.pages[no]
 			if p == nil {
@@ -53,6 +54,7 @@ func (b *Book) CheckInvariants() error {
 					}
 					continue
 				}
+				levels++
 				if bestSeen == 0 || l.better(price, bestSeen) {
 					bestSeen = price
 				}
@@ -81,6 +83,9 @@ func (b *Book) CheckInvariants() error {
 				}
 			}
 		}
+		if levels != l.levels {
+			return fail("%s: %d levels counted, %d recorded", l.side, levels, l.levels)
+		}
 		if bestSeen != l.best {
 			return fail("%s: best %d, levels say %d", l.side, l.best, bestSeen)
 		}
@@ -92,22 +97,25 @@ func (b *Book) CheckInvariants() error {
 		return fail("%d orders linked, %d indexed, resting=%d", len(seen), b.ids.len(), b.resting)
 	}
 	inAccounts := 0
-	for a := range b.accounts {
-		acc := &b.accounts[a]
-		n := int32(0)
-		prev := uint32(0)
-		for i := acc.head; i != 0; i = b.orders[i].acctNext {
-			o := &b.orders[i]
-			if !seen[i] || o.account != AccountID(a) || o.acctPrev != prev {
-				return fail("account %d list: slot %d (linked=%t, account %d, prev %d want %d)", a, i, seen[i], o.account, o.acctPrev, prev)
+	for c, chunk := range b.accounts {
+		for k := range chunk {
+			acct := AccountID(c<<accountChunkBits | k)
+			acc := &chunk[k]
+			n := int32(0)
+			prev := uint32(0)
+			for i := acc.head; i != 0; i = b.orders[i].acctNext {
+				o := &b.orders[i]
+				if !seen[i] || o.account != acct || o.acctPrev != prev {
+					return fail("account %d list: slot %d (linked=%t, account %d, prev %d want %d)", acct, i, seen[i], o.account, o.acctPrev, prev)
+				}
+				prev = i
+				n++
 			}
-			prev = i
-			n++
+			if n != acc.count || prev != acc.tail {
+				return fail("account %d: %d orders listed, count %d, tail %d want %d", acct, n, acc.count, acc.tail, prev)
+			}
+			inAccounts += int(n)
 		}
-		if n != acc.count || prev != acc.tail {
-			return fail("account %d: %d orders listed, count %d, tail %d want %d", a, n, acc.count, acc.tail, prev)
-		}
-		inAccounts += int(n)
 	}
 	if inAccounts != b.resting {
 		return fail("%d orders in account lists, resting=%d", inAccounts, b.resting)

@@ -13,9 +13,10 @@ import (
 // are kept in a sorted slice, so the next best price after a level empties is
 // a couple of bit scans away.
 type ladder struct {
-	side  Side
-	best  int64 // best price, 0 when the side is empty
-	pages map[int64]*page
+	side   Side
+	best   int64 // best price, 0 when the side is empty
+	levels int   // non-empty levels
+	pages  map[int64]*page
 	// active holds the numbers of the non-empty pages in ascending order.
 	active []int64
 	// cache is the page last looked up: most orders arrive near the best
@@ -62,6 +63,19 @@ func (l *ladder) better(a, b int64) bool {
 	return a < b
 }
 
+// hasLevel reports whether the level at price holds orders.
+func (l *ladder) hasLevel(price int64) bool {
+	p := l.page(price)
+	i := price & pageMask
+	return p != nil && p.occupied[i>>6]&(1<<(i&63)) != 0
+}
+
+// roomFor reports whether an order may rest at price without exceeding
+// limit levels on this side.
+func (l *ladder) roomFor(price int64, limit int) bool {
+	return l.levels < limit || l.hasLevel(price)
+}
+
 // page returns the page holding price, or nil.
 func (l *ladder) page(price int64) *page {
 	no := price >> pageBits
@@ -106,6 +120,7 @@ func (l *ladder) markOccupied(price int64) {
 	i := price & pageMask
 	p.occupied[i>>6] |= 1 << (i & 63)
 	p.used++
+	l.levels++
 	if l.best == 0 || l.better(price, l.best) {
 		l.best = price
 	}
@@ -121,6 +136,7 @@ func (l *ladder) markEmpty(price int64) {
 	i := price & pageMask
 	p.occupied[i>>6] &^= 1 << (i & 63)
 	p.used--
+	l.levels--
 	if p.used == 0 {
 		l.emptied = append(l.emptied, price>>pageBits)
 	}

@@ -13,10 +13,11 @@ func (b *Book) cancelAccount(acct AccountID, ev []Event) []Event {
 	if int64(acct) >= int64(b.cfg.MaxAccounts) {
 		return appendRejected(ev, ReasonInvalidAccount, 0, acct)
 	}
-	if int(acct) >= len(b.accounts) {
+	a := b.account(acct)
+	if a == nil {
 		return ev
 	}
-	for i := b.accounts[acct].head; i != 0; {
+	for i := a.head; i != 0; {
 		next := b.orders[i].acctNext
 		ev = b.appendCancelled(ev, i, ReasonAccountCancelAll)
 		b.remove(i)
@@ -65,10 +66,10 @@ func (b *Book) Len() int { return b.resting }
 
 // AccountOrderCount returns the number of resting orders of acct.
 func (b *Book) AccountOrderCount(acct AccountID) int {
-	if int(acct) >= len(b.accounts) {
-		return 0
+	if a := b.account(acct); a != nil {
+		return int(a.count)
 	}
-	return int(b.accounts[acct].count)
+	return 0
 }
 
 // BestBid returns the highest bid and its total quantity.

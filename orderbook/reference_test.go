@@ -306,6 +306,9 @@ func (r *refBook) placeReject(o *Order) Reason {
 		if r.Len() >= r.cfg.MaxRestingOrders {
 			return ReasonTooManyOrders
 		}
+		if r.levelOrders(o.Side, o.PriceTicks) == 0 && r.levelCount(o.Side) >= r.cfg.MaxPriceLevels {
+			return ReasonTooManyPriceLevels
+		}
 	}
 	if o.TIF == PostOnly && r.crosses(o.Side, o.PriceTicks) {
 		return ReasonPostOnlyWouldTake
@@ -380,6 +383,10 @@ func (r *refBook) amend(id OrderID, acct AccountID, price, qty int64, ev []Event
 		return append(ev, refCancelled(o, o.RemainingLots, ReasonAmendedToFilled))
 	case price != o.PriceTicks && o.TIF == PostOnly && r.crosses(o.Side, price):
 		return reject(ReasonPostOnlyWouldTake)
+	case price != o.PriceTicks && r.levelOrders(o.Side, price) == 0 &&
+		r.levelCount(o.Side) >= r.cfg.MaxPriceLevels && r.levelOrders(o.Side, o.PriceTicks) > 1:
+		// A new level on a full side, and leaving does not empty the old one.
+		return reject(ReasonTooManyPriceLevels)
 	}
 	amended := func(kept bool) Event {
 		return Event{
@@ -491,6 +498,8 @@ func (r *refBook) Apply(cmd *Command, ev []Event) []Event {
 		ev = r.cancelAll(ev)
 	case CmdSetReference:
 		ev = r.setReferencePrice(o.PriceTicks, ev)
+	default:
+		ev = append(ev, refRejected(o.ID, o.Account, ReasonInvalidCommand))
 	}
 	r.after[0] = r.Depth(Buy, -1, r.after[0][:0])
 	r.after[1] = r.Depth(Sell, -1, r.after[1][:0])
@@ -609,3 +618,27 @@ func (r *refBook) Orders(s Side, dst []RestingOrder) []RestingOrder {
 func (r *refBook) Len() int { return len(r.bids) + len(r.asks) }
 
 func (r *refBook) AccountOrderCount(acct AccountID) int { return r.accountCount(acct) }
+
+// levelOrders counts the orders resting at price on side.
+func (r *refBook) levelOrders(s Side, price int64) int {
+	n := 0
+	for _, o := range *r.sideSlice(s) {
+		if o.PriceTicks == price {
+			n++
+		}
+	}
+	return n
+}
+
+// levelCount counts the distinct prices resting on side.
+func (r *refBook) levelCount(s Side) int {
+	n := 0
+	var last int64 = -1
+	for _, o := range *r.sideSlice(s) {
+		if o.PriceTicks != last {
+			n++
+			last = o.PriceTicks
+		}
+	}
+	return n
+}

@@ -15,13 +15,14 @@ import (
 // whose totals changed and the update id. Refresh with -rewrite after a
 // deliberate change, and read the diff.
 //
-//	book [max-price=N] [max-qty=N] [max-orders=N] [max-per-account=N] [max-accounts=N] [band-ticks=N] [band-ppm=N]
+//	book [max-price=N] [max-qty=N] [max-orders=N] [max-per-account=N] [max-levels=N] [max-accounts=N] [band-ticks=N] [band-ppm=N]
 //	place id=N acct=N side=buy|sell [type=limit|market] [tif=gtc|ioc|fok|post-only] [stp=none|cancel-taker|cancel-maker|cancel-both] [price=N] qty=N
 //	cancel id=N acct=N
 //	amend id=N acct=N price=N qty=N
 //	cancel-account acct=N
 //	cancel-all
 //	reference price=N
+//	command kind=N [order fields]   (a raw command, e.g. of an unknown kind)
 //	depth [n=N]
 //	orders
 func TestScenarios(t *testing.T) {
@@ -41,6 +42,7 @@ func TestScenarios(t *testing.T) {
 				d.MaybeScanArgs(t, "max-qty", &cfg.MaxOrderLots)
 				d.MaybeScanArgs(t, "max-orders", &cfg.MaxRestingOrders)
 				d.MaybeScanArgs(t, "max-per-account", &cfg.MaxOrdersPerAccount)
+				d.MaybeScanArgs(t, "max-levels", &cfg.MaxPriceLevels)
 				d.MaybeScanArgs(t, "max-accounts", &cfg.MaxAccounts)
 				d.MaybeScanArgs(t, "band-ticks", &cfg.PriceBandTicks)
 				d.MaybeScanArgs(t, "band-ppm", &cfg.PriceBandPpm)
@@ -95,6 +97,11 @@ func TestScenarios(t *testing.T) {
 				cmd.Kind = CmdCancelAll
 			case "reference":
 				cmd.Kind = CmdSetReference
+				scanOrder(t, d, &cmd.Order)
+			case "command":
+				var kind int
+				d.ScanArgs(t, "kind", &kind)
+				cmd.Kind = CommandKind(kind)
 				scanOrder(t, d, &cmd.Order)
 			default:
 				d.Fatalf(t, "unknown directive %q", d.Cmd)
@@ -170,6 +177,8 @@ func scanOrder(t *testing.T, d *datadriven.TestData, o *Order) {
 			o.Type = OrderType(enum(map[string]uint8{"limit": uint8(Limit), "market": uint8(Market)}))
 		case "tif":
 			o.TIF = TimeInForce(enum(map[string]uint8{"gtc": uint8(GTC), "ioc": uint8(IOC), "fok": uint8(FOK), "post-only": uint8(PostOnly)}))
+		case "kind":
+			// read by the command directive itself
 		case "stp":
 			o.STP = STP(enum(map[string]uint8{"none": uint8(STPNone), "cancel-taker": uint8(STPCancelTaker),
 				"cancel-maker": uint8(STPCancelMaker), "cancel-both": uint8(STPCancelBoth)}))

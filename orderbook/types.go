@@ -149,6 +149,9 @@ const (
 	ReasonAccountCancelAll
 	ReasonBookCancelAll
 	ReasonAmendedToFilled // amended to at or below its filled quantity
+	// Rejections added later.
+	ReasonTooManyPriceLevels
+	ReasonInvalidCommand
 	reasonCount
 )
 
@@ -177,6 +180,8 @@ var reasonNames = [...]string{
 	ReasonAccountCancelAll:     "account-cancel-all",
 	ReasonBookCancelAll:        "book-cancel-all",
 	ReasonAmendedToFilled:      "amended-to-filled",
+	ReasonTooManyPriceLevels:   "too-many-price-levels",
+	ReasonInvalidCommand:       "invalid-command",
 }
 
 func (r Reason) String() string {
