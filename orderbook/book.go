@@ -20,8 +20,8 @@ type Book struct {
 	ids    idIndex
 	lastID OrderID // highest id accepted
 	// accounts holds the per-account order lists in chunks of
-	// accountChunk ids, allocated when an account of the chunk first rests
-	// an order: memory follows the accounts that trade here, not the
+	// 1<<accountChunkBits ids, allocated when an account of the chunk first
+	// rests an order: memory follows the accounts that trade here, not the
 	// highest account id.
 	accounts [][]accountOrders
 
@@ -410,7 +410,7 @@ func (b *Book) match(t *incoming, limit int64, ev []Event) []Event {
 					return ev
 				}
 				if last {
-					break // the level (and maybe its page) is gone
+					break // the level is empty: go on from the new best price
 				}
 				continue
 			}
@@ -533,7 +533,8 @@ func (b *Book) release(i uint32) {
 	a.count--
 	b.ids.remove(o.id, i)
 	b.resting--
-	*o = order{next: b.freeSlot}
+	*o = order{}
+	o.next = b.freeSlot
 	b.freeSlot = i
 }
 

@@ -17,7 +17,8 @@ type ladder struct {
 	best   int64 // best price, 0 when the side is empty
 	levels int   // non-empty levels
 	pages  map[int64]*page
-	// active holds the numbers of the non-empty pages in ascending order.
+	// active holds the numbers of the pages in pages, ascending; between
+	// commands these are exactly the non-empty pages.
 	active []int64
 	// cache is the page last looked up: most orders arrive near the best
 	// price, so this saves a map lookup on the common path.
