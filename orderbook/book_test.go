@@ -2,6 +2,7 @@ package orderbook
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"unsafe"
 )
@@ -164,4 +165,35 @@ func TestIDIndexAgainstMap(t *testing.T) {
 		t.Fatalf("ring of %d entries for at most %d live orders", len(x.ring), maxLive)
 	}
 	t.Logf("ring %d entries, %d in the overflow table, %d live (max %d)", len(x.ring), x.old.n, len(live), maxLive)
+}
+
+// TestDeterministic: two books fed the same commands, one through Apply and
+// one through the typed methods, emit identical events and end identical.
+func TestDeterministic(t *testing.T) {
+	for _, prof := range genProfiles {
+		a, errA := New(prof.cfg)
+		b, errB := New(prof.cfg)
+		if errA != nil || errB != nil {
+			t.Fatal(errA, errB)
+		}
+		g := newCmdGen(prof, 99, newRefBook(prof.cfg))
+		var evA, evB []Event
+		for i := range 20_000 {
+			cmd := g.next()
+			g.ref.Apply(&cmd, nil) // the generator steers by the reference's state
+			evA = a.Apply(&cmd, evA[:0])
+			evB = applyTyped(b, &cmd, evB[:0])
+			if !slices.Equal(evA, evB) {
+				t.Fatalf("%s command %d: events differ:\n%v\n%v", prof.name, i, evA, evB)
+			}
+			if a.UpdateID() != b.UpdateID() {
+				t.Fatalf("%s command %d: update ids differ", prof.name, i)
+			}
+		}
+		for _, s := range []Side{Buy, Sell} {
+			if !slices.Equal(a.Orders(s, nil), b.Orders(s, nil)) {
+				t.Fatalf("%s: final %s orders differ", prof.name, s)
+			}
+		}
+	}
 }
