@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/paperperps/exchange/clearing"
 	"github.com/paperperps/exchange/fixed"
 	"github.com/paperperps/exchange/margin"
 	"github.com/shopspring/decimal"
@@ -95,7 +96,7 @@ type Market struct {
 }
 
 // MarketID is a market's dense index, in config order.
-type MarketID uint16
+type MarketID = clearing.MarketID
 
 // Limits of the values a market config may hold; they keep every product
 // of the engine inside int64.

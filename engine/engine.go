@@ -1,0 +1,325 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/paperperps/exchange/clearing"
+	"github.com/paperperps/exchange/margin"
+	"github.com/paperperps/exchange/orderbook"
+)
+
+// ErrInvalidConfig is wrapped by every problem Config.Validate reports.
+var ErrInvalidConfig = errors.New("engine: invalid config")
+
+// Config holds the engine's limits and markets.
+type Config struct {
+	Markets []Market
+	// MaxAccounts bounds account ids. Default 1,000,000.
+	MaxAccounts int
+	// DefaultLeverage is an account's leverage in a market until it sets
+	// one. Default 20, as on large venues.
+	DefaultLeverage int64
+	// Book is the template of every market's book config; the engine sets
+	// MaxOrderLots from the market and the band from PriceBandPpm.
+	Book orderbook.Config
+}
+
+// DefaultConfig returns the defaults with the built-in markets.
+func DefaultConfig() Config {
+	ms, err := Compile(DefaultMarkets())
+	if err != nil {
+		panic(err) // the built-in markets are tested to compile
+	}
+	return Config{Markets: ms, MaxAccounts: 1_000_000, DefaultLeverage: 20, Book: orderbook.DefaultConfig()}
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
+	}
+	if len(c.Markets) == 0 || len(c.Markets) > MaxMarkets {
+		bad("%d markets, want 1 to %d", len(c.Markets), MaxMarkets)
+	}
+	for i, m := range c.Markets {
+		if m.ID != MarketID(i) {
+			bad("market %s has id %d at index %d", m.Symbol, m.ID, i)
+		}
+	}
+	if c.MaxAccounts < 1 || c.MaxAccounts > clearing.MaxAccountsLimit {
+		bad("MaxAccounts %d not in [1, %d]", c.MaxAccounts, clearing.MaxAccountsLimit)
+	}
+	if c.DefaultLeverage < 1 || c.DefaultLeverage > 125 {
+		bad("DefaultLeverage %d not in [1, 125]", c.DefaultLeverage)
+	}
+	if err := c.Book.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%w: book: %w", ErrInvalidConfig, err))
+	}
+	return errors.Join(errs...)
+}
+
+// Engine is the exchange's state machine. Apply is its only mutator; it
+// reads no clock, starts no goroutine, does no I/O and draws no randomness,
+// so the same commands always give the same events and the same state.
+type Engine struct {
+	cfg     Config
+	markets []marketState
+	ledger  *clearing.Ledger
+
+	// Per (account, market), indexed by account×len(markets)+market.
+	leverage []int64
+	open     []openOrders
+
+	nextOrderID orderbook.OrderID
+	lastTs      int64
+
+	bookEv  []orderbook.Event // scratch
+	posBuf  []clearing.Position
+	fundBuf []clearing.FundingPayment
+}
+
+// openOrders sums an account's resting orders in one market, per side, for
+// the initial-margin check: lots and value (price × lots × quote per
+// tick-lot at each order's limit price).
+type openOrders struct {
+	buyLots, buyValueQuote   int64
+	sellLots, sellValueQuote int64
+}
+
+type marketState struct {
+	Market
+	book *orderbook.Book
+
+	indexTicks, markTicks, lastTradeTicks int64
+	basis                                 margin.BasisAverage
+	premium                               margin.PremiumAverage
+	fundingRatePpm                        int64
+	nextFundingNanos                      int64 // 0 until the first command
+}
+
+// New returns an engine with no accounts.
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ledger, err := clearing.New(clearing.Config{MaxAccounts: cfg.MaxAccounts, MaxMarkets: len(cfg.Markets)})
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, ledger: ledger, bookEv: make([]orderbook.Event, 0, 256)}
+	for _, m := range cfg.Markets {
+		bc := cfg.Book
+		bc.MaxOrderLots = m.MaxQtyLots
+		bc.PriceBandTicks, bc.PriceBandPpm = 0, m.PriceBandPpm
+		book, err := orderbook.New(bc)
+		if err != nil {
+			return nil, fmt.Errorf("%w: market %s: %w", ErrInvalidConfig, m.Symbol, err)
+		}
+		spec := clearing.MarketSpec{QuotePerTickLot: m.Grid.QuotePerTickLot(), MakerFeeRatePpm: m.MakerFeePpm, TakerFeeRatePpm: m.TakerFeePpm}
+		if err := ledger.AddMarket(m.ID, spec); err != nil {
+			return nil, err
+		}
+		e.markets = append(e.markets, marketState{Market: m, book: book})
+	}
+	return e, nil
+}
+
+// Ledger exposes the clearing ledger for queries; callers must not mutate it.
+func (e *Engine) Ledger() *clearing.Ledger { return e.ledger }
+
+// Book exposes a market's book for queries; callers must not mutate it.
+func (e *Engine) Book(m MarketID) *orderbook.Book { return e.markets[m].book }
+
+// Mark returns a market's index and mark price (0 before the first index).
+func (e *Engine) Mark(m MarketID) (indexTicks, markTicks int64) {
+	return e.markets[m].indexTicks, e.markets[m].markTicks
+}
+
+func (e *Engine) slot(a AccountID, m MarketID) int { return int(a)*len(e.markets) + int(m) }
+
+// Apply runs one command and appends its events to ev.
+func (e *Engine) Apply(cmd *Command, ev []Event) []Event {
+	reject := func(r Reason) []Event {
+		return append(ev, Event{Kind: EventRejected, Reason: r, Command: cmd.Kind, Seq: cmd.Seq, Account: cmd.Account, Market: cmd.Market, OrderID: cmd.OrderID})
+	}
+	if cmd.TsNanos < e.lastTs {
+		return reject(ReasonTimeWentBack)
+	}
+	e.lastTs = cmd.TsNanos
+	// Whatever fell due by this command's time happens before it.
+	ev = e.settleDueFunding(cmd, ev)
+	if cmd.Kind != CmdCreateAccount && cmd.Kind != CmdSetIndexPrice && cmd.Kind != CmdClockTick {
+		if int(cmd.Account) >= e.ledger.NumAccounts() {
+			return reject(ReasonUnknownAccount)
+		}
+	}
+	if int(cmd.Market) >= len(e.markets) {
+		return reject(ReasonUnknownMarket)
+	}
+	var r Reason
+	switch cmd.Kind {
+	case CmdCreateAccount:
+		ev, r = e.createAccount(cmd, ev)
+	case CmdDeposit:
+		ev, r = e.deposit(cmd, ev)
+	case CmdWithdraw:
+		ev, r = e.withdraw(cmd, ev)
+	case CmdSetLeverage:
+		ev, r = e.setLeverage(cmd, ev)
+	case CmdSetMarginMode:
+		ev, r = e.setMarginMode(cmd, ev)
+	case CmdAdjustIsolatedMargin:
+		ev, r = e.adjustIsolatedMargin(cmd, ev)
+	case CmdPlaceOrder:
+		ev, r = e.place(cmd, ev)
+	case CmdCancelOrder:
+		ev, r = e.cancel(cmd, ev)
+	case CmdCancelAll:
+		ev, r = e.cancelAll(cmd, ev)
+	case CmdSetIndexPrice:
+		ev, r = e.setIndex(cmd, ev)
+	case CmdClockTick:
+	default:
+		r = ReasonUnknownCommand
+	}
+	if r != ReasonNone {
+		return reject(r)
+	}
+	return ev
+}
+
+func (e *Engine) createAccount(cmd *Command, ev []Event) ([]Event, Reason) {
+	id := AccountID(e.ledger.NumAccounts())
+	if r := e.ledger.AddAccount(id); r != clearing.ReasonNone {
+		return ev, ledgerReason(r)
+	}
+	for range e.markets {
+		e.leverage = append(e.leverage, e.cfg.DefaultLeverage)
+		e.open = append(e.open, openOrders{})
+	}
+	return append(ev, Event{Kind: EventAccountCreated, Seq: cmd.Seq, Account: id}), ReasonNone
+}
+
+func (e *Engine) balanceEvent(cmd *Command, ev []Event, a AccountID, cause BalanceCause, amount int64) []Event {
+	w, _ := e.ledger.Wallet(a)
+	return append(ev, Event{Kind: EventBalance, Seq: cmd.Seq, Account: a, Cause: cause, AmountQuote: amount, BalanceQuote: w})
+}
+
+func (e *Engine) deposit(cmd *Command, ev []Event) ([]Event, Reason) {
+	if r := e.ledger.Deposit(cmd.Account, cmd.AmountQuote); r != clearing.ReasonNone {
+		return ev, ledgerReason(r)
+	}
+	return e.balanceEvent(cmd, ev, cmd.Account, CauseDeposit, cmd.AmountQuote), ReasonNone
+}
+
+func (e *Engine) withdraw(cmd *Command, ev []Event) ([]Event, Reason) {
+	free, err := e.freeCollateral(cmd.Account)
+	if err != nil {
+		return ev, ReasonInsufficientMargin
+	}
+	if r := e.ledger.Withdraw(cmd.Account, cmd.AmountQuote, free); r != clearing.ReasonNone {
+		return ev, ledgerReason(r)
+	}
+	return e.balanceEvent(cmd, ev, cmd.Account, CauseWithdrawal, -cmd.AmountQuote), ReasonNone
+}
+
+func (e *Engine) settingsEvent(cmd *Command, ev []Event) []Event {
+	p, _ := e.ledger.Position(cmd.Account, cmd.Market)
+	return append(ev, Event{Kind: EventSettings, Seq: cmd.Seq, Account: cmd.Account, Market: cmd.Market,
+		Leverage: e.leverage[e.slot(cmd.Account, cmd.Market)], Mode: p.Mode})
+}
+
+// setLeverage refuses a leverage the bracket of the position's notional does
+// not allow, and a lower leverage whose larger initial margin the account
+// could not cover.
+func (e *Engine) setLeverage(cmd *Command, ev []Event) ([]Event, Reason) {
+	ms := &e.markets[cmd.Market]
+	if cmd.Leverage < 1 || cmd.Leverage > ms.Brackets.TierAt(0).MaxLeverage {
+		return ev, ReasonInvalidLeverage
+	}
+	k := e.slot(cmd.Account, cmd.Market)
+	exposure, err := e.exposureQuote(cmd.Account, cmd.Market, e.open[k])
+	if err != nil {
+		return ev, ReasonInsufficientMargin
+	}
+	if cmd.Leverage > ms.Brackets.MaxLeverage(exposure) {
+		return ev, ReasonLeverageAboveBracket
+	}
+	old := e.leverage[k]
+	e.leverage[k] = cmd.Leverage
+	if cmd.Leverage < old {
+		if free, err := e.freeCollateral(cmd.Account); err != nil || free < 0 {
+			e.leverage[k] = old
+			return ev, ReasonInsufficientMargin
+		}
+		if p, _ := e.ledger.Position(cmd.Account, cmd.Market); p.Mode == clearing.Isolated && p.SizeLots != 0 {
+			need, err := margin.InitialMargin(absInt(p.EntryValueQuote), cmd.Leverage)
+			if err != nil || need > p.IsolatedMarginQuote {
+				e.leverage[k] = old
+				return ev, ReasonInsufficientMargin
+			}
+		}
+	}
+	return e.settingsEvent(cmd, ev), ReasonNone
+}
+
+// setMarginMode is refused while the account has a position or resting
+// orders in the market, as on venues: moving a live position between pools
+// would change what backs it mid-flight.
+func (e *Engine) setMarginMode(cmd *Command, ev []Event) ([]Event, Reason) {
+	if cmd.Mode != clearing.Cross && cmd.Mode != clearing.Isolated {
+		return ev, ReasonInvalidMarginMode
+	}
+	p, _ := e.ledger.Position(cmd.Account, cmd.Market)
+	if p.SizeLots != 0 || e.open[e.slot(cmd.Account, cmd.Market)] != (openOrders{}) {
+		return ev, ReasonPositionOrOrdersOpen
+	}
+	released, r := e.ledger.SetMarginMode(cmd.Account, cmd.Market, cmd.Mode)
+	if r != clearing.ReasonNone {
+		return ev, ledgerReason(r)
+	}
+	if released != 0 {
+		ev = e.balanceEvent(cmd, ev, cmd.Account, CauseIsolatedMargin, released)
+	}
+	return e.settingsEvent(cmd, ev), ReasonNone
+}
+
+// adjustIsolatedMargin adds from the wallet's free collateral, or removes
+// what lies above the position's initial margin.
+func (e *Engine) adjustIsolatedMargin(cmd *Command, ev []Event) ([]Event, Reason) {
+	a, m := cmd.Account, cmd.Market
+	if cmd.AmountQuote == 0 {
+		return ev, ReasonInvalidAmount
+	}
+	if cmd.AmountQuote > 0 {
+		free, err := e.freeCollateral(a)
+		if err != nil {
+			return ev, ReasonInsufficientMargin
+		}
+		if r := e.ledger.AddIsolatedMargin(a, m, cmd.AmountQuote, free); r != clearing.ReasonNone {
+			return ev, ledgerReason(r)
+		}
+	} else {
+		p, _ := e.ledger.Position(a, m)
+		need, err := margin.InitialMargin(absInt(p.EntryValueQuote), e.leverage[e.slot(a, m)])
+		if err != nil {
+			return ev, ReasonInsufficientMargin
+		}
+		upnl, _ := e.unrealized(p)
+		maxOut := p.IsolatedMarginQuote + min(upnl, 0) - need
+		if r := e.ledger.RemoveIsolatedMargin(a, m, -cmd.AmountQuote, max(maxOut, 0)); r != clearing.ReasonNone {
+			return ev, ledgerReason(r)
+		}
+	}
+	ev = e.balanceEvent(cmd, ev, a, CauseIsolatedMargin, -cmd.AmountQuote)
+	return e.positionEvent(cmd, ev, a, m, 0), ReasonNone
+}
+
+func absInt(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

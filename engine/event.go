@@ -1,0 +1,270 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/paperperps/exchange/clearing"
+	"github.com/paperperps/exchange/orderbook"
+)
+
+// Reason says why a command was refused or an order ended. One enum covers
+// the book's, the ledger's and the engine's own reasons, so a client needs
+// one table of codes. The order of values is part of the journal format:
+// append only.
+type Reason uint8
+
+const (
+	ReasonNone Reason = iota
+	// The engine's own.
+	ReasonUnknownCommand
+	ReasonUnknownAccount
+	ReasonUnknownMarket
+	ReasonTooManyAccounts
+	ReasonInvalidAmount
+	ReasonInsufficientBalance
+	ReasonInsufficientMargin
+	ReasonInvalidLeverage
+	ReasonLeverageAboveBracket
+	ReasonInvalidMarginMode
+	ReasonPositionOrOrdersOpen
+	ReasonNotIsolated
+	ReasonBelowMinQty
+	ReasonAboveMaxQty
+	ReasonBelowMinNotional
+	ReasonNoPrice
+	ReasonReduceOnlyNoPosition
+	ReasonReduceOnlyWouldIncrease
+	ReasonReduceOnlyMustNotRest
+	ReasonTimeWentBack
+	ReasonInvalidPrice
+	// From the book (see orderbook.Reason).
+	ReasonInvalidOrder
+	ReasonPriceOutsideBand
+	ReasonTooManyOrders
+	ReasonTooManyPriceLevels
+	ReasonPostOnlyWouldTake
+	ReasonUnknownOrder
+	// Ends of orders (EventOrderCancelled).
+	ReasonCancelledByUser
+	ReasonUnfilledRemainder
+	ReasonFOKNotFilled
+	ReasonSelfTrade
+	ReasonCancelAll
+	reasonCount
+)
+
+var reasonNames = [...]string{
+	ReasonNone: "none", ReasonUnknownCommand: "unknown-command", ReasonUnknownAccount: "unknown-account",
+	ReasonUnknownMarket: "unknown-market", ReasonTooManyAccounts: "too-many-accounts",
+	ReasonInvalidAmount: "invalid-amount", ReasonInsufficientBalance: "insufficient-balance",
+	ReasonInsufficientMargin: "insufficient-margin", ReasonInvalidLeverage: "invalid-leverage",
+	ReasonLeverageAboveBracket: "leverage-above-bracket", ReasonInvalidMarginMode: "invalid-margin-mode",
+	ReasonPositionOrOrdersOpen: "position-or-orders-open", ReasonNotIsolated: "not-isolated",
+	ReasonBelowMinQty: "below-min-qty", ReasonAboveMaxQty: "above-max-qty",
+	ReasonBelowMinNotional: "below-min-notional", ReasonNoPrice: "no-price",
+	ReasonReduceOnlyNoPosition: "reduce-only-no-position", ReasonReduceOnlyWouldIncrease: "reduce-only-would-increase",
+	ReasonReduceOnlyMustNotRest: "reduce-only-must-not-rest", ReasonTimeWentBack: "time-went-back",
+	ReasonInvalidPrice: "invalid-price", ReasonInvalidOrder: "invalid-order",
+	ReasonPriceOutsideBand: "price-outside-band", ReasonTooManyOrders: "too-many-orders",
+	ReasonTooManyPriceLevels: "too-many-price-levels", ReasonPostOnlyWouldTake: "post-only-would-take",
+	ReasonUnknownOrder: "unknown-order", ReasonCancelledByUser: "user",
+	ReasonUnfilledRemainder: "unfilled-remainder", ReasonFOKNotFilled: "fok-not-filled",
+	ReasonSelfTrade: "self-trade", ReasonCancelAll: "cancel-all",
+}
+
+func (r Reason) String() string {
+	if r < reasonCount {
+		return reasonNames[r]
+	}
+	return fmt.Sprintf("reason(%d)", uint8(r))
+}
+
+// bookReason maps the book's reasons onto the engine's: the malformed-order
+// reasons collapse into ReasonInvalidOrder because the engine checks its
+// inputs before the book sees them, so reaching the book with one is a bug
+// of the engine rather than of the client.
+func bookReason(r orderbook.Reason) Reason {
+	switch r {
+	case orderbook.ReasonNone:
+		return ReasonNone
+	case orderbook.ReasonPriceOutsideBand:
+		return ReasonPriceOutsideBand
+	case orderbook.ReasonTooManyAccountOrders, orderbook.ReasonTooManyOrders:
+		return ReasonTooManyOrders
+	case orderbook.ReasonTooManyPriceLevels:
+		return ReasonTooManyPriceLevels
+	case orderbook.ReasonPostOnlyWouldTake:
+		return ReasonPostOnlyWouldTake
+	case orderbook.ReasonUnknownOrder:
+		return ReasonUnknownOrder
+	case orderbook.ReasonCancelledByUser:
+		return ReasonCancelledByUser
+	case orderbook.ReasonUnfilledRemainder:
+		return ReasonUnfilledRemainder
+	case orderbook.ReasonFOKNotFilled:
+		return ReasonFOKNotFilled
+	case orderbook.ReasonSelfTrade:
+		return ReasonSelfTrade
+	case orderbook.ReasonAccountCancelAll, orderbook.ReasonBookCancelAll:
+		return ReasonCancelAll
+	}
+	return ReasonInvalidOrder
+}
+
+// ledgerReason maps the ledger's refusals onto the engine's.
+func ledgerReason(r clearing.Reason) Reason {
+	switch r {
+	case clearing.ReasonNone:
+		return ReasonNone
+	case clearing.ReasonUnknownAccount:
+		return ReasonUnknownAccount
+	case clearing.ReasonUnknownMarket:
+		return ReasonUnknownMarket
+	case clearing.ReasonTooManyAccounts:
+		return ReasonTooManyAccounts
+	case clearing.ReasonInsufficientBalance:
+		return ReasonInsufficientBalance
+	case clearing.ReasonExceedsFreeCollateral, clearing.ReasonInsufficientMargin, clearing.ReasonExceedsFreeMargin:
+		return ReasonInsufficientMargin
+	case clearing.ReasonInvalidMarginMode:
+		return ReasonInvalidMarginMode
+	case clearing.ReasonNotIsolated:
+		return ReasonNotIsolated
+	}
+	return ReasonInvalidAmount
+}
+
+// EventKind tells which fields of an Event are meaningful.
+type EventKind uint8
+
+const (
+	// EventRejected: command Command was refused (Reason) and changed
+	// nothing.
+	EventRejected EventKind = iota + 1
+	// EventAccountCreated: Account exists, with an empty wallet.
+	EventAccountCreated
+	// EventBalance: Account's wallet changed by AmountQuote to BalanceQuote;
+	// Cause says why.
+	EventBalance
+	// EventSettings: Account's Leverage and margin Mode in Market.
+	EventSettings
+	// EventOrderAccepted: OrderID of Account entered Market.
+	EventOrderAccepted
+	// EventOrderCancelled: OrderID ended with QtyLots unfilled (Reason).
+	EventOrderCancelled
+	// EventFill: taker OrderID/Account traded QtyLots at PriceTicks with
+	// MakerOrderID/MakerAccount; FeeQuote and MakerFeeQuote are the fees
+	// charged (negative: a rebate).
+	EventFill
+	// EventPosition: Account's position in Market after a change: SizeLots,
+	// EntryValueQuote, IsolatedMarginQuote, RealizedPnLQuote of this change,
+	// LiqPriceTicks (0 = none).
+	EventPosition
+	// EventMarkPrice: Market's IndexTicks and PriceTicks (the mark).
+	EventMarkPrice
+	// EventFunding: Account received AmountQuote (negative: paid) on its
+	// position in Market at RatePpm; BalanceQuote is the wallet (cross) or
+	// isolated margin after it.
+	EventFunding
+)
+
+var eventNames = [...]string{
+	EventRejected: "rejected", EventAccountCreated: "account-created", EventBalance: "balance",
+	EventSettings: "settings", EventOrderAccepted: "order-accepted", EventOrderCancelled: "order-cancelled",
+	EventFill: "fill", EventPosition: "position", EventMarkPrice: "mark", EventFunding: "funding",
+}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && eventNames[k] != "" {
+		return eventNames[k]
+	}
+	return fmt.Sprintf("event(%d)", uint8(k))
+}
+
+// BalanceCause says why a wallet changed.
+type BalanceCause uint8
+
+const (
+	CauseDeposit BalanceCause = iota + 1
+	CauseWithdrawal
+	CauseIsolatedMargin // moved between the wallet and an isolated position
+	CauseTrade          // realized PnL and fees of a fill
+	CauseFunding
+)
+
+var causeNames = [...]string{CauseDeposit: "deposit", CauseWithdrawal: "withdrawal",
+	CauseIsolatedMargin: "isolated-margin", CauseTrade: "trade", CauseFunding: "funding"}
+
+func (c BalanceCause) String() string {
+	if int(c) < len(causeNames) && causeNames[c] != "" {
+		return causeNames[c]
+	}
+	return fmt.Sprintf("cause(%d)", uint8(c))
+}
+
+// Event is one outcome of a command: a flat value appended to a
+// caller-owned buffer. Seq is the command's.
+type Event struct {
+	Kind    EventKind
+	Reason  Reason
+	Command CommandKind
+	Cause   BalanceCause
+	Side    orderbook.Side
+	Mode    clearing.MarginMode
+	Seq     uint64
+	Account AccountID
+	Market  MarketID
+
+	OrderID      orderbook.OrderID
+	MakerOrderID orderbook.OrderID
+	MakerAccount AccountID
+	PriceTicks   int64
+	IndexTicks   int64
+	QtyLots      int64
+
+	AmountQuote         int64
+	BalanceQuote        int64
+	FeeQuote            int64
+	MakerFeeQuote       int64
+	Leverage            int64
+	SizeLots            int64
+	EntryValueQuote     int64
+	IsolatedMarginQuote int64
+	RealizedPnLQuote    int64
+	LiqPriceTicks       int64
+	RatePpm             int64
+}
+
+// String renders the event for scenario files and logs: the kind, then the
+// fields that kind uses.
+func (e Event) String() string {
+	var b strings.Builder
+	b.WriteString(e.Kind.String())
+	f := func(format string, args ...any) { fmt.Fprintf(&b, " "+format, args...) }
+	switch e.Kind {
+	case EventRejected:
+		f("%s acct=%d reason=%s", e.Command, e.Account, e.Reason)
+	case EventAccountCreated:
+		f("acct=%d", e.Account)
+	case EventBalance:
+		f("acct=%d %s amount=%d balance=%d", e.Account, e.Cause, e.AmountQuote, e.BalanceQuote)
+	case EventSettings:
+		f("acct=%d market=%d leverage=%d mode=%s", e.Account, e.Market, e.Leverage, e.Mode)
+	case EventOrderAccepted:
+		f("id=%d acct=%d market=%d %s price=%d qty=%d", e.OrderID, e.Account, e.Market, e.Side, e.PriceTicks, e.QtyLots)
+	case EventOrderCancelled:
+		f("id=%d acct=%d market=%d qty=%d reason=%s", e.OrderID, e.Account, e.Market, e.QtyLots, e.Reason)
+	case EventFill:
+		f("market=%d taker=%d/%d %s maker=%d/%d price=%d qty=%d taker-fee=%d maker-fee=%d",
+			e.Market, e.OrderID, e.Account, e.Side, e.MakerOrderID, e.MakerAccount, e.PriceTicks, e.QtyLots, e.FeeQuote, e.MakerFeeQuote)
+	case EventPosition:
+		f("acct=%d market=%d %s size=%d entry-value=%d isolated=%d realized=%d liq=%d",
+			e.Account, e.Market, e.Mode, e.SizeLots, e.EntryValueQuote, e.IsolatedMarginQuote, e.RealizedPnLQuote, e.LiqPriceTicks)
+	case EventMarkPrice:
+		f("market=%d index=%d mark=%d", e.Market, e.IndexTicks, e.PriceTicks)
+	case EventFunding:
+		f("acct=%d market=%d rate=%d amount=%d balance=%d", e.Account, e.Market, e.RatePpm, e.AmountQuote, e.BalanceQuote)
+	}
+	return b.String()
+}

@@ -1,0 +1,235 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/paperperps/exchange/clearing"
+	"github.com/paperperps/exchange/fixed"
+	"github.com/paperperps/exchange/margin"
+	"github.com/paperperps/exchange/orderbook"
+)
+
+// place checks an order against the market's limits, reduce-only rules and
+// the account's margin, then hands it to the book and settles its fills.
+func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
+	a, m := cmd.Account, cmd.Market
+	ms := &e.markets[m]
+	if ms.markTicks == 0 {
+		return ev, ReasonNoPrice
+	}
+	qty := cmd.QtyLots
+	switch {
+	case cmd.Side != orderbook.Buy && cmd.Side != orderbook.Sell,
+		cmd.Type != orderbook.Limit && cmd.Type != orderbook.Market:
+		return ev, ReasonInvalidOrder
+	case qty < ms.MinQtyLots:
+		return ev, ReasonBelowMinQty
+	case qty > ms.MaxQtyLots:
+		return ev, ReasonAboveMaxQty
+	case cmd.PriceTicks < 0 || (cmd.Type == orderbook.Limit && cmd.PriceTicks == 0):
+		return ev, ReasonInvalidPrice
+	}
+	// A limit order is valued at its price, a market order at the mark.
+	priceForValue := cmd.PriceTicks
+	if cmd.Type == orderbook.Market {
+		priceForValue = ms.markTicks
+	}
+	if cmd.ReduceOnly {
+		p, _ := e.ledger.Position(a, m)
+		switch {
+		case p.SizeLots == 0:
+			return ev, ReasonReduceOnlyNoPosition
+		case (p.SizeLots > 0) == (cmd.Side == orderbook.Buy):
+			return ev, ReasonReduceOnlyWouldIncrease
+		case cmd.TIF == orderbook.GTC || cmd.TIF == orderbook.PostOnly:
+			// A resting reduce-only order would have to shrink with the
+			// position; until that is tracked, reduce-only orders are
+			// immediate only.
+			return ev, ReasonReduceOnlyMustNotRest
+		}
+		qty = min(qty, absInt(p.SizeLots))
+	}
+	valueQuote, err := notionalAt(qty, priceForValue, ms.Grid.QuotePerTickLot())
+	if err != nil {
+		return ev, ReasonAboveMaxQty
+	}
+	if valueQuote < ms.MinNotionalQuote && !cmd.ReduceOnly {
+		return ev, ReasonBelowMinNotional
+	}
+	if !cmd.ReduceOnly {
+		// The order is checked as if it rested in full: the position the
+		// account would reach if it filled, plus the taker fee on it.
+		o := e.open[e.slot(a, m)]
+		if cmd.Side == orderbook.Buy {
+			o.buyLots += qty
+			o.buyValueQuote += valueQuote
+		} else {
+			o.sellLots += qty
+			o.sellValueQuote += valueQuote
+		}
+		free, err := e.freeCollateralWith(a, int(m), o)
+		if err != nil {
+			return ev, ReasonInsufficientMargin
+		}
+		fee, err := fixed.ApplyPpm(valueQuote, ms.TakerFeePpm, fixed.RoundUp)
+		if err != nil || free < fee {
+			return ev, ReasonInsufficientMargin
+		}
+	}
+	id := e.nextOrderID + 1
+	e.bookEv = ms.book.Place(orderbook.Order{ID: id, Account: orderbook.AccountID(a), Side: cmd.Side, Type: cmd.Type,
+		TIF: cmd.TIF, STP: cmd.STP, PriceTicks: cmd.PriceTicks, QtyLots: qty}, e.bookEv[:0])
+	if e.bookEv[0].Kind == orderbook.EventRejected {
+		return ev, bookReason(e.bookEv[0].Reason)
+	}
+	e.nextOrderID = id
+	ev = e.bookEvents(cmd, ev)
+	if o, ok := ms.book.Order(id); ok {
+		e.addOpen(a, m, o.Side, o.RemainingLots, o.PriceTicks)
+	}
+	return ev, ReasonNone
+}
+
+func (e *Engine) cancel(cmd *Command, ev []Event) ([]Event, Reason) {
+	ms := &e.markets[cmd.Market]
+	e.bookEv = ms.book.Cancel(cmd.OrderID, orderbook.AccountID(cmd.Account), e.bookEv[:0])
+	if e.bookEv[0].Kind == orderbook.EventRejected {
+		return ev, bookReason(e.bookEv[0].Reason)
+	}
+	return e.bookEvents(cmd, ev), ReasonNone
+}
+
+// cancelAll cancels the account's orders in one market.
+func (e *Engine) cancelAll(cmd *Command, ev []Event) ([]Event, Reason) {
+	e.bookEv = e.markets[cmd.Market].book.CancelAccount(orderbook.AccountID(cmd.Account), e.bookEv[:0])
+	return e.bookEvents(cmd, ev), ReasonNone
+}
+
+// addOpen adds (or with negative lots removes) resting quantity to an
+// account's open-order sums.
+func (e *Engine) addOpen(a AccountID, m MarketID, side orderbook.Side, lots, priceTicks int64) {
+	v := lots * priceTicks * e.markets[m].Grid.QuotePerTickLot() // bounded: the order passed the value check
+	o := &e.open[e.slot(a, m)]
+	if side == orderbook.Buy {
+		o.buyLots += lots
+		o.buyValueQuote += v
+	} else {
+		o.sellLots += lots
+		o.sellValueQuote += v
+	}
+}
+
+// bookEvents turns the book's events of one command into the engine's,
+// settling every fill and keeping the open-order sums in step.
+func (e *Engine) bookEvents(cmd *Command, ev []Event) []Event {
+	m := cmd.Market
+	for i := range e.bookEv {
+		be := &e.bookEv[i]
+		switch be.Kind {
+		case orderbook.EventAccepted:
+			ev = append(ev, Event{Kind: EventOrderAccepted, Seq: cmd.Seq, Account: AccountID(be.Account), Market: m,
+				OrderID: be.OrderID, Side: be.Side, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots})
+		case orderbook.EventCancelled:
+			if be.OrderID != e.nextOrderID || cmd.Kind != CmdPlaceOrder {
+				// A resting order left the book (the incoming order's own
+				// remainder never rested).
+				e.addOpen(AccountID(be.Account), m, be.Side, -be.QtyLots, be.PriceTicks)
+			}
+			ev = append(ev, Event{Kind: EventOrderCancelled, Seq: cmd.Seq, Account: AccountID(be.Account), Market: m,
+				OrderID: be.OrderID, Side: be.Side, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots, Reason: bookReason(be.Reason)})
+		case orderbook.EventFill:
+			ev = e.settleFill(cmd, ev, be)
+		}
+	}
+	return ev
+}
+
+// settleFill books one trade into both accounts.
+func (e *Engine) settleFill(cmd *Command, ev []Event, be *orderbook.Event) []Event {
+	m := cmd.Market
+	ms := &e.markets[m]
+	taker, maker := AccountID(be.Account), AccountID(be.MakerAccount)
+	e.addOpen(maker, m, be.Side.Opposite(), -be.QtyLots, be.PriceTicks)
+	ev = e.fundIsolated(cmd, ev, taker, m, be.Side, be.QtyLots, be.PriceTicks)
+	ev = e.fundIsolated(cmd, ev, maker, m, be.Side.Opposite(), be.QtyLots, be.PriceTicks)
+	takerWallet, _ := e.ledger.Wallet(taker)
+	makerWallet, _ := e.ledger.Wallet(maker)
+	res, err := e.ledger.SettleTrade(clearing.Trade{Market: m, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots,
+		Maker: maker, Taker: taker, TakerBuys: be.Side == orderbook.Buy})
+	if err != nil {
+		// Quantities and prices are bounded by the market config, so this
+		// is a broken invariant: stop rather than continue with books that
+		// disagree.
+		panic(fmt.Errorf("engine: settling fill of order %d: %w", be.OrderID, err))
+	}
+	ms.lastTradeTicks = be.PriceTicks
+	ev = append(ev, Event{Kind: EventFill, Seq: cmd.Seq, Market: m, OrderID: be.OrderID, Account: taker, Side: be.Side,
+		MakerOrderID: be.MakerOrderID, MakerAccount: maker, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots,
+		FeeQuote: res.Taker.FeeQuote, MakerFeeQuote: res.Maker.FeeQuote})
+	// A self-trade settles both sides into one account: report it once.
+	sides := []struct {
+		a      AccountID
+		before int64
+		r      clearing.FillResult
+	}{{taker, takerWallet, res.Taker}, {maker, makerWallet, res.Maker}}
+	if taker == maker {
+		sides = sides[:1]
+	}
+	for _, s := range sides {
+		if w, _ := e.ledger.Wallet(s.a); w != s.before {
+			ev = append(ev, Event{Kind: EventBalance, Seq: cmd.Seq, Account: s.a, Cause: CauseTrade, AmountQuote: w - s.before, BalanceQuote: w})
+		}
+		ev = e.positionEvent(cmd, ev, s.a, m, s.r.RealizedPnLQuote)
+	}
+	return ev
+}
+
+// fundIsolated moves initial margin from the wallet into an isolated
+// position that a fill is about to open, increase or flip, so that the
+// position's own margin backs it. Only what the wallet holds can move; the
+// order's check reserved it.
+func (e *Engine) fundIsolated(cmd *Command, ev []Event, a AccountID, m MarketID, side orderbook.Side, lots, priceTicks int64) []Event {
+	p, _ := e.ledger.Position(a, m)
+	if p.Mode != clearing.Isolated {
+		return ev
+	}
+	delta := lots
+	if side == orderbook.Sell {
+		delta = -lots
+	}
+	after := p.SizeLots + delta
+	if absInt(after) <= absInt(p.SizeLots) && (after == 0 || (after > 0) == (p.SizeLots > 0)) {
+		return ev // a reduction or a close needs nothing
+	}
+	// The entry value after the fill: grown by the fill, or for a flip the
+	// new side's lots at the fill price.
+	var value int64
+	if p.SizeLots == 0 || (after > 0) == (p.SizeLots > 0) {
+		fill, _ := notionalAt(lots, priceTicks, p.QuotePerTickLot)
+		value = absInt(p.EntryValueQuote) + fill
+	} else {
+		value, _ = notionalAt(absInt(after), priceTicks, p.QuotePerTickLot)
+	}
+	need, err := margin.InitialMargin(value, e.leverage[e.slot(a, m)])
+	if err != nil {
+		return ev
+	}
+	w, _ := e.ledger.Wallet(a)
+	amount := min(need-p.IsolatedMarginQuote, w)
+	if amount <= 0 {
+		return ev
+	}
+	if r := e.ledger.AddIsolatedMargin(a, m, amount, math.MaxInt64); r != clearing.ReasonNone {
+		return ev
+	}
+	return e.balanceEvent(cmd, ev, a, CauseIsolatedMargin, -amount)
+}
+
+// positionEvent reports an account's position in m after a change.
+func (e *Engine) positionEvent(cmd *Command, ev []Event, a AccountID, m MarketID, realized int64) []Event {
+	p, _ := e.ledger.Position(a, m)
+	return append(ev, Event{Kind: EventPosition, Seq: cmd.Seq, Account: a, Market: m, Mode: p.Mode,
+		SizeLots: p.SizeLots, EntryValueQuote: p.EntryValueQuote, IsolatedMarginQuote: p.IsolatedMarginQuote,
+		RealizedPnLQuote: realized, LiqPriceTicks: e.liquidationPrice(a, m)})
+}

@@ -1,0 +1,100 @@
+package engine
+
+import (
+	"github.com/paperperps/exchange/clearing"
+	"github.com/paperperps/exchange/margin"
+)
+
+// setIndex takes a new index price for a market, samples the book against
+// it (for the mark's basis and the funding premium), recomputes the mark and
+// re-centres the book's price band on it.
+func (e *Engine) setIndex(cmd *Command, ev []Event) ([]Event, Reason) {
+	ms := &e.markets[cmd.Market]
+	if cmd.PriceTicks < 1 || cmd.PriceTicks > ms.book.Config().MaxPriceTicks {
+		return ev, ReasonInvalidPrice
+	}
+	ms.indexTicks = cmd.PriceTicks
+	// The best bid and ask stand in for the impact prices (the prices at
+	// which a fixed notional would fill): a thin book then moves the
+	// premium less than venues' impact walks would.
+	bid, _, okBid := ms.book.BestBid()
+	ask, _, okAsk := ms.book.BestAsk()
+	if okBid && okAsk {
+		_ = ms.basis.Add(bid, ask, ms.indexTicks)
+	}
+	if !okBid {
+		bid = 0
+	}
+	if !okAsk {
+		ask = 0
+	}
+	if p, err := margin.PremiumIndexPpm(bid, ask, ms.indexTicks); err == nil {
+		_ = ms.premium.Add(p)
+	}
+	e.updateMark(ms, cmd.TsNanos)
+	return append(ev, Event{Kind: EventMarkPrice, Seq: cmd.Seq, Market: cmd.Market, IndexTicks: ms.indexTicks, PriceTicks: ms.markTicks}), ReasonNone
+}
+
+func (e *Engine) updateMark(ms *marketState, tsNanos int64) {
+	basis, hasBasis := ms.basis.Ticks()
+	toFunding := ms.nextFundingNanos - tsNanos
+	mark, err := margin.MarkPrice(margin.MarkInput{
+		IndexTicks: ms.indexTicks, LastFundingRatePpm: ms.fundingRatePpm,
+		NanosToFunding: max(0, min(toFunding, ms.FundingIntervalNanos)), FundingIntervalNanos: ms.FundingIntervalNanos,
+		BasisTicks: basis, HasBasis: hasBasis, LastTradeTicks: ms.lastTradeTicks,
+	})
+	if err != nil || mark < 1 {
+		mark = ms.indexTicks
+	}
+	ms.markTicks = mark
+	ms.book.SetReferencePrice(mark, e.bookEv[:0])
+}
+
+// settleDueFunding pays funding in every market whose funding time the
+// command's timestamp has reached, before the command itself runs, so that a
+// replay settles at exactly the same point of the command stream. Funding
+// times are the multiples of the interval since the Unix epoch (00:00, 08:00
+// and 16:00 UTC for 8 hours).
+func (e *Engine) settleDueFunding(cmd *Command, ev []Event) []Event {
+	for i := range e.markets {
+		ms := &e.markets[i]
+		if ms.nextFundingNanos == 0 {
+			ms.nextFundingNanos = (cmd.TsNanos/ms.FundingIntervalNanos + 1) * ms.FundingIntervalNanos
+			continue
+		}
+		for cmd.TsNanos >= ms.nextFundingNanos {
+			ev = e.settleFunding(cmd, ev, ms)
+			ms.nextFundingNanos += ms.FundingIntervalNanos
+		}
+	}
+	return ev
+}
+
+// settleFunding sets the interval's rate from the average premium and pays
+// it between longs and shorts at the mark.
+func (e *Engine) settleFunding(cmd *Command, ev []Event, ms *marketState) []Event {
+	premium, ok := ms.premium.Ppm()
+	if !ok {
+		premium = 0
+	}
+	rate, err := margin.FundingRate(premium, ms.FundingInterestPpm, ms.FundingClampPpm)
+	if err != nil {
+		rate = ms.FundingInterestPpm
+	}
+	ms.fundingRatePpm = rate
+	ms.premium.Reset()
+	if ms.markTicks == 0 {
+		return ev
+	}
+	var totals clearing.FundingTotals
+	e.fundBuf, totals, err = e.ledger.SettleFunding(ms.ID, ms.markTicks, rate, e.fundBuf[:0])
+	if err != nil {
+		return ev // nothing was paid: the ledger checks before it applies
+	}
+	_ = totals
+	for _, p := range e.fundBuf {
+		ev = append(ev, Event{Kind: EventFunding, Seq: cmd.Seq, Account: p.Account, Market: ms.ID, RatePpm: rate,
+			AmountQuote: p.AmountQuote, BalanceQuote: p.BalanceQuote, Mode: p.Mode})
+	}
+	return ev
+}

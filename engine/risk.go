@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"github.com/paperperps/exchange/clearing"
+	"github.com/paperperps/exchange/fixed"
+	"github.com/paperperps/exchange/margin"
+)
+
+// valuationTicks is the price positions are valued at: the mark, or before
+// the first index price nothing (positions cannot exist then: orders need a
+// price).
+func (e *Engine) valuationTicks(m MarketID) int64 { return e.markets[m].markTicks }
+
+// unrealized is a position's unrealized PnL at the mark.
+func (e *Engine) unrealized(p clearing.Position) (int64, error) {
+	if p.SizeLots == 0 {
+		return 0, nil
+	}
+	return p.UnrealizedPnLQuote(e.valuationTicks(p.Market))
+}
+
+// exposureQuote is the notional of the position the account would reach in
+// market m if every resting order on one side filled, the larger of the two
+// sides: the position valued at the mark, the orders at their limit prices.
+// Orders that would only reduce the position add nothing, so they need no
+// margin.
+func (e *Engine) exposureQuote(a AccountID, m MarketID, o openOrders) (int64, error) {
+	p, _ := e.ledger.Position(a, m)
+	qptl := e.markets[m].Grid.QuotePerTickLot()
+	mark := e.valuationTicks(m)
+	buys, err := reachedValue(p.SizeLots, o.buyLots, o.buyValueQuote, mark, qptl)
+	if err != nil {
+		return 0, err
+	}
+	sells, err := reachedValue(-p.SizeLots, o.sellLots, o.sellValueQuote, mark, qptl)
+	if err != nil {
+		return 0, err
+	}
+	return max(buys, sells), nil
+}
+
+// reachedValue is the notional after orders of lots (worth valueQuote)
+// filled into a position of size (signed so that the orders' direction is
+// positive): they first close any opposite position, then open.
+func reachedValue(size, lots, valueQuote, mark, qptl int64) (int64, error) {
+	reached := size + lots
+	switch {
+	case size >= 0: // the orders add to the position
+		pos, err := notionalAt(size, mark, qptl)
+		if err != nil {
+			return 0, err
+		}
+		return fixed.Add(pos, valueQuote)
+	case reached <= 0: // the orders only reduce it
+		return notionalAt(-reached, mark, qptl)
+	default: // they close it and open reached lots, valued pro rata
+		return fixed.MulDiv(valueQuote, reached, lots, fixed.RoundUp)
+	}
+}
+
+func notionalAt(lots, priceTicks, qptl int64) (int64, error) {
+	v, err := fixed.Mul(lots, priceTicks)
+	if err != nil {
+		return 0, err
+	}
+	return fixed.Mul(v, qptl)
+}
+
+// requirementQuote is the initial margin of an account's exposure in m.
+func (e *Engine) requirementQuote(a AccountID, m MarketID, o openOrders) (int64, error) {
+	x, err := e.exposureQuote(a, m, o)
+	if err != nil {
+		return 0, err
+	}
+	return margin.InitialMargin(x, e.leverage[e.slot(a, m)])
+}
+
+// freeCollateral is what the account's wallet can still commit: the wallet
+// plus unrealized losses of cross positions (profits are not spendable until
+// realized), less every cross requirement, less what isolated requirements
+// need beyond their isolated margin.
+func (e *Engine) freeCollateral(a AccountID) (int64, error) {
+	return e.freeCollateralWith(a, -1, openOrders{})
+}
+
+// freeCollateralWith is freeCollateral with the resting orders of market
+// override replaced by o: "what if this order rested too".
+func (e *Engine) freeCollateralWith(a AccountID, override int, o openOrders) (int64, error) {
+	free, _ := e.ledger.Wallet(a)
+	for m := range e.markets {
+		k := e.slot(a, MarketID(m))
+		orders := e.open[k]
+		if m == override {
+			orders = o
+		}
+		p, _ := e.ledger.Position(a, MarketID(m))
+		if p.SizeLots == 0 && orders == (openOrders{}) {
+			continue
+		}
+		req, err := e.requirementQuote(a, MarketID(m), orders)
+		if err != nil {
+			return 0, err
+		}
+		if p.Mode == clearing.Isolated {
+			req = max(0, req-p.IsolatedMarginQuote)
+		} else {
+			upnl, err := e.unrealized(p)
+			if err != nil {
+				return 0, err
+			}
+			if free, err = fixed.Add(free, min(upnl, 0)); err != nil {
+				return 0, err
+			}
+		}
+		if free, err = fixed.Sub(free, req); err != nil {
+			return 0, err
+		}
+	}
+	return free, nil
+}
+
+// liquidationPrice of account a's position in m, 0 when it has none: from
+// the isolated margin alone, or for cross from the wallet and the other
+// cross positions' maintenance and unrealized PnL at their marks.
+func (e *Engine) liquidationPrice(a AccountID, m MarketID) int64 {
+	p, _ := e.ledger.Position(a, m)
+	if p.SizeLots == 0 {
+		return 0
+	}
+	in := margin.LiqInput{Side: margin.Long, SizeLots: p.SizeLots, EntryValueQuote: p.EntryValueQuote,
+		QuotePerTickLot: p.QuotePerTickLot, Brackets: e.markets[m].Brackets, WalletQuote: p.IsolatedMarginQuote}
+	if p.SizeLots < 0 {
+		in.Side, in.SizeLots, in.EntryValueQuote = margin.Short, -p.SizeLots, -p.EntryValueQuote
+	}
+	if p.Mode == clearing.Cross {
+		in.WalletQuote, _ = e.ledger.Wallet(a)
+		for o := range e.markets {
+			q, _ := e.ledger.Position(a, MarketID(o))
+			if MarketID(o) == m || q.SizeLots == 0 || q.Mode != clearing.Cross {
+				continue
+			}
+			upnl, err1 := e.unrealized(q)
+			n, err2 := notionalAt(absInt(q.SizeLots), e.valuationTicks(q.Market), q.QuotePerTickLot)
+			mm, err3 := e.markets[o].Brackets.MaintenanceMargin(n)
+			if err1 != nil || err2 != nil || err3 != nil {
+				return 0
+			}
+			in.OtherUnrealizedQuote += upnl
+			in.OtherMaintQuote += mm
+		}
+	}
+	lp, ok, err := margin.LiquidationPrice(in)
+	if err != nil || !ok {
+		return 0
+	}
+	return lp
+}
