@@ -32,6 +32,12 @@ func F1Config() orderbook.Config { return orderbook.DefaultConfig() }
 // states. When a draw is impossible (a cancel with nothing resting, a market
 // order against an empty side) the command becomes a limit order instead.
 func GenerateF1(seed uint64, n int) ([]orderbook.Command, error) {
+	return GenerateF1Accounts(seed, n, f1Accounts)
+}
+
+// GenerateF1Accounts is GenerateF1 with orders spread over the given number
+// of accounts (uniformly, by the same seeded generator).
+func GenerateF1Accounts(seed uint64, n, accounts int) ([]orderbook.Command, error) {
 	book, err := orderbook.New(F1Config())
 	if err != nil {
 		return nil, err
@@ -80,7 +86,7 @@ func GenerateF1(seed uint64, n int) ([]orderbook.Command, error) {
 			qty := min(1+rng.Int64N(maxLots), total[side.Opposite()])
 			nextID++
 			cmd = orderbook.Command{Kind: orderbook.CmdPlace, Order: orderbook.Order{ID: nextID,
-				Account: orderbook.AccountID(rng.IntN(f1Accounts)), Side: side, Type: orderbook.Market,
+				Account: orderbook.AccountID(rng.IntN(accounts)), Side: side, Type: orderbook.Market,
 				TIF: orderbook.IOC, QtyLots: qty}}
 		default:
 			off := 1 + rng.Int64N(f1MaxOffset)
@@ -90,7 +96,7 @@ func GenerateF1(seed uint64, n int) ([]orderbook.Command, error) {
 			}
 			nextID++
 			cmd = orderbook.Command{Kind: orderbook.CmdPlace, Order: orderbook.Order{ID: nextID,
-				Account: orderbook.AccountID(rng.IntN(f1Accounts)), Side: side, Type: orderbook.Limit,
+				Account: orderbook.AccountID(rng.IntN(accounts)), Side: side, Type: orderbook.Limit,
 				TIF: orderbook.GTC, PriceTicks: price, QtyLots: 1 + rng.Int64N(f1MaxLimitLots)}}
 		}
 		ev = book.Apply(&cmd, ev[:0])

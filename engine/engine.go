@@ -240,7 +240,8 @@ func (e *Engine) setLeverage(cmd *Command, ev []Event) ([]Event, Reason) {
 		return ev, ReasonInvalidLeverage
 	}
 	k := e.slot(cmd.Account, cmd.Market)
-	exposure, err := e.exposureQuote(cmd.Account, cmd.Market, e.open[k])
+	p, _ := e.ledger.Position(cmd.Account, cmd.Market)
+	exposure, err := e.exposureQuote(p, e.open[k])
 	if err != nil {
 		return ev, ReasonInsufficientMargin
 	}
@@ -254,7 +255,7 @@ func (e *Engine) setLeverage(cmd *Command, ev []Event) ([]Event, Reason) {
 			e.leverage[k] = old
 			return ev, ReasonInsufficientMargin
 		}
-		if p, _ := e.ledger.Position(cmd.Account, cmd.Market); p.Mode == clearing.Isolated && p.SizeLots != 0 {
+		if p.Mode == clearing.Isolated && p.SizeLots != 0 {
 			need, err := margin.InitialMargin(absInt(p.EntryValueQuote), cmd.Leverage)
 			if err != nil || need > p.IsolatedMarginQuote {
 				e.leverage[k] = old

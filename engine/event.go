@@ -268,3 +268,10 @@ func (e Event) String() string {
 	}
 	return b.String()
 }
+
+// push appends a zero event and returns it to be filled in place: a
+// composite literal of this size would be built on the stack and copied.
+func push(ev []Event) ([]Event, *Event) {
+	ev = append(ev, Event{})
+	return ev, &ev[len(ev)-1]
+}

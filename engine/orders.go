@@ -229,7 +229,10 @@ func (e *Engine) fundIsolated(cmd *Command, ev []Event, a AccountID, m MarketID,
 // positionEvent reports an account's position in m after a change.
 func (e *Engine) positionEvent(cmd *Command, ev []Event, a AccountID, m MarketID, realized int64) []Event {
 	p, _ := e.ledger.Position(a, m)
-	return append(ev, Event{Kind: EventPosition, Seq: cmd.Seq, Account: a, Market: m, Mode: p.Mode,
-		SizeLots: p.SizeLots, EntryValueQuote: p.EntryValueQuote, IsolatedMarginQuote: p.IsolatedMarginQuote,
-		RealizedPnLQuote: realized, LiqPriceTicks: e.liquidationPrice(a, m)})
+	liq := e.liquidationPrice(p)
+	ev, x := push(ev)
+	x.Kind, x.Seq, x.Account, x.Market, x.Mode = EventPosition, cmd.Seq, a, m, p.Mode
+	x.SizeLots, x.EntryValueQuote, x.IsolatedMarginQuote = p.SizeLots, p.EntryValueQuote, p.IsolatedMarginQuote
+	x.RealizedPnLQuote, x.LiqPriceTicks = realized, liq
+	return ev
 }

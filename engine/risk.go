@@ -24,10 +24,9 @@ func (e *Engine) unrealized(p clearing.Position) (int64, error) {
 // sides: the position valued at the mark, the orders at their limit prices.
 // Orders that would only reduce the position add nothing, so they need no
 // margin.
-func (e *Engine) exposureQuote(a AccountID, m MarketID, o openOrders) (int64, error) {
-	p, _ := e.ledger.Position(a, m)
-	qptl := e.markets[m].Grid.QuotePerTickLot()
-	mark := e.valuationTicks(m)
+func (e *Engine) exposureQuote(p clearing.Position, o openOrders) (int64, error) {
+	qptl := p.QuotePerTickLot
+	mark := e.valuationTicks(p.Market)
 	buys, err := reachedValue(p.SizeLots, o.buyLots, o.buyValueQuote, mark, qptl)
 	if err != nil {
 		return 0, err
@@ -66,13 +65,14 @@ func notionalAt(lots, priceTicks, qptl int64) (int64, error) {
 	return fixed.Mul(v, qptl)
 }
 
-// requirementQuote is the initial margin of an account's exposure in m.
-func (e *Engine) requirementQuote(a AccountID, m MarketID, o openOrders) (int64, error) {
-	x, err := e.exposureQuote(a, m, o)
+// requirementQuote is the initial margin of the exposure of position p
+// with resting orders o.
+func (e *Engine) requirementQuote(p clearing.Position, o openOrders) (int64, error) {
+	x, err := e.exposureQuote(p, o)
 	if err != nil {
 		return 0, err
 	}
-	return margin.InitialMargin(x, e.leverage[e.slot(a, m)])
+	return margin.InitialMargin(x, e.leverage[e.slot(p.Account, p.Market)])
 }
 
 // freeCollateral is what the account's wallet can still commit: the wallet
@@ -97,7 +97,7 @@ func (e *Engine) freeCollateralWith(a AccountID, override int, o openOrders) (in
 		if p.SizeLots == 0 && orders == (openOrders{}) {
 			continue
 		}
-		req, err := e.requirementQuote(a, MarketID(m), orders)
+		req, err := e.requirementQuote(p, orders)
 		if err != nil {
 			return 0, err
 		}
@@ -119,11 +119,11 @@ func (e *Engine) freeCollateralWith(a AccountID, override int, o openOrders) (in
 	return free, nil
 }
 
-// liquidationPrice of account a's position in m, 0 when it has none: from
-// the isolated margin alone, or for cross from the wallet and the other
-// cross positions' maintenance and unrealized PnL at their marks.
-func (e *Engine) liquidationPrice(a AccountID, m MarketID) int64 {
-	p, _ := e.ledger.Position(a, m)
+// liquidationPrice of position p, 0 when it has none: from the isolated
+// margin alone, or for cross from the wallet and the other cross positions'
+// maintenance and unrealized PnL at their marks.
+func (e *Engine) liquidationPrice(p clearing.Position) int64 {
+	a, m := p.Account, p.Market
 	if p.SizeLots == 0 {
 		return 0
 	}
