@@ -126,6 +126,9 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
+// Config returns the engine's config.
+func (e *Engine) Config() Config { return e.cfg }
+
 // Ledger exposes the clearing ledger for queries; callers must not mutate it.
 func (e *Engine) Ledger() *clearing.Ledger { return e.ledger }
 

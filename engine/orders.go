@@ -68,6 +68,16 @@ func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
 			o.sellLots += qty
 			o.sellValueQuote += valueQuote
 		}
+		p, _ := e.ledger.Position(a, m)
+		reached, err := e.exposureQuote(p, o)
+		if err != nil {
+			return ev, ReasonInsufficientMargin
+		}
+		// The position the order could reach must be allowed the account's
+		// leverage by its bracket, or it would be liquidatable as it opens.
+		if e.leverage[e.slot(a, m)] > ms.Brackets.MaxLeverage(reached) {
+			return ev, ReasonLeverageAboveBracket
+		}
 		free, err := e.freeCollateralWith(a, int(m), o)
 		if err != nil {
 			return ev, ReasonInsufficientMargin
@@ -84,9 +94,15 @@ func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
 		return ev, bookReason(e.bookEv[0].Reason)
 	}
 	e.nextOrderID = id
+	lastTrade := ms.lastTradeTicks
 	ev = e.bookEvents(cmd, ev)
 	if o, ok := ms.book.Order(id); ok {
 		e.addOpen(a, m, o.Side, o.RemainingLots, o.PriceTicks)
+	}
+	if ms.lastTradeTicks != lastTrade {
+		// The last price is one of the mark's three components: a trade
+		// moves the mark at once, not at the next index price.
+		ev = e.markEvent(cmd, ev, ms)
 	}
 	return ev, ReasonNone
 }
@@ -185,9 +201,13 @@ func (e *Engine) settleFill(cmd *Command, ev []Event, be *orderbook.Event) []Eve
 	return ev
 }
 
-// fundIsolated moves initial margin from the wallet into an isolated
-// position that a fill is about to open, increase or flip, so that the
-// position's own margin backs it. Only what the wallet holds can move; the
+// fundIsolated moves margin from the wallet into an isolated position that
+// a fill is about to open, increase or flip: the initial margin of the
+// position after the fill, plus for a flip the loss its closing part
+// realizes, so that the new side starts with its full initial margin. The
+// fee is charged to that margin, as in the design brief's example: a 5,000
+// USDT position of a 15,000 USDT account can lose at most its 5,000 (fee
+// included) and the 10,000 stays. Only what the wallet holds can move; the
 // order's check reserved it.
 func (e *Engine) fundIsolated(cmd *Command, ev []Event, a AccountID, m MarketID, side orderbook.Side, lots, priceTicks int64) []Event {
 	p, _ := e.ledger.Position(a, m)
@@ -202,19 +222,27 @@ func (e *Engine) fundIsolated(cmd *Command, ev []Event, a AccountID, m MarketID,
 	if absInt(after) <= absInt(p.SizeLots) && (after == 0 || (after > 0) == (p.SizeLots > 0)) {
 		return ev // a reduction or a close needs nothing
 	}
-	// The entry value after the fill: grown by the fill, or for a flip the
-	// new side's lots at the fill price.
-	var value int64
-	if p.SizeLots == 0 || (after > 0) == (p.SizeLots > 0) {
-		fill, _ := notionalAt(lots, priceTicks, p.QuotePerTickLot)
-		value = absInt(p.EntryValueQuote) + fill
-	} else {
-		value, _ = notionalAt(absInt(after), priceTicks, p.QuotePerTickLot)
-	}
-	need, err := margin.InitialMargin(value, e.leverage[e.slot(a, m)])
+	fill, err := notionalAt(lots, priceTicks, p.QuotePerTickLot)
 	if err != nil {
 		return ev
 	}
+	// The entry value after the fill: grown by the fill, or for a flip the
+	// new side's lots at the fill price.
+	value, loss := absInt(p.EntryValueQuote)+fill, int64(0)
+	if p.SizeLots != 0 && (after > 0) != (p.SizeLots > 0) {
+		value, _ = notionalAt(absInt(after), priceTicks, p.QuotePerTickLot)
+		closeValue, _ := notionalAt(absInt(p.SizeLots), priceTicks, p.QuotePerTickLot)
+		if p.SizeLots > 0 {
+			loss = max(0, absInt(p.EntryValueQuote)-closeValue)
+		} else {
+			loss = max(0, closeValue-absInt(p.EntryValueQuote))
+		}
+	}
+	im, err := margin.InitialMargin(value, e.leverage[e.slot(a, m)])
+	if err != nil {
+		return ev
+	}
+	need := im + loss
 	w, _ := e.ledger.Wallet(a)
 	amount := min(need-p.IsolatedMarginQuote, w)
 	if amount <= 0 {

@@ -1,9 +1,13 @@
 package engine
 
 import (
-	"github.com/paperperps/exchange/clearing"
+	"fmt"
+
 	"github.com/paperperps/exchange/margin"
 )
+
+// maxFundingRatePpm caps the funding rate of one interval at 0.75%.
+const maxFundingRatePpm = 7_500
 
 // setIndex takes a new index price for a market, samples the book against
 // it (for the mark's basis and the funding premium), recomputes the mark and
@@ -31,8 +35,20 @@ func (e *Engine) setIndex(cmd *Command, ev []Event) ([]Event, Reason) {
 	if p, err := margin.PremiumIndexPpm(bid, ask, ms.indexTicks); err == nil {
 		_ = ms.premium.Add(p)
 	}
+	return e.markEvent(cmd, ev, ms), ReasonNone
+}
+
+// markEvent recomputes the mark and reports it if it moved (or on a new
+// index, which the event also carries).
+func (e *Engine) markEvent(cmd *Command, ev []Event, ms *marketState) []Event {
+	old := ms.markTicks
 	e.updateMark(ms, cmd.TsNanos)
-	return append(ev, Event{Kind: EventMarkPrice, Seq: cmd.Seq, Market: cmd.Market, IndexTicks: ms.indexTicks, PriceTicks: ms.markTicks}), ReasonNone
+	if ms.markTicks == old && cmd.Kind != CmdSetIndexPrice {
+		return ev
+	}
+	ev, x := push(ev)
+	x.Kind, x.Seq, x.Market, x.IndexTicks, x.PriceTicks = EventMarkPrice, cmd.Seq, ms.ID, ms.indexTicks, ms.markTicks
+	return ev
 }
 
 func (e *Engine) updateMark(ms *marketState, tsNanos int64) {
@@ -81,17 +97,20 @@ func (e *Engine) settleFunding(cmd *Command, ev []Event, ms *marketState) []Even
 	if err != nil {
 		rate = ms.FundingInterestPpm
 	}
+	// Venues cap the rate per interval (0.75% on the large BTC and ETH
+	// contracts); a book pushed far from the index pays at most that.
+	rate = max(-maxFundingRatePpm, min(rate, maxFundingRatePpm))
 	ms.fundingRatePpm = rate
 	ms.premium.Reset()
 	if ms.markTicks == 0 {
 		return ev
 	}
-	var totals clearing.FundingTotals
-	e.fundBuf, totals, err = e.ledger.SettleFunding(ms.ID, ms.markTicks, rate, e.fundBuf[:0])
+	e.fundBuf, _, err = e.ledger.SettleFunding(ms.ID, ms.markTicks, rate, e.fundBuf[:0])
 	if err != nil {
-		return ev // nothing was paid: the ledger checks before it applies
+		// Sizes and marks are bounded by the market config and the rate by
+		// the cap above, so this is a broken invariant: stop.
+		panic(fmt.Errorf("engine: funding %s: %w", ms.Symbol, err))
 	}
-	_ = totals
 	for _, p := range e.fundBuf {
 		ev = append(ev, Event{Kind: EventFunding, Seq: cmd.Seq, Account: p.Account, Market: ms.ID, RatePpm: rate,
 			AmountQuote: p.AmountQuote, BalanceQuote: p.BalanceQuote, Mode: p.Mode})
