@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/paperperps/exchange/clearing"
-	"github.com/paperperps/exchange/fixed"
 	"github.com/paperperps/exchange/margin"
 	"github.com/paperperps/exchange/orderbook"
 )
@@ -59,8 +58,11 @@ func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
 	}
 	if !cmd.ReduceOnly {
 		// The order is checked as if it rested in full: the position the
-		// account would reach if it filled, plus the taker fee on it.
+		// account would reach if every order on that side filled, plus the
+		// taker fees on them. An order that does not add to that exposure
+		// (it only closes) needs no new margin.
 		o := e.open[e.slot(a, m)]
+		before := o
 		if cmd.Side == orderbook.Buy {
 			o.buyLots += qty
 			o.buyValueQuote += valueQuote
@@ -69,22 +71,21 @@ func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
 			o.sellValueQuote += valueQuote
 		}
 		p, _ := e.ledger.Position(a, m)
-		reached, err := e.exposureQuote(p, o)
-		if err != nil {
+		was, err1 := e.exposureQuote(p, before)
+		reached, err2 := e.exposureQuote(p, o)
+		if err1 != nil || err2 != nil {
 			return ev, ReasonInsufficientMargin
 		}
-		// The position the order could reach must be allowed the account's
-		// leverage by its bracket, or it would be liquidatable as it opens.
-		if e.leverage[e.slot(a, m)] > ms.Brackets.MaxLeverage(reached) {
-			return ev, ReasonLeverageAboveBracket
-		}
-		free, err := e.freeCollateralWith(a, int(m), o)
-		if err != nil {
-			return ev, ReasonInsufficientMargin
-		}
-		fee, err := fixed.ApplyPpm(valueQuote, ms.TakerFeePpm, fixed.RoundUp)
-		if err != nil || free < fee {
-			return ev, ReasonInsufficientMargin
+		if reached > was {
+			// The position the order could reach must be allowed the
+			// account's leverage by its bracket, or it would be
+			// liquidatable as it opens.
+			if e.leverage[e.slot(a, m)] > ms.Brackets.MaxLeverage(reached) {
+				return ev, ReasonLeverageAboveBracket
+			}
+			if free, err := e.freeCollateralWith(a, int(m), o); err != nil || free < 0 {
+				return ev, ReasonInsufficientMargin
+			}
 		}
 	}
 	id := e.nextOrderID + 1

@@ -65,14 +65,23 @@ func notionalAt(lots, priceTicks, qptl int64) (int64, error) {
 	return fixed.Mul(v, qptl)
 }
 
-// requirementQuote is the initial margin of the exposure of position p
-// with resting orders o.
+// requirementQuote is what position p with resting orders o holds back:
+// the initial margin of its exposure, plus the taker fees the larger side's
+// orders would pay if they filled.
 func (e *Engine) requirementQuote(p clearing.Position, o openOrders) (int64, error) {
 	x, err := e.exposureQuote(p, o)
 	if err != nil {
 		return 0, err
 	}
-	return margin.InitialMargin(x, e.leverage[e.slot(p.Account, p.Market)])
+	im, err := margin.InitialMargin(x, e.leverage[e.slot(p.Account, p.Market)])
+	if err != nil {
+		return 0, err
+	}
+	fees, err := fixed.ApplyPpm(max(o.buyValueQuote, o.sellValueQuote), e.markets[p.Market].TakerFeePpm, fixed.RoundUp)
+	if err != nil {
+		return 0, err
+	}
+	return fixed.Add(im, fees)
 }
 
 // freeCollateral is what the account's wallet can still commit: the wallet
