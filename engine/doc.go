@@ -1,6 +1,33 @@
-// Package engine will be the deterministic state machine of the exchange:
-// commands, events, Apply, snapshot and restore, and a state hash. It
-// composes orderbook, margin and clearing, and does no I/O of its own.
+// Package engine is the exchange's deterministic state machine: it turns
+// commands (create account, deposit, withdraw, set leverage and margin mode,
+// adjust isolated margin, place and cancel orders, set an index price, tick
+// the clock) into events, composing one order book per market with the
+// clearing ledger and the margin math. Apply reads no clock, starts no
+// goroutine and does no I/O: the sequencer stamps each command with its
+// sequence number and time, and the same commands always give the same
+// events and the same StateHash.
 //
-// Planned: not built yet.
+//	e, err := engine.New(engine.DefaultConfig()) // BTCUSDT, ETHUSDT, SOLUSDT
+//	if err != nil { ... }
+//	ev := make([]engine.Event, 0, 64)
+//	ev = e.Apply(&engine.Command{Kind: engine.CmdCreateAccount, Seq: 1, TsNanos: now}, ev[:0])
+//	ev = e.Apply(&engine.Command{Kind: engine.CmdDeposit, Seq: 2, TsNanos: now, Account: 0,
+//		AmountQuote: 15_000 * fixed.QuoteUnitsPerWhole}, ev[:0])
+//	for _, x := range ev {
+//		if x.Kind == engine.EventRejected { ... x.Reason ... }
+//	}
+//
+// Margin: an order is accepted when the account's free collateral covers the
+// initial margin of the position that every open order on the order's side
+// could reach (positions valued at the mark, orders at their prices) plus
+// those orders' taker fees, at the account's leverage and within the
+// leverage its bracket allows; orders that add no exposure need no margin.
+// Cross positions share the wallet, unrealized losses included; isolated
+// positions are funded from the wallet as they open or grow and can lose
+// only their own margin. Every position event carries its liquidation price
+// from margin.LiquidationPrice. Funding is paid when a command's time
+// passes a funding time (multiples of the interval since the epoch).
+//
+// Not built yet: liquidation itself, stop and take-profit orders, amend and
+// client order ids, and reduce-only orders that rest.
 package engine
