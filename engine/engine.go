@@ -76,6 +76,7 @@ type Engine struct {
 	lastTs      int64
 
 	bookEv  []orderbook.Event // scratch
+	taker   takerTally        // the incoming order's fills in this command
 	posBuf  []clearing.Position
 	fundBuf []clearing.FundingPayment
 }

@@ -96,7 +96,12 @@ func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
 	}
 	e.nextOrderID = id
 	lastTrade := ms.lastTradeTicks
+	e.taker = takerTally{}
 	ev = e.bookEvents(cmd, ev)
+	if e.taker.filled {
+		w, _ := e.ledger.Wallet(a)
+		ev = e.tradeEvents(cmd, ev, a, w-e.taker.walletDelta, e.taker.realized)
+	}
 	if o, ok := ms.book.Order(id); ok {
 		e.addOpen(a, m, o.Side, o.RemainingLots, o.PriceTicks)
 	}
@@ -184,22 +189,34 @@ func (e *Engine) settleFill(cmd *Command, ev []Event, be *orderbook.Event) []Eve
 	ev = append(ev, Event{Kind: EventFill, Seq: cmd.Seq, Market: m, OrderID: be.OrderID, Account: taker, Side: be.Side,
 		MakerOrderID: be.MakerOrderID, MakerAccount: maker, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots,
 		FeeQuote: res.Taker.FeeQuote, MakerFeeQuote: res.Maker.FeeQuote})
+	if taker != maker {
+		// The taker's balance and position are reported once, after its
+		// last fill (see place); each maker's after its fill.
+		w, _ := e.ledger.Wallet(taker)
+		e.taker.walletDelta += w - takerWallet
+		e.taker.realized += res.Taker.RealizedPnLQuote
+		e.taker.filled = true
+		return e.tradeEvents(cmd, ev, maker, makerWallet, res.Maker.RealizedPnLQuote)
+	}
 	// A self-trade settles both sides into one account: report it once.
-	sides := []struct {
-		a      AccountID
-		before int64
-		r      clearing.FillResult
-	}{{taker, takerWallet, res.Taker}, {maker, makerWallet, res.Maker}}
-	if taker == maker {
-		sides = sides[:1]
+	return e.tradeEvents(cmd, ev, maker, makerWallet, res.Maker.RealizedPnLQuote+res.Taker.RealizedPnLQuote)
+}
+
+// takerTally sums the incoming order's fills of one command.
+type takerTally struct {
+	walletDelta, realized int64
+	filled                bool
+}
+
+// tradeEvents reports an account's wallet change (if any) and position after
+// trading.
+func (e *Engine) tradeEvents(cmd *Command, ev []Event, a AccountID, walletBefore, realized int64) []Event {
+	if w, _ := e.ledger.Wallet(a); w != walletBefore {
+		var x *Event
+		ev, x = push(ev)
+		x.Kind, x.Seq, x.Account, x.Cause, x.AmountQuote, x.BalanceQuote = EventBalance, cmd.Seq, a, CauseTrade, w-walletBefore, w
 	}
-	for _, s := range sides {
-		if w, _ := e.ledger.Wallet(s.a); w != s.before {
-			ev = append(ev, Event{Kind: EventBalance, Seq: cmd.Seq, Account: s.a, Cause: CauseTrade, AmountQuote: w - s.before, BalanceQuote: w})
-		}
-		ev = e.positionEvent(cmd, ev, s.a, m, s.r.RealizedPnLQuote)
-	}
-	return ev
+	return e.positionEvent(cmd, ev, a, cmd.Market, realized)
 }
 
 // fundIsolated moves margin from the wallet into an isolated position that
