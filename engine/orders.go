@@ -98,10 +98,7 @@ func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
 	lastTrade := ms.lastTradeTicks
 	e.taker = takerTally{}
 	ev = e.bookEvents(cmd, ev)
-	if e.taker.filled {
-		w, _ := e.ledger.Wallet(a)
-		ev = e.tradeEvents(cmd, ev, a, w-e.taker.walletDelta, e.taker.realized)
-	}
+	ev = e.flushTaker(cmd, ev, a)
 	if o, ok := ms.book.Order(id); ok {
 		e.addOpen(a, m, o.Side, o.RemainingLots, o.PriceTicks)
 	}
@@ -173,6 +170,12 @@ func (e *Engine) settleFill(cmd *Command, ev []Event, be *orderbook.Event) []Eve
 	ms := &e.markets[m]
 	taker, maker := AccountID(be.Account), AccountID(be.MakerAccount)
 	e.addOpen(maker, m, be.Side.Opposite(), -be.QtyLots, be.PriceTicks)
+	if taker == maker || e.wouldFundIsolated(taker, m, be.Side, be.QtyLots) {
+		// Another balance event of the taker's account is coming: report
+		// its fills so far first, so every event's balance follows from
+		// the one before.
+		ev = e.flushTaker(cmd, ev, taker)
+	}
 	ev = e.fundIsolated(cmd, ev, taker, m, be.Side, be.QtyLots, be.PriceTicks)
 	ev = e.fundIsolated(cmd, ev, maker, m, be.Side.Opposite(), be.QtyLots, be.PriceTicks)
 	takerWallet, _ := e.ledger.Wallet(taker)
@@ -208,6 +211,31 @@ type takerTally struct {
 	filled                bool
 }
 
+// flushTaker reports the incoming order's fills summed so far.
+func (e *Engine) flushTaker(cmd *Command, ev []Event, taker AccountID) []Event {
+	if !e.taker.filled {
+		return ev
+	}
+	w, _ := e.ledger.Wallet(taker)
+	ev = e.tradeEvents(cmd, ev, taker, w-e.taker.walletDelta, e.taker.realized)
+	e.taker = takerTally{}
+	return ev
+}
+
+// wouldFundIsolated reports whether fundIsolated may move margin for this
+// fill: the position is isolated and the fill does not only reduce it.
+func (e *Engine) wouldFundIsolated(a AccountID, m MarketID, side orderbook.Side, lots int64) bool {
+	p, _ := e.ledger.Position(a, m)
+	if p.Mode != clearing.Isolated {
+		return false
+	}
+	if side == orderbook.Sell {
+		lots = -lots
+	}
+	after := p.SizeLots + lots
+	return !(absInt(after) <= absInt(p.SizeLots) && (after == 0 || (after > 0) == (p.SizeLots > 0)))
+}
+
 // tradeEvents reports an account's wallet change (if any) and position after
 // trading.
 func (e *Engine) tradeEvents(cmd *Command, ev []Event, a AccountID, walletBefore, realized int64) []Event {
@@ -228,17 +256,13 @@ func (e *Engine) tradeEvents(cmd *Command, ev []Event, a AccountID, walletBefore
 // included) and the 10,000 stays. Only what the wallet holds can move; the
 // order's check reserved it.
 func (e *Engine) fundIsolated(cmd *Command, ev []Event, a AccountID, m MarketID, side orderbook.Side, lots, priceTicks int64) []Event {
+	if !e.wouldFundIsolated(a, m, side, lots) {
+		return ev // cross, or a reduction or a close: nothing to move
+	}
 	p, _ := e.ledger.Position(a, m)
-	if p.Mode != clearing.Isolated {
-		return ev
-	}
-	delta := lots
+	after := p.SizeLots + lots
 	if side == orderbook.Sell {
-		delta = -lots
-	}
-	after := p.SizeLots + delta
-	if absInt(after) <= absInt(p.SizeLots) && (after == 0 || (after > 0) == (p.SizeLots > 0)) {
-		return ev // a reduction or a close needs nothing
+		after = p.SizeLots - lots
 	}
 	fill, err := notionalAt(lots, priceTicks, p.QuotePerTickLot)
 	if err != nil {
