@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/paperperps/exchange/fixed"
+	"github.com/paperperps/exchange/snapshot"
 )
 
 // ErrBadSnapshot is wrapped by every error Restore returns.
@@ -142,87 +143,87 @@ func appendRecord(dst []byte, p *position) []byte {
 // highest account id holding a position there, as in the ledger that wrote
 // the snapshot.
 func Restore(data []byte) (*Ledger, []byte, error) {
-	r := snapReader{data: data}
-	if v := r.byte("version"); r.err == nil && v != snapshotVersion {
-		r.fail("version %d, want %d", v, snapshotVersion)
+	r := snapshot.NewReader(data, ErrBadSnapshot)
+	if v := r.Byte("version"); r.Err() == nil && v != snapshotVersion {
+		r.Fail("version %d, want %d", v, snapshotVersion)
 	}
 	var cfg Config
-	cfg.MaxAccounts = int(r.upto("MaxAccounts", MaxAccountsLimit))
-	cfg.MaxMarkets = int(r.upto("MaxMarkets", MaxMarketsLimit))
-	if r.err != nil {
-		return nil, nil, r.err
+	cfg.MaxAccounts = int(r.Upto("MaxAccounts", MaxAccountsLimit))
+	cfg.MaxMarkets = int(r.Upto("MaxMarkets", MaxMarketsLimit))
+	if r.Err() != nil {
+		return nil, nil, r.Err()
 	}
 	l, err := New(cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 	}
-	l.feeAccountQuote = r.varint("fee account")
-	l.insuranceFundQuote = r.varint("insurance fund")
-	l.depositsQuote = r.varint("deposits")
-	l.withdrawalsQuote = r.varint("withdrawals")
-	l.insuranceDepositsQuote = r.varint("insurance deposits")
-	l.unmatchedQuote = r.varint("unmatched fills")
-	if r.err == nil && (l.depositsQuote < 0 || l.withdrawalsQuote < 0 || l.insuranceDepositsQuote < 0) {
-		r.fail("negative running total: deposits %d, withdrawals %d, insurance deposits %d",
+	l.feeAccountQuote = r.Varint("fee account")
+	l.insuranceFundQuote = r.Varint("insurance fund")
+	l.depositsQuote = r.Varint("deposits")
+	l.withdrawalsQuote = r.Varint("withdrawals")
+	l.insuranceDepositsQuote = r.Varint("insurance deposits")
+	l.unmatchedQuote = r.Varint("unmatched fills")
+	if r.Err() == nil && (l.depositsQuote < 0 || l.withdrawalsQuote < 0 || l.insuranceDepositsQuote < 0) {
+		r.Fail("negative running total: deposits %d, withdrawals %d, insurance deposits %d",
 			l.depositsQuote, l.withdrawalsQuote, l.insuranceDepositsQuote)
 	}
 
 	// Every wallet takes at least one byte: a count beyond the bytes left
 	// is garbage, and is refused before it sizes an allocation.
-	n := r.count("accounts", uint64(cfg.MaxAccounts), 1)
-	if r.err != nil {
-		return nil, nil, r.err
+	n := r.Count("accounts", uint64(cfg.MaxAccounts), 1)
+	if r.Err() != nil {
+		return nil, nil, r.Err()
 	}
 	l.wallets = make([]int64, n)
 	for a := range l.wallets {
-		l.wallets[a] = r.varint("wallet")
+		l.wallets[a] = r.Varint("wallet")
 	}
 	// A market takes at least 5 bytes: its spec and two counts.
-	nMarkets := r.count("markets", uint64(cfg.MaxMarkets), 5)
-	if r.err != nil {
-		return nil, nil, r.err
+	nMarkets := r.Count("markets", uint64(cfg.MaxMarkets), 5)
+	if r.Err() != nil {
+		return nil, nil, r.Err()
 	}
 	for m := range nMarkets {
 		spec := MarketSpec{
-			QuotePerTickLot: r.varint("QuotePerTickLot"),
-			MakerFeeRatePpm: r.varint("MakerFeeRatePpm"),
-			TakerFeeRatePpm: r.varint("TakerFeeRatePpm"),
+			QuotePerTickLot: r.Varint("QuotePerTickLot"),
+			MakerFeeRatePpm: r.Varint("MakerFeeRatePpm"),
+			TakerFeeRatePpm: r.Varint("TakerFeeRatePpm"),
 		}
-		if r.err != nil {
-			return nil, nil, r.err
+		if r.Err() != nil {
+			return nil, nil, r.Err()
 		}
 		if err := l.AddMarket(MarketID(m), spec); err != nil {
 			return nil, nil, fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 		}
-		r.at = fmt.Sprintf("market %d: ", m)
+		r.SetPrefix(fmt.Sprintf("market %d: ", m))
 		l.restoreMarket(&r, MarketID(m))
-		if r.err != nil {
-			return nil, nil, r.err
+		if r.Err() != nil {
+			return nil, nil, r.Err()
 		}
 	}
 	if err := l.CheckInvariants(); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 	}
-	return l, r.data, nil
+	return l, r.Rest(), nil
 }
 
 // restoreMarket reads market m's open positions, linking each at the tail
 // of the market's list (so the list comes back in funding order), and then
 // its idle positions.
-func (l *Ledger) restoreMarket(r *snapReader, m MarketID) {
+func (l *Ledger) restoreMarket(r *snapshot.Reader, m MarketID) {
 	mk := &l.markets[m] // l.markets does not grow while this runs
 	// An open position takes at least 4 bytes: account, mode, size, entry.
-	n := r.count("open positions", uint64(len(l.wallets)), 4)
-	for k := 0; k < n && r.err == nil; k++ {
+	n := r.Count("open positions", uint64(len(l.wallets)), 4)
+	for k := 0; k < n && r.Err() == nil; k++ {
 		i := l.restoreRecord(r, m)
-		size := r.varint("size")
-		entry := r.varint("entry value")
-		if r.err != nil {
+		size := r.Varint("size")
+		entry := r.Varint("entry value")
+		if r.Err() != nil {
 			return
 		}
 		p := &l.pos[i]
 		if size == 0 {
-			r.fail("account %d: flat position in the open list", p.account)
+			r.Fail("account %d: flat position in the open list", p.account)
 			return
 		}
 		// Each fill adds at least QuotePerTickLot per lot to the basis
@@ -231,7 +232,7 @@ func (l *Ledger) restoreMarket(r *snapReader, m MarketID) {
 		// relies on.
 		floor, err := fixed.Mul(size, mk.spec.QuotePerTickLot)
 		if err != nil || (size > 0 && entry < floor) || (size < 0 && entry > floor) {
-			r.fail("account %d: size %d lots with entry value %d (QuotePerTickLot %d)", p.account, size, entry, mk.spec.QuotePerTickLot)
+			r.Fail("account %d: size %d lots with entry value %d (QuotePerTickLot %d)", p.account, size, entry, mk.spec.QuotePerTickLot)
 			return
 		}
 		if size > 0 {
@@ -240,7 +241,7 @@ func (l *Ledger) restoreMarket(r *snapReader, m MarketID) {
 			mk.shortLots, err = fixed.Sub(mk.shortLots, size)
 		}
 		if err != nil {
-			r.fail("account %d: open interest out of range: %v", p.account, err)
+			r.Fail("account %d: open interest out of range: %v", p.account, err)
 			return
 		}
 		p.sizeLots, p.entryValueQuote = size, entry
@@ -254,20 +255,20 @@ func (l *Ledger) restoreMarket(r *snapReader, m MarketID) {
 		mk.open++
 	}
 	// An idle position takes at least 3 bytes: account, mode, margin.
-	n = r.count("idle positions", uint64(len(l.wallets)), 3)
+	n = r.Count("idle positions", uint64(len(l.wallets)), 3)
 	last := -1
-	for k := 0; k < n && r.err == nil; k++ {
+	for k := 0; k < n && r.Err() == nil; k++ {
 		i := l.restoreRecord(r, m)
-		if r.err != nil {
+		if r.Err() != nil {
 			return
 		}
 		p := &l.pos[i]
 		if p.mode == Cross {
-			r.fail("account %d: idle position in cross mode (a flat cross position is not written)", p.account)
+			r.Fail("account %d: idle position in cross mode (a flat cross position is not written)", p.account)
 			return
 		}
 		if int(p.account) <= last {
-			r.fail("idle position of account %d after account %d", p.account, last)
+			r.Fail("idle position of account %d after account %d", p.account, last)
 			return
 		}
 		last = int(p.account)
@@ -276,106 +277,29 @@ func (l *Ledger) restoreMarket(r *snapReader, m MarketID) {
 
 // restoreRecord reads the account, mode and isolated margin of a position
 // and creates its record; 0 after an error.
-func (l *Ledger) restoreRecord(r *snapReader, m MarketID) uint32 {
-	a := r.uvarint("account")
-	mode := MarginMode(r.byte("margin mode"))
+func (l *Ledger) restoreRecord(r *snapshot.Reader, m MarketID) uint32 {
+	a := r.Uvarint("account")
+	mode := MarginMode(r.Byte("margin mode"))
 	var iso int64
 	if mode == Isolated {
-		iso = r.varint("isolated margin")
+		iso = r.Varint("isolated margin")
 	}
 	switch {
-	case r.err != nil:
+	case r.Err() != nil:
 	case a >= uint64(len(l.wallets)):
-		r.fail("position of account %d, only %d accounts", a, len(l.wallets))
+		r.Fail("position of account %d, only %d accounts", a, len(l.wallets))
 	case mode >= marginModeCount:
-		r.fail("account %d: %s", a, mode)
+		r.Fail("account %d: %s", a, mode)
 	case iso < 0:
-		r.fail("account %d: isolated margin %d", a, iso)
+		r.Fail("account %d: isolated margin %d", a, iso)
 	case l.lookup(AccountID(a), m) != 0:
-		r.fail("account %d: two positions", a)
+		r.Fail("account %d: two positions", a)
 	case len(l.pos) >= math.MaxUint32:
-		r.fail("more position records than the index space holds")
+		r.Fail("more position records than the index space holds")
 	default:
 		i := l.record(AccountID(a), m)
 		l.pos[i].mode, l.pos[i].isolatedMarginQuote = mode, iso
 		return i
 	}
 	return 0
-}
-
-// snapReader decodes a snapshot. Its first error sticks: later reads return
-// zero values, so the decoder checks r.err at loop boundaries only.
-type snapReader struct {
-	data []byte
-	err  error
-	at   string // where the reader is, for messages: "" or "market 3: "
-}
-
-func (r *snapReader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%w: %s"+format, append([]any{ErrBadSnapshot, r.at}, args...)...)
-	}
-}
-
-func (r *snapReader) byte(what string) byte {
-	if r.err != nil {
-		return 0
-	}
-	if len(r.data) == 0 {
-		r.fail("%s: truncated", what)
-		return 0
-	}
-	v := r.data[0]
-	r.data = r.data[1:]
-	return v
-}
-
-// uvarint reads an unsigned varint in its shortest form: a longer form of
-// the same value would restore a ledger that snapshots to other bytes.
-func (r *snapReader) uvarint(what string) uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.data)
-	switch {
-	case n == 0:
-		r.fail("%s: truncated", what)
-	case n < 0:
-		r.fail("%s: varint overflows 64 bits", what)
-	case n > 1 && r.data[n-1] == 0:
-		// The last byte holds the highest bits: 0 there means a shorter
-		// form exists.
-		r.fail("%s: varint not in its shortest form", what)
-	default:
-		r.data = r.data[n:]
-		return v
-	}
-	return 0
-}
-
-// varint reads a zigzag varint, shortest form (it is a uvarint underneath).
-func (r *snapReader) varint(what string) int64 {
-	u := r.uvarint(what)
-	return int64(u>>1) ^ -int64(u&1)
-}
-
-// upto reads a uvarint that must not exceed limit.
-func (r *snapReader) upto(what string, limit uint64) uint64 {
-	v := r.uvarint(what)
-	if r.err == nil && v > limit {
-		r.fail("%s %d above %d", what, v, limit)
-		return 0
-	}
-	return v
-}
-
-// count reads the number of items that follow, at most limit, each taking
-// at least minBytes.
-func (r *snapReader) count(what string, limit uint64, minBytes int) int {
-	v := r.upto(what, limit)
-	if r.err == nil && v > uint64(len(r.data)/minBytes) {
-		r.fail("%d %s in %d bytes", v, what, len(r.data))
-		return 0
-	}
-	return int(v)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/paperperps/exchange/clearing"
 	"github.com/paperperps/exchange/orderbook"
+	"github.com/paperperps/exchange/snapshot"
 )
 
 // ErrBadSnapshot is wrapped by every error Restore returns.
@@ -30,8 +31,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(e.markets)))
 	for i := range e.markets {
 		ms := &e.markets[i]
-		dst = binary.AppendUvarint(dst, uint64(len(ms.Symbol)))
-		dst = append(dst, ms.Symbol...)
+		dst = snapshot.AppendBlob(dst, ms.Symbol)
 		for _, v := range [...]int64{ms.indexTicks, ms.markTicks, ms.lastTradeTicks, ms.fundingRatePpm, ms.nextFundingNanos} {
 			dst = binary.AppendVarint(dst, v)
 		}
@@ -39,8 +39,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		basis, _ := ms.basis.AppendBinary(nil)
 		premium, _ := ms.premium.AppendBinary(nil)
 		for _, blob := range [...][]byte{basis, premium} {
-			dst = binary.AppendUvarint(dst, uint64(len(blob)))
-			dst = append(dst, blob...)
+			dst = snapshot.AppendBlob(dst, blob)
 		}
 		dst = ms.book.AppendSnapshot(dst)
 	}
@@ -66,56 +65,71 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 	bad := func(format string, args ...any) (*Engine, error) {
 		return nil, fmt.Errorf("%w: "+format, append([]any{ErrBadSnapshot}, args...)...)
 	}
-	r := reader{data: data}
-	if v := r.byte(); v != snapshotVersion {
+	r := snapshot.NewReader(data, ErrBadSnapshot)
+	if v := r.Byte("version"); r.Err() == nil && v != snapshotVersion {
 		return bad("version %d, want %d", v, snapshotVersion)
 	}
-	e.lastTs = r.varint()
-	e.nextOrderID = orderbook.OrderID(r.uvarint())
-	if n := r.uvarint(); n != uint64(len(e.markets)) || r.err != nil {
+	e.lastTs = r.Varint("last time")
+	e.nextOrderID = orderbook.OrderID(r.Uvarint("next order id"))
+	if n := r.Uvarint("market count"); r.Err() == nil && n != uint64(len(e.markets)) {
 		return bad("%d markets, the config has %d", n, len(e.markets))
+	}
+	if r.Err() != nil {
+		return nil, r.Err()
 	}
 	for i := range e.markets {
 		ms := &e.markets[i]
-		if sym := string(r.bytes(int(r.uvarint()))); sym != ms.Symbol {
+		if sym := string(r.Blob("symbol")); r.Err() == nil && sym != ms.Symbol {
 			return bad("market %d is %q, the config has %q", i, sym, ms.Symbol)
 		}
+		r.SetPrefix("market " + ms.Symbol + ": ")
 		for _, p := range [...]*int64{&ms.indexTicks, &ms.markTicks, &ms.lastTradeTicks, &ms.fundingRatePpm, &ms.nextFundingNanos} {
-			*p = r.varint()
+			*p = r.Varint("price state")
 		}
-		if r.err != nil {
-			return bad("market %s: %v", ms.Symbol, r.err)
+		basis, premium := r.Blob("basis average"), r.Blob("premium average")
+		if r.Err() != nil {
+			return nil, r.Err()
 		}
-		err := ms.basis.UnmarshalBinary(r.bytes(int(min(r.uvarint(), uint64(len(r.data))))))
+		err := ms.basis.UnmarshalBinary(basis)
 		if err == nil {
-			err = ms.premium.UnmarshalBinary(r.bytes(int(min(r.uvarint(), uint64(len(r.data))))))
+			err = ms.premium.UnmarshalBinary(premium)
 		}
-		if err != nil || r.err != nil {
-			return bad("market %s averages: %v", ms.Symbol, errors.Join(err, r.err))
+		if err != nil {
+			return bad("market %s averages: %v", ms.Symbol, err)
 		}
-		book, rest, err := orderbook.Restore(r.data)
+		book, rest, err := orderbook.Restore(r.Rest())
 		if err != nil {
 			return bad("market %s book: %v", ms.Symbol, err)
 		}
 		if book.Config() != ms.book.Config() {
 			return bad("market %s: the book's limits differ from the config's", ms.Symbol)
 		}
-		ms.book, r.data = book, rest
+		ms.book = book
+		r.Skip("book", r.Len()-len(rest))
 	}
-	n := r.uvarint()
-	if r.err != nil || n%uint64(len(e.markets)) != 0 || n > uint64(cfg.MaxAccounts)*uint64(len(e.markets)) {
+	r.SetPrefix("")
+	n := r.Uvarint("leverage table size")
+	if r.Err() != nil {
+		return nil, r.Err()
+	}
+	if n%uint64(len(e.markets)) != 0 || n > uint64(cfg.MaxAccounts)*uint64(len(e.markets)) {
 		return bad("leverage table of %d entries", n)
+	}
+	if n > uint64(r.Len()) { // each entry takes at least one byte
+		return bad("leverage table of %d entries in %d bytes", n, r.Len())
 	}
 	e.leverage = make([]int64, n)
 	for i := range e.leverage {
-		if e.leverage[i] = int64(r.uvarint()); e.leverage[i] < 1 || e.leverage[i] > 125 {
-			return bad("leverage %d", e.leverage[i])
+		v := r.Uvarint("leverage")
+		if r.Err() != nil {
+			return nil, r.Err()
 		}
+		if v < 1 || v > 125 {
+			return bad("leverage %d", v)
+		}
+		e.leverage[i] = int64(v)
 	}
-	if r.err != nil {
-		return bad("leverage table: %v", r.err)
-	}
-	ledger, rest, err := clearing.Restore(r.data)
+	ledger, rest, err := clearing.Restore(r.Rest())
 	if err != nil {
 		return bad("ledger: %v", err)
 	}
@@ -146,57 +160,4 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 		}
 	}
 	return e, nil
-}
-
-// reader decodes the snapshot, remembering the first error.
-type reader struct {
-	data []byte
-	err  error
-}
-
-func (r *reader) fail(what string) {
-	if r.err == nil {
-		r.err = fmt.Errorf("truncated or malformed %s", what)
-	}
-	r.data = nil
-}
-
-func (r *reader) byte() byte {
-	if len(r.data) < 1 {
-		r.fail("byte")
-		return 0
-	}
-	b := r.data[0]
-	r.data = r.data[1:]
-	return b
-}
-
-func (r *reader) varint() int64 {
-	v, n := binary.Varint(r.data)
-	if n <= 0 {
-		r.fail("varint")
-		return 0
-	}
-	r.data = r.data[n:]
-	return v
-}
-
-func (r *reader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.data)
-	if n <= 0 {
-		r.fail("uvarint")
-		return 0
-	}
-	r.data = r.data[n:]
-	return v
-}
-
-func (r *reader) bytes(n int) []byte {
-	if n < 0 || n > len(r.data) {
-		r.fail("bytes")
-		return nil
-	}
-	b := r.data[:n]
-	r.data = r.data[n:]
-	return b
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/paperperps/exchange/snapshot"
 )
 
 // ErrBadSnapshot is wrapped by every error Restore returns.
@@ -123,33 +125,33 @@ func (b *Book) AppendSnapshot(dst []byte) []byte {
 // ErrBadSnapshot (and ErrInvalidConfig for a bad config); on error the book
 // and the remaining bytes are nil.
 func Restore(data []byte) (*Book, []byte, error) {
-	r := snapReader{data: data}
-	if v := r.byte("version"); r.err == nil && v != snapshotVersion {
-		r.fail("version %d, want %d", v, snapshotVersion)
+	r := snapshot.NewReader(data, ErrBadSnapshot)
+	if v := r.Byte("version"); r.Err() == nil && v != snapshotVersion {
+		r.Fail("version %d, want %d", v, snapshotVersion)
 	}
 	var cfg Config
 	// Bounds well above the config's limits keep each value safe to convert;
 	// Validate then applies the real limits.
-	cfg.MaxPriceTicks = int64(r.upto("MaxPriceTicks", math.MaxInt64))
-	cfg.MaxOrderLots = int64(r.upto("MaxOrderLots", math.MaxInt64))
-	cfg.MaxRestingOrders = int(r.upto("MaxRestingOrders", math.MaxInt32))
-	cfg.MaxOrdersPerAccount = int(r.upto("MaxOrdersPerAccount", math.MaxInt32))
-	cfg.MaxPriceLevels = int(r.upto("MaxPriceLevels", math.MaxInt32))
-	cfg.MaxAccounts = int(r.upto("MaxAccounts", math.MaxInt32))
-	cfg.PriceBandTicks = int64(r.upto("PriceBandTicks", math.MaxInt64))
-	cfg.PriceBandPpm = int64(r.upto("PriceBandPpm", math.MaxInt64))
-	if r.err != nil {
-		return nil, nil, r.err
+	cfg.MaxPriceTicks = int64(r.Upto("MaxPriceTicks", math.MaxInt64))
+	cfg.MaxOrderLots = int64(r.Upto("MaxOrderLots", math.MaxInt64))
+	cfg.MaxRestingOrders = int(r.Upto("MaxRestingOrders", math.MaxInt32))
+	cfg.MaxOrdersPerAccount = int(r.Upto("MaxOrdersPerAccount", math.MaxInt32))
+	cfg.MaxPriceLevels = int(r.Upto("MaxPriceLevels", math.MaxInt32))
+	cfg.MaxAccounts = int(r.Upto("MaxAccounts", math.MaxInt32))
+	cfg.PriceBandTicks = int64(r.Upto("PriceBandTicks", math.MaxInt64))
+	cfg.PriceBandPpm = int64(r.Upto("PriceBandPpm", math.MaxInt64))
+	if r.Err() != nil {
+		return nil, nil, r.Err()
 	}
 	b, err := New(cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 	}
-	lastID := OrderID(r.uvarint("last order id"))
-	ref := int64(r.upto("reference price", uint64(cfg.MaxPriceTicks)))
-	b.updateID = r.uvarint("update id")
-	if r.err != nil {
-		return nil, nil, r.err
+	lastID := OrderID(r.Uvarint("last order id"))
+	ref := int64(r.Upto("reference price", uint64(cfg.MaxPriceTicks)))
+	b.updateID = r.Uvarint("update id")
+	if r.Err() != nil {
+		return nil, nil, r.Err()
 	}
 	b.lastID = lastID
 	b.setReferencePrice(ref, nil)
@@ -159,13 +161,13 @@ func Restore(data []byte) (*Book, []byte, error) {
 	b.begin()
 	for s := range b.ladders {
 		b.restoreSide(&r, &b.ladders[s])
-		if r.err != nil {
-			return nil, nil, r.err
+		if r.Err() != nil {
+			return nil, nil, r.Err()
 		}
 	}
 	b.changes = b.changes[:0]
 	if bid, ask := b.ladders[0].best, b.ladders[1].best; bid != 0 && ask != 0 && bid >= ask {
-		return nil, nil, r.errorf("crossed: best bid %d, best ask %d", bid, ask)
+		return nil, nil, r.Errorf("crossed: best bid %d, best ask %d", bid, ask)
 	}
 
 	// Index the orders and build the account lists in id order (see
@@ -178,46 +180,46 @@ func Restore(data []byte) (*Book, []byte, error) {
 	for k, i := range slots {
 		o := &b.orders[i]
 		if k > 0 && b.orders[slots[k-1]].id == o.id {
-			return nil, nil, r.errorf("order %d rests twice", o.id)
+			return nil, nil, r.Errorf("order %d rests twice", o.id)
 		}
 		b.ids.insert(o.id, i, b.orders)
 		b.linkAccount(i)
 		if n := b.AccountOrderCount(o.account); n > cfg.MaxOrdersPerAccount {
-			return nil, nil, r.errorf("account %d has more than MaxOrdersPerAccount (%d) orders", o.account, cfg.MaxOrdersPerAccount)
+			return nil, nil, r.Errorf("account %d has more than MaxOrdersPerAccount (%d) orders", o.account, cfg.MaxOrdersPerAccount)
 		}
 	}
 	if err := b.CheckInvariants(); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBadSnapshot, err)
 	}
-	return b, r.data, nil
+	return b, r.Rest(), nil
 }
 
 // restoreSide reads one side's levels into l, linking each order at the back
 // of its level. Ids are indexed and accounts linked afterwards, in id order.
-func (b *Book) restoreSide(r *snapReader, l *ladder) {
+func (b *Book) restoreSide(r *snapshot.Reader, l *ladder) {
 	cfg := &b.cfg
-	nLevels := r.uvarint("level count")
+	nLevels := r.Uvarint("level count")
 	if nLevels > uint64(cfg.MaxPriceLevels) {
-		r.fail("%d %s levels, MaxPriceLevels %d", nLevels, l.side, cfg.MaxPriceLevels)
+		r.Fail("%d %s levels, MaxPriceLevels %d", nLevels, l.side, cfg.MaxPriceLevels)
 	}
 	var prev int64
-	for k := uint64(0); k < nLevels && r.err == nil; k++ {
+	for k := uint64(0); k < nLevels && r.Err() == nil; k++ {
 		var price int64
 		if k == 0 {
-			price = int64(r.upto("price", uint64(cfg.MaxPriceTicks)))
-			if r.err == nil && price < 1 {
-				r.fail("%s level at price 0", l.side)
+			price = int64(r.Upto("price", uint64(cfg.MaxPriceTicks)))
+			if r.Err() == nil && price < 1 {
+				r.Fail("%s level at price 0", l.side)
 			}
 		} else {
-			d := r.uvarint("price step")
+			d := r.Uvarint("price step")
 			switch {
-			case r.err != nil:
+			case r.Err() != nil:
 			case d == 0:
-				r.fail("%s level %d appears twice", l.side, prev)
+				r.Fail("%s level %d appears twice", l.side, prev)
 			case l.side == Buy && d >= uint64(prev):
-				r.fail("%s level below %d steps %d ticks: under 1", l.side, prev, d)
+				r.Fail("%s level below %d steps %d ticks: under 1", l.side, prev, d)
 			case l.side == Sell && d > uint64(cfg.MaxPriceTicks-prev):
-				r.fail("%s level above %d steps %d ticks: above MaxPriceTicks %d", l.side, prev, d, cfg.MaxPriceTicks)
+				r.Fail("%s level above %d steps %d ticks: above MaxPriceTicks %d", l.side, prev, d, cfg.MaxPriceTicks)
 			case l.side == Buy:
 				price = prev - int64(d)
 			default:
@@ -225,47 +227,47 @@ func (b *Book) restoreSide(r *snapReader, l *ladder) {
 			}
 		}
 		room := uint64(cfg.MaxRestingOrders - b.resting)
-		n := r.uvarint("orders in level")
+		n := r.Uvarint("orders in level")
 		switch {
-		case r.err != nil:
+		case r.Err() != nil:
 			return
 		case n == 0:
-			r.fail("%s level %d has no orders", l.side, price)
+			r.Fail("%s level %d has no orders", l.side, price)
 		case n > room:
-			r.fail("%s level %d: more than MaxRestingOrders (%d) orders", l.side, price, cfg.MaxRestingOrders)
+			r.Fail("%s level %d: more than MaxRestingOrders (%d) orders", l.side, price, cfg.MaxRestingOrders)
 		}
-		for j := uint64(0); j < n && r.err == nil; j++ {
+		for j := uint64(0); j < n && r.Err() == nil; j++ {
 			b.restoreOrder(r, l.side, price)
 		}
 		prev = price
 	}
 }
 
-func (b *Book) restoreOrder(r *snapReader, side Side, price int64) {
+func (b *Book) restoreOrder(r *snapshot.Reader, side Side, price int64) {
 	cfg := &b.cfg
-	back := r.uvarint("order id")
-	if r.err == nil && back >= uint64(b.lastID) {
+	back := r.Uvarint("order id")
+	if r.Err() == nil && back >= uint64(b.lastID) {
 		// Also catches id 0: lastID - id == lastID.
-		r.fail("%s order at %d: last id %d minus %d is not an id in 1..last id", side, price, b.lastID, back)
+		r.Fail("%s order at %d: last id %d minus %d is not an id in 1..last id", side, price, b.lastID, back)
 		return
 	}
 	id := b.lastID - OrderID(back)
-	acct := AccountID(r.upto("account", uint64(cfg.MaxAccounts-1)))
-	flags := r.byte("flags")
+	acct := AccountID(r.Upto("account", uint64(cfg.MaxAccounts-1)))
+	flags := r.Byte("flags")
 	tif, stp := TimeInForce(flags&0x0f), STP(flags>>4)
-	if r.err == nil && ((tif != GTC && tif != PostOnly) || stp > STPCancelBoth) {
-		r.fail("order %d: flags %#x (time in force %s, STP %s) cannot rest", id, flags, tif, stp)
+	if r.Err() == nil && ((tif != GTC && tif != PostOnly) || stp > STPCancelBoth) {
+		r.Fail("order %d: flags %#x (time in force %s, STP %s) cannot rest", id, flags, tif, stp)
 	}
-	qty := int64(r.upto("quantity", uint64(cfg.MaxOrderLots)))
-	filled := r.uvarint("filled quantity")
+	qty := int64(r.Upto("quantity", uint64(cfg.MaxOrderLots)))
+	filled := r.Uvarint("filled quantity")
 	switch {
-	case r.err != nil:
+	case r.Err() != nil:
 		return
 	case qty < 1:
-		r.fail("order %d: quantity 0", id)
+		r.Fail("order %d: quantity 0", id)
 		return
 	case filled >= uint64(qty):
-		r.fail("order %d: filled %d of %d leaves nothing to rest", id, filled, qty)
+		r.Fail("order %d: filled %d of %d leaves nothing to rest", id, filled, qty)
 		return
 	}
 	i := b.alloc()
@@ -274,66 +276,4 @@ func (b *Book) restoreOrder(r *snapReader, side Side, price int64) {
 	o.account, o.side, o.tif, o.stp = acct, side, tif, stp
 	b.linkLevel(i)
 	b.resting++
-}
-
-// snapReader decodes a snapshot. Its first error sticks: later reads return
-// zero values, so a decoder checks r.err at its loop boundaries only.
-type snapReader struct {
-	data []byte
-	err  error
-}
-
-func (r *snapReader) errorf(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrBadSnapshot}, args...)...)
-}
-
-func (r *snapReader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = r.errorf(format, args...)
-	}
-}
-
-func (r *snapReader) byte(what string) byte {
-	if r.err != nil {
-		return 0
-	}
-	if len(r.data) == 0 {
-		r.fail("%s: truncated", what)
-		return 0
-	}
-	v := r.data[0]
-	r.data = r.data[1:]
-	return v
-}
-
-// uvarint reads an unsigned varint in its shortest form: a longer form of
-// the same value would restore a book that snapshots to other bytes.
-func (r *snapReader) uvarint(what string) uint64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(r.data)
-	switch {
-	case n == 0:
-		r.fail("%s: truncated", what)
-		return 0
-	case n < 0:
-		r.fail("%s: varint overflows 64 bits", what)
-		return 0
-	case n > 1 && r.data[n-1] == 0:
-		r.fail("%s: varint not in its shortest form", what)
-		return 0
-	}
-	r.data = r.data[n:]
-	return v
-}
-
-// upto reads a uvarint that must not exceed limit.
-func (r *snapReader) upto(what string, limit uint64) uint64 {
-	v := r.uvarint(what)
-	if v > limit {
-		r.fail("%s %d above %d", what, v, limit)
-		return 0
-	}
-	return v
 }
