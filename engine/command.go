@@ -29,6 +29,9 @@ const (
 	// CmdClockTick does nothing but advance time, so that funding falls
 	// due when nobody trades.
 	CmdClockTick
+	// CmdAmendOrder changes a resting order's price (PriceTicks) and total
+	// quantity (QtyLots), with the book's priority rules.
+	CmdAmendOrder
 	cmdKindCount
 )
 
@@ -37,7 +40,7 @@ var commandNames = [...]string{
 	CmdSetLeverage: "set-leverage", CmdSetMarginMode: "set-margin-mode",
 	CmdAdjustIsolatedMargin: "adjust-isolated-margin", CmdPlaceOrder: "place",
 	CmdCancelOrder: "cancel", CmdCancelAll: "cancel-all", CmdSetIndexPrice: "set-index",
-	CmdClockTick: "clock-tick",
+	CmdClockTick: "clock-tick", CmdAmendOrder: "amend",
 }
 
 func (k CommandKind) String() string {
@@ -61,7 +64,7 @@ type Command struct {
 	Leverage    int64               // set-leverage
 	Mode        clearing.MarginMode // set-margin-mode
 
-	OrderID    orderbook.OrderID // cancel
+	OrderID    orderbook.OrderID // cancel, amend
 	Side       orderbook.Side
 	Type       orderbook.OrderType
 	TIF        orderbook.TimeInForce

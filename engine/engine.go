@@ -75,10 +75,14 @@ type Engine struct {
 	nextOrderID orderbook.OrderID
 	lastTs      int64
 
-	bookEv  []orderbook.Event // scratch
-	taker   takerTally        // the incoming order's fills in this command
-	posBuf  []clearing.Position
-	fundBuf []clearing.FundingPayment
+	bookEv []orderbook.Event // scratch
+	taker  takerTally        // the incoming order's fills in this command
+	// incomingID is the order that trades as taker in this command (a new
+	// order, or one amended across the book), 0 if none: its own end is
+	// not a resting order leaving the book.
+	incomingID orderbook.OrderID
+	posBuf     []clearing.Position
+	fundBuf    []clearing.FundingPayment
 }
 
 // openOrders sums an account's resting orders in one market, per side, for
@@ -180,6 +184,8 @@ func (e *Engine) Apply(cmd *Command, ev []Event) []Event {
 		ev, r = e.place(cmd, ev)
 	case CmdCancelOrder:
 		ev, r = e.cancel(cmd, ev)
+	case CmdAmendOrder:
+		ev, r = e.amend(cmd, ev)
 	case CmdCancelAll:
 		ev, r = e.cancelAll(cmd, ev)
 	case CmdSetIndexPrice:

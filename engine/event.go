@@ -51,6 +51,8 @@ const (
 	ReasonFOKNotFilled
 	ReasonSelfTrade
 	ReasonCancelAll
+	ReasonNothingToAmend
+	ReasonAmendedToFilled
 	reasonCount
 )
 
@@ -71,6 +73,7 @@ var reasonNames = [...]string{
 	ReasonUnknownOrder: "unknown-order", ReasonCancelledByUser: "user",
 	ReasonUnfilledRemainder: "unfilled-remainder", ReasonFOKNotFilled: "fok-not-filled",
 	ReasonSelfTrade: "self-trade", ReasonCancelAll: "cancel-all",
+	ReasonNothingToAmend: "nothing-to-amend", ReasonAmendedToFilled: "amended-to-filled",
 }
 
 func (r Reason) String() string {
@@ -108,6 +111,10 @@ func bookReason(r orderbook.Reason) Reason {
 		return ReasonSelfTrade
 	case orderbook.ReasonAccountCancelAll, orderbook.ReasonBookCancelAll:
 		return ReasonCancelAll
+	case orderbook.ReasonNothingToAmend:
+		return ReasonNothingToAmend
+	case orderbook.ReasonAmendedToFilled:
+		return ReasonAmendedToFilled
 	}
 	return ReasonInvalidOrder
 }
@@ -167,12 +174,16 @@ const (
 	// position in Market at RatePpm; BalanceQuote is the wallet (cross) or
 	// isolated margin after it.
 	EventFunding
+	// EventOrderAmended: OrderID now has PriceTicks, total QtyLots and
+	// RemainingLots (before any fills the amend causes).
+	EventOrderAmended
 )
 
 var eventNames = [...]string{
 	EventRejected: "rejected", EventAccountCreated: "account-created", EventBalance: "balance",
 	EventSettings: "settings", EventOrderAccepted: "order-accepted", EventOrderCancelled: "order-cancelled",
 	EventFill: "fill", EventPosition: "position", EventMarkPrice: "mark", EventFunding: "funding",
+	EventOrderAmended: "order-amended",
 }
 
 func (k EventKind) String() string {
@@ -216,12 +227,13 @@ type Event struct {
 	Account AccountID
 	Market  MarketID
 
-	OrderID      orderbook.OrderID
-	MakerOrderID orderbook.OrderID
-	MakerAccount AccountID
-	PriceTicks   int64
-	IndexTicks   int64
-	QtyLots      int64
+	OrderID       orderbook.OrderID
+	MakerOrderID  orderbook.OrderID
+	MakerAccount  AccountID
+	PriceTicks    int64
+	IndexTicks    int64
+	QtyLots       int64
+	RemainingLots int64
 
 	AmountQuote         int64
 	BalanceQuote        int64
@@ -255,6 +267,8 @@ func (e Event) String() string {
 		f("id=%d acct=%d market=%d %s price=%d qty=%d", e.OrderID, e.Account, e.Market, e.Side, e.PriceTicks, e.QtyLots)
 	case EventOrderCancelled:
 		f("id=%d acct=%d market=%d qty=%d reason=%s", e.OrderID, e.Account, e.Market, e.QtyLots, e.Reason)
+	case EventOrderAmended:
+		f("id=%d acct=%d market=%d %s price=%d qty=%d left=%d", e.OrderID, e.Account, e.Market, e.Side, e.PriceTicks, e.QtyLots, e.RemainingLots)
 	case EventFill:
 		f("market=%d taker=%d/%d %s maker=%d/%d price=%d qty=%d taker-fee=%d maker-fee=%d",
 			e.Market, e.OrderID, e.Account, e.Side, e.MakerOrderID, e.MakerAccount, e.PriceTicks, e.QtyLots, e.FeeQuote, e.MakerFeeQuote)

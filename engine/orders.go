@@ -95,19 +95,90 @@ func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
 		return ev, bookReason(e.bookEv[0].Reason)
 	}
 	e.nextOrderID = id
+	return e.trade(cmd, ev, id), ReasonNone
+}
+
+// trade turns the book's events of a command in which order id may trade as
+// taker into the engine's, then counts what of it rests and moves the mark
+// if it traded.
+func (e *Engine) trade(cmd *Command, ev []Event, id orderbook.OrderID) []Event {
+	ms := &e.markets[cmd.Market]
 	lastTrade := ms.lastTradeTicks
-	e.taker = takerTally{}
+	e.taker, e.incomingID = takerTally{}, id
 	ev = e.bookEvents(cmd, ev)
-	ev = e.flushTaker(cmd, ev, a)
+	ev = e.flushTaker(cmd, ev, cmd.Account)
+	e.incomingID = 0
 	if o, ok := ms.book.Order(id); ok {
-		e.addOpen(a, m, o.Side, o.RemainingLots, o.PriceTicks)
+		e.addOpen(cmd.Account, cmd.Market, o.Side, o.RemainingLots, o.PriceTicks)
 	}
 	if ms.lastTradeTicks != lastTrade {
 		// The last price is one of the mark's three components: a trade
 		// moves the mark at once, not at the next index price.
 		ev = e.markEvent(cmd, ev, ms)
 	}
-	return ev, ReasonNone
+	return ev
+}
+
+// amend changes a resting order through the book. The order is checked like
+// a new one would be, with its old quantity taken out of the account's open
+// orders first; it may then trade if its new price crosses.
+func (e *Engine) amend(cmd *Command, ev []Event) ([]Event, Reason) {
+	a, m := cmd.Account, cmd.Market
+	ms := &e.markets[m]
+	old, ok := ms.book.Order(cmd.OrderID)
+	if !ok || AccountID(old.Account) != a {
+		return ev, ReasonUnknownOrder
+	}
+	switch {
+	case cmd.QtyLots < ms.MinQtyLots:
+		return ev, ReasonBelowMinQty
+	case cmd.QtyLots > ms.MaxQtyLots:
+		return ev, ReasonAboveMaxQty
+	case cmd.PriceTicks < 1:
+		return ev, ReasonInvalidPrice
+	}
+	k := e.slot(a, m)
+	before := e.open[k]
+	o := before
+	oldValue := old.RemainingLots * old.PriceTicks * ms.Grid.QuotePerTickLot()
+	if old.Side == orderbook.Buy {
+		o.buyLots, o.buyValueQuote = o.buyLots-old.RemainingLots, o.buyValueQuote-oldValue
+	} else {
+		o.sellLots, o.sellValueQuote = o.sellLots-old.RemainingLots, o.sellValueQuote-oldValue
+	}
+	if remaining := cmd.QtyLots - old.FilledLots; remaining > 0 {
+		value, err := notionalAt(remaining, cmd.PriceTicks, ms.Grid.QuotePerTickLot())
+		if err != nil {
+			return ev, ReasonAboveMaxQty
+		}
+		if old.Side == orderbook.Buy {
+			o.buyLots, o.buyValueQuote = o.buyLots+remaining, o.buyValueQuote+value
+		} else {
+			o.sellLots, o.sellValueQuote = o.sellLots+remaining, o.sellValueQuote+value
+		}
+		p, _ := e.ledger.Position(a, m)
+		was, err1 := e.exposureQuote(p, before)
+		reached, err2 := e.exposureQuote(p, o)
+		if err1 != nil || err2 != nil {
+			return ev, ReasonInsufficientMargin
+		}
+		if reached > was {
+			if e.leverage[k] > ms.Brackets.MaxLeverage(reached) {
+				return ev, ReasonLeverageAboveBracket
+			}
+			if free, err := e.freeCollateralWith(a, int(m), o); err != nil || free < 0 {
+				return ev, ReasonInsufficientMargin
+			}
+		}
+	}
+	e.bookEv = ms.book.Amend(cmd.OrderID, orderbook.AccountID(a), cmd.PriceTicks, cmd.QtyLots, e.bookEv[:0])
+	if e.bookEv[0].Kind == orderbook.EventRejected {
+		return ev, bookReason(e.bookEv[0].Reason)
+	}
+	// The order's old quantity leaves the open sums here; trade adds back
+	// whatever rests at the end.
+	e.addOpen(a, m, old.Side, -old.RemainingLots, old.PriceTicks)
+	return e.trade(cmd, ev, cmd.OrderID), ReasonNone
 }
 
 func (e *Engine) cancel(cmd *Command, ev []Event) ([]Event, Reason) {
@@ -149,8 +220,11 @@ func (e *Engine) bookEvents(cmd *Command, ev []Event) []Event {
 		case orderbook.EventAccepted:
 			ev = append(ev, Event{Kind: EventOrderAccepted, Seq: cmd.Seq, Account: AccountID(be.Account), Market: m,
 				OrderID: be.OrderID, Side: be.Side, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots})
+		case orderbook.EventAmended:
+			ev = append(ev, Event{Kind: EventOrderAmended, Seq: cmd.Seq, Account: AccountID(be.Account), Market: m,
+				OrderID: be.OrderID, Side: be.Side, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots, RemainingLots: be.RemainingLots})
 		case orderbook.EventCancelled:
-			if be.OrderID != e.nextOrderID || cmd.Kind != CmdPlaceOrder {
+			if be.OrderID != e.incomingID {
 				// A resting order left the book (the incoming order's own
 				// remainder never rested).
 				e.addOpen(AccountID(be.Account), m, be.Side, -be.QtyLots, be.PriceTicks)

@@ -29,6 +29,7 @@ import (
 //	index market=SYM price=D
 //	place acct=N market=SYM side=buy|sell [type=limit|market] [tif=gtc|ioc|fok|post-only] [price=D] qty=D [reduce-only]
 //	cancel acct=N market=SYM id=N
+//	amend acct=N market=SYM id=N price=D qty=D   (qty is the new total)
 //	cancel-all acct=N market=SYM
 //	tick
 //	position acct=N market=SYM              (shows the position, its liquidation price and margin figures)
@@ -93,6 +94,17 @@ func TestScenarios(t *testing.T) {
 				var id uint64
 				d.ScanArgs(t, "id", &id)
 				cmd.OrderID = orderbook.OrderID(id)
+			case "amend":
+				cmd.Kind, cmd.Account, cmd.Market = CmdAmendOrder, sc.account(), sc.market()
+				var id uint64
+				d.ScanArgs(t, "id", &id)
+				cmd.OrderID = orderbook.OrderID(id)
+				cmd.PriceTicks = sc.price("price")
+				lots, err := sc.grid().Lots(sc.dec("qty"), 1<<40)
+				if err != nil {
+					d.Fatalf(t, "%v", err)
+				}
+				cmd.QtyLots = lots
 			case "cancel-all":
 				cmd.Kind, cmd.Account, cmd.Market = CmdCancelAll, sc.account(), sc.market()
 			case "tick":
@@ -213,6 +225,8 @@ func (s scenario) format(x Event) string {
 		return fmt.Sprintf("settings acct=%d %s leverage=%dx %s", x.Account, sym, x.Leverage, x.Mode)
 	case EventOrderAccepted:
 		return fmt.Sprintf("order %d accepted acct=%d %s %s %s @ %s", x.OrderID, x.Account, sym, x.Side, qty(x.QtyLots), px(x.PriceTicks))
+	case EventOrderAmended:
+		return fmt.Sprintf("order %d amended acct=%d %s %s %s @ %s, %s left", x.OrderID, x.Account, sym, x.Side, qty(x.QtyLots), px(x.PriceTicks), qty(x.RemainingLots))
 	case EventOrderCancelled:
 		return fmt.Sprintf("order %d cancelled acct=%d %s left=%s (%s)", x.OrderID, x.Account, sym, qty(x.QtyLots), x.Reason)
 	case EventFill:
