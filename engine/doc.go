@@ -1,7 +1,7 @@
 // Package engine is the exchange's deterministic state machine: it turns
 // commands (create account, deposit, withdraw, set leverage and margin mode,
-// adjust isolated margin, place and cancel orders, set an index price, tick
-// the clock) into events, composing one order book per market with the
+// adjust isolated margin, place, amend and cancel orders, set an index
+// price, tick the clock) into events, composing one order book per market with the
 // clearing ledger and the margin math. Apply reads no clock, starts no
 // goroutine and does no I/O: the sequencer stamps each command with its
 // sequence number and time, and the same commands always give the same
@@ -28,6 +28,6 @@
 // from margin.LiquidationPrice. Funding is paid when a command's time
 // passes a funding time (multiples of the interval since the epoch).
 //
-// Not built yet: liquidation itself, stop and take-profit orders, amend and
-// client order ids, and reduce-only orders that rest.
+// Not built yet: liquidation itself, stop and take-profit orders, client
+// order ids, and reduce-only orders that rest.
 package engine
