@@ -720,6 +720,13 @@ func (s *sim) checkState(cmd *engine.Command, rejected bool) {
 	if err := s.l.CheckConservation(); err != nil {
 		s.fail("%v", err)
 	}
+	if s.n%256 == 0 {
+		// The whole-state check (books, ledger, open-order sums) costs
+		// O(orders), so it runs every 256 commands.
+		if err := s.e.CheckInvariants(); err != nil {
+			s.fail("%v", err)
+		}
+	}
 	for m := range s.nm {
 		if long, short := s.l.OpenInterest(engine.MarketID(m)); long != short {
 			s.fail("market %d: open interest long %d, short %d", m, long, short)
