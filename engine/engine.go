@@ -155,6 +155,9 @@ func (e *Engine) Apply(cmd *Command, ev []Event) []Event {
 	if cmd.TsNanos < e.lastTs {
 		return reject(ReasonTimeWentBack)
 	}
+	if cmd.TsNanos > maxTsNanos {
+		return reject(ReasonInvalidTime)
+	}
 	e.lastTs = cmd.TsNanos
 	// Whatever fell due by this command's time happens before it.
 	ev = e.settleDueFunding(cmd, ev)

@@ -53,6 +53,7 @@ const (
 	ReasonCancelAll
 	ReasonNothingToAmend
 	ReasonAmendedToFilled
+	ReasonInvalidTime
 	reasonCount
 )
 
@@ -74,6 +75,7 @@ var reasonNames = [...]string{
 	ReasonUnfilledRemainder: "unfilled-remainder", ReasonFOKNotFilled: "fok-not-filled",
 	ReasonSelfTrade: "self-trade", ReasonCancelAll: "cancel-all",
 	ReasonNothingToAmend: "nothing-to-amend", ReasonAmendedToFilled: "amended-to-filled",
+	ReasonInvalidTime: "invalid-time",
 }
 
 func (r Reason) String() string {

@@ -29,10 +29,16 @@ func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
 	case cmd.PriceTicks < 0 || (cmd.Type == orderbook.Limit && cmd.PriceTicks == 0):
 		return ev, ReasonInvalidPrice
 	}
-	// A limit order is valued at its price, a market order at the mark.
+	// A limit order is valued at its price. A market order may fill as far
+	// as the band's upper edge above the mark (a buy no higher than its
+	// protection price), and a higher price means a larger notional either
+	// way, so it is valued there.
 	priceForValue := cmd.PriceTicks
 	if cmd.Type == orderbook.Market {
-		priceForValue = ms.markTicks
+		priceForValue = ms.markTicks + ms.markTicks*ms.PriceBandPpm/1_000_000
+		if cmd.Side == orderbook.Buy && cmd.PriceTicks > 0 {
+			priceForValue = min(priceForValue, cmd.PriceTicks)
+		}
 	}
 	if cmd.ReduceOnly {
 		p, _ := e.ledger.Position(a, m)

@@ -9,6 +9,11 @@ import (
 // maxFundingRatePpm caps the funding rate of one interval at 0.75%.
 const maxFundingRatePpm = 7_500
 
+// maxTsNanos is the latest command time the engine takes (the year 2200):
+// far enough for any run, and far enough below 2^63 that funding times
+// computed from it cannot overflow.
+const maxTsNanos = 7_258_118_400_000_000_000
+
 // setIndex takes a new index price for a market, samples the book against
 // it (for the mark's basis and the funding premium), recomputes the mark and
 // re-centres the book's price band on it.
@@ -78,9 +83,12 @@ func (e *Engine) settleDueFunding(cmd *Command, ev []Event) []Event {
 			ms.nextFundingNanos = (cmd.TsNanos/ms.FundingIntervalNanos + 1) * ms.FundingIntervalNanos
 			continue
 		}
-		for cmd.TsNanos >= ms.nextFundingNanos {
+		if cmd.TsNanos >= ms.nextFundingNanos {
+			// Funding is paid once even if the clock skipped several
+			// funding times (the exchange was down): positions held
+			// through the gap pay one interval, as on a venue that resumes.
 			ev = e.settleFunding(cmd, ev, ms)
-			ms.nextFundingNanos += ms.FundingIntervalNanos
+			ms.nextFundingNanos = (cmd.TsNanos/ms.FundingIntervalNanos + 1) * ms.FundingIntervalNanos
 		}
 	}
 	return ev

@@ -155,6 +155,9 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 				if uint64(o.Account) >= uint64(ledger.NumAccounts()) {
 					return bad("order %d of unknown account %d", o.ID, o.Account)
 				}
+				if o.ID > e.nextOrderID {
+					return bad("order %d rests above the next order id %d", o.ID, e.nextOrderID)
+				}
 				e.addOpen(AccountID(o.Account), MarketID(i), o.Side, o.RemainingLots, o.PriceTicks)
 			}
 		}
