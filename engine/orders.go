@@ -76,22 +76,8 @@ func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
 			o.sellLots += qty
 			o.sellValueQuote += valueQuote
 		}
-		p, _ := e.ledger.Position(a, m)
-		was, err1 := e.exposureQuote(p, before)
-		reached, err2 := e.exposureQuote(p, o)
-		if err1 != nil || err2 != nil {
-			return ev, ReasonInsufficientMargin
-		}
-		if reached > was {
-			// The position the order could reach must be allowed the
-			// account's leverage by its bracket, or it would be
-			// liquidatable as it opens.
-			if e.leverage[e.slot(a, m)] > ms.Brackets.MaxLeverage(reached) {
-				return ev, ReasonLeverageAboveBracket
-			}
-			if free, err := e.freeCollateralWith(a, int(m), o); err != nil || free < 0 {
-				return ev, ReasonInsufficientMargin
-			}
+		if r := e.checkOrders(a, m, before, o); r != ReasonNone {
+			return ev, r
 		}
 	}
 	id := e.nextOrderID + 1
@@ -102,6 +88,31 @@ func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
 	}
 	e.nextOrderID = id
 	return e.trade(cmd, ev, id), ReasonNone
+}
+
+// checkOrders decides whether account a may change its resting orders in
+// m from before to after. A change that does not add to the exposure the
+// orders could reach needs nothing; otherwise the reached position must be
+// allowed the account's leverage by its bracket (or it would be
+// liquidatable as it opens), and free collateral must stay non-negative
+// with the new orders' margin and fees held back.
+func (e *Engine) checkOrders(a AccountID, m MarketID, before, after openOrders) Reason {
+	p, _ := e.ledger.Position(a, m)
+	was, err1 := e.exposureQuote(p, before)
+	reached, err2 := e.exposureQuote(p, after)
+	if err1 != nil || err2 != nil {
+		return ReasonInsufficientMargin
+	}
+	if reached <= was {
+		return ReasonNone
+	}
+	if e.leverage[e.slot(a, m)] > e.markets[m].Brackets.MaxLeverage(reached) {
+		return ReasonLeverageAboveBracket
+	}
+	if free, err := e.freeCollateralWith(a, int(m), after); err != nil || free < 0 {
+		return ReasonInsufficientMargin
+	}
+	return ReasonNone
 }
 
 // trade turns the book's events of a command in which order id may trade as
@@ -162,19 +173,8 @@ func (e *Engine) amend(cmd *Command, ev []Event) ([]Event, Reason) {
 		} else {
 			o.sellLots, o.sellValueQuote = o.sellLots+remaining, o.sellValueQuote+value
 		}
-		p, _ := e.ledger.Position(a, m)
-		was, err1 := e.exposureQuote(p, before)
-		reached, err2 := e.exposureQuote(p, o)
-		if err1 != nil || err2 != nil {
-			return ev, ReasonInsufficientMargin
-		}
-		if reached > was {
-			if e.leverage[k] > ms.Brackets.MaxLeverage(reached) {
-				return ev, ReasonLeverageAboveBracket
-			}
-			if free, err := e.freeCollateralWith(a, int(m), o); err != nil || free < 0 {
-				return ev, ReasonInsufficientMargin
-			}
+		if r := e.checkOrders(a, m, before, o); r != ReasonNone {
+			return ev, r
 		}
 	}
 	e.bookEv = ms.book.Amend(cmd.OrderID, orderbook.AccountID(a), cmd.PriceTicks, cmd.QtyLots, e.bookEv[:0])
