@@ -250,14 +250,16 @@ func (e *Engine) settleFill(cmd *Command, ev []Event, be *orderbook.Event) []Eve
 	ms := &e.markets[m]
 	taker, maker := AccountID(be.Account), AccountID(be.MakerAccount)
 	e.addOpen(maker, m, be.Side.Opposite(), -be.QtyLots, be.PriceTicks)
-	if taker == maker || e.wouldFundIsolated(taker, m, be.Side, be.QtyLots) {
+	pt, _ := e.ledger.Position(taker, m)
+	if taker == maker || fundsIsolated(pt, be.Side, be.QtyLots) {
 		// Another balance event of the taker's account is coming: report
 		// its fills so far first, so every event's balance follows from
 		// the one before.
 		ev = e.flushTaker(cmd, ev, taker)
 	}
-	ev = e.fundIsolated(cmd, ev, taker, m, be.Side, be.QtyLots, be.PriceTicks)
-	ev = e.fundIsolated(cmd, ev, maker, m, be.Side.Opposite(), be.QtyLots, be.PriceTicks)
+	ev = e.fundIsolated(cmd, ev, pt, be.Side, be.QtyLots, be.PriceTicks)
+	pm, _ := e.ledger.Position(maker, m) // after the taker's funding: a self-trade shares it
+	ev = e.fundIsolated(cmd, ev, pm, be.Side.Opposite(), be.QtyLots, be.PriceTicks)
 	takerWallet, _ := e.ledger.Wallet(taker)
 	makerWallet, _ := e.ledger.Wallet(maker)
 	res, err := e.ledger.SettleTrade(clearing.Trade{Market: m, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots,
@@ -302,10 +304,10 @@ func (e *Engine) flushTaker(cmd *Command, ev []Event, taker AccountID) []Event {
 	return ev
 }
 
-// wouldFundIsolated reports whether fundIsolated may move margin for this
-// fill: the position is isolated and the fill does not only reduce it.
-func (e *Engine) wouldFundIsolated(a AccountID, m MarketID, side orderbook.Side, lots int64) bool {
-	p, _ := e.ledger.Position(a, m)
+// fundsIsolated reports whether fundIsolated may move margin for a fill of
+// lots on side into position p: it is isolated and the fill does not only
+// reduce it.
+func fundsIsolated(p clearing.Position, side orderbook.Side, lots int64) bool {
 	if p.Mode != clearing.Isolated {
 		return false
 	}
@@ -335,11 +337,11 @@ func (e *Engine) tradeEvents(cmd *Command, ev []Event, a AccountID, walletBefore
 // USDT position of a 15,000 USDT account can lose at most its 5,000 (fee
 // included) and the 10,000 stays. Only what the wallet holds can move; the
 // order's check reserved it.
-func (e *Engine) fundIsolated(cmd *Command, ev []Event, a AccountID, m MarketID, side orderbook.Side, lots, priceTicks int64) []Event {
-	if !e.wouldFundIsolated(a, m, side, lots) {
+func (e *Engine) fundIsolated(cmd *Command, ev []Event, p clearing.Position, side orderbook.Side, lots, priceTicks int64) []Event {
+	if !fundsIsolated(p, side, lots) {
 		return ev // cross, or a reduction or a close: nothing to move
 	}
-	p, _ := e.ledger.Position(a, m)
+	a, m := p.Account, p.Market
 	after := p.SizeLots + lots
 	if side == orderbook.Sell {
 		after = p.SizeLots - lots
