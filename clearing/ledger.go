@@ -340,6 +340,26 @@ func (l *Ledger) SetMarginMode(a AccountID, m MarketID, mode MarginMode) (releas
 	return releasedQuote, ReasonNone
 }
 
+// isolatedTransfer makes the checks both isolated-margin transfers start
+// with, in order: known account and market, positive amount, an isolated
+// position; it returns the position's record.
+func (l *Ledger) isolatedTransfer(a AccountID, m MarketID, amountQuote int64) (uint32, Reason) {
+	if !l.knownAccount(a) {
+		return 0, ReasonUnknownAccount
+	}
+	if int(m) >= len(l.markets) {
+		return 0, ReasonUnknownMarket
+	}
+	if amountQuote <= 0 {
+		return 0, ReasonInvalidAmount
+	}
+	i := l.lookup(a, m)
+	if i == 0 || l.pos[i].mode != Isolated {
+		return 0, ReasonNotIsolated
+	}
+	return i, ReasonNone
+}
+
 // AddIsolatedMargin moves amountQuote from account a's wallet into the
 // isolated margin of its position in market m. The position may be flat:
 // the engine funds an isolated position this way just before the fill that
@@ -347,18 +367,9 @@ func (l *Ledger) SetMarginMode(a AccountID, m MarketID, mode MarginMode) (releas
 // checks, in order: amount positive, position isolated, wallet holds the
 // amount, amount not above freeQuote.
 func (l *Ledger) AddIsolatedMargin(a AccountID, m MarketID, amountQuote, freeQuote int64) Reason {
-	if !l.knownAccount(a) {
-		return ReasonUnknownAccount
-	}
-	if int(m) >= len(l.markets) {
-		return ReasonUnknownMarket
-	}
-	if amountQuote <= 0 {
-		return ReasonInvalidAmount
-	}
-	i := l.lookup(a, m)
-	if i == 0 || l.pos[i].mode != Isolated {
-		return ReasonNotIsolated
+	i, r := l.isolatedTransfer(a, m, amountQuote)
+	if r != ReasonNone {
+		return r
 	}
 	if l.wallets[a] < amountQuote {
 		return ReasonInsufficientBalance
@@ -382,18 +393,9 @@ func (l *Ledger) AddIsolatedMargin(a AccountID, m MarketID, amountQuote, freeQuo
 // order: amount positive, position isolated, margin holds the amount, amount
 // not above maxQuote.
 func (l *Ledger) RemoveIsolatedMargin(a AccountID, m MarketID, amountQuote, maxQuote int64) Reason {
-	if !l.knownAccount(a) {
-		return ReasonUnknownAccount
-	}
-	if int(m) >= len(l.markets) {
-		return ReasonUnknownMarket
-	}
-	if amountQuote <= 0 {
-		return ReasonInvalidAmount
-	}
-	i := l.lookup(a, m)
-	if i == 0 || l.pos[i].mode != Isolated {
-		return ReasonNotIsolated
+	i, r := l.isolatedTransfer(a, m, amountQuote)
+	if r != ReasonNone {
+		return r
 	}
 	p := &l.pos[i]
 	if p.isolatedMarginQuote < amountQuote {

@@ -228,39 +228,18 @@ func DefaultMarkets() []MarketSpec {
 			Brackets: brackets,
 		}
 	}
-	tiers := func(rows ...[4]string) []BracketSpec {
-		out := make([]BracketSpec, len(rows))
-		floor := "0"
-		for i, r := range rows {
-			lev := decimal.RequireFromString(r[1]).IntPart()
-			out[i] = BracketSpec{NotionalFloor: d(floor), NotionalCap: d(r[0]), MaxLeverage: lev, MaintenanceRate: d(r[2])}
-			floor = r[0]
+	// The brackets come from margin's tables of the published tiers, so
+	// the figures live in one place.
+	tiers := func(b margin.Brackets) []BracketSpec {
+		out := make([]BracketSpec, b.Len())
+		for k := range out {
+			t := b.TierAt(k)
+			out[k] = BracketSpec{NotionalFloor: fixed.QuoteAmount(t.FloorQuote), NotionalCap: fixed.QuoteAmount(t.CapQuote),
+				MaxLeverage: t.MaxLeverage, MaintenanceRate: fixed.Rate(t.MaintRatePpm)}
 		}
 		return out
 	}
-	btc := tiers(
-		[4]string{"50000", "125", "0.004"}, [4]string{"600000", "100", "0.005"},
-		[4]string{"3000000", "75", "0.0065"}, [4]string{"12000000", "50", "0.01"},
-		[4]string{"70000000", "25", "0.02"}, [4]string{"100000000", "20", "0.025"},
-		[4]string{"230000000", "10", "0.05"}, [4]string{"480000000", "5", "0.1"},
-		[4]string{"600000000", "4", "0.125"}, [4]string{"800000000", "3", "0.15"},
-		[4]string{"1200000000", "2", "0.25"}, [4]string{"1800000000", "1", "0.5"},
-	)
-	eth := tiers(
-		[4]string{"50000", "125", "0.004"}, [4]string{"600000", "100", "0.005"},
-		[4]string{"3000000", "75", "0.0065"}, [4]string{"12000000", "50", "0.01"},
-		[4]string{"50000000", "25", "0.02"}, [4]string{"65000000", "20", "0.025"},
-		[4]string{"150000000", "10", "0.05"}, [4]string{"320000000", "5", "0.1"},
-		[4]string{"400000000", "4", "0.125"}, [4]string{"530000000", "3", "0.15"},
-		[4]string{"800000000", "2", "0.25"}, [4]string{"1200000000", "1", "0.5"},
-	)
-	sol := tiers(
-		[4]string{"20000", "100", "0.005"}, [4]string{"100000", "75", "0.0065"},
-		[4]string{"800000", "50", "0.01"}, [4]string{"4000000", "25", "0.02"},
-		[4]string{"8000000", "20", "0.025"}, [4]string{"40000000", "10", "0.05"},
-		[4]string{"80000000", "5", "0.1"}, [4]string{"100000000", "4", "0.125"},
-		[4]string{"200000000", "2", "0.25"}, [4]string{"400000000", "1", "0.5"},
-	)
+	btc, eth, sol := tiers(margin.DefaultBTC()), tiers(margin.DefaultETH()), tiers(margin.DefaultSOL())
 	return []MarketSpec{
 		common("BTCUSDT", "0.1", "0.001", "0.001", "1000", "100", btc),
 		common("ETHUSDT", "0.01", "0.001", "0.001", "10000", "20", eth),
