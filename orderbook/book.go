@@ -47,7 +47,8 @@ type order struct {
 	side               Side
 	tif                TimeInForce
 	stp                STP
-	_                  [9]byte // pad to 64 bytes: one order, one cache line
+	tag                uint8
+	_                  [8]byte // pad to 64 bytes: one order, one cache line
 }
 
 type accountOrders struct {
@@ -143,7 +144,7 @@ func (b *Book) Apply(cmd *Command, ev []Event) []Event {
 	b.begin()
 	switch cmd.Kind {
 	case CmdPlace:
-		ev = b.place(o, ev)
+		ev = b.place(o, false, ev)
 	case CmdCancel:
 		ev = b.cancel(o.ID, o.Account, ev)
 	case CmdAmend:
@@ -208,12 +209,24 @@ func (b *Book) inBand(price int64) bool {
 // Place enters a new order.
 func (b *Book) Place(o Order, ev []Event) []Event {
 	b.begin()
-	ev = b.place(&o, ev)
+	ev = b.place(&o, false, ev)
 	b.end()
 	return ev
 }
 
-func (b *Book) validate(o *Order) Reason {
+// PlaceReserved enters an order whose id was handed out before ids the book
+// has since accepted: a stop order that the engine numbered when it was
+// placed and that has now triggered, keeping the id its owner knows. The id
+// may lie below the last accepted id but must not be resting. The order
+// takes its account's list in id order, like every other order.
+func (b *Book) PlaceReserved(o Order, ev []Event) []Event {
+	b.begin()
+	ev = b.place(&o, true, ev)
+	b.end()
+	return ev
+}
+
+func (b *Book) validate(o *Order, reserved bool) Reason {
 	switch {
 	case o.ID == 0:
 		return ReasonInvalidOrderID
@@ -237,7 +250,12 @@ func (b *Book) validate(o *Order) Reason {
 		return ReasonPriceOutsideBand
 	}
 	if o.ID <= b.lastID {
-		return ReasonOrderIDNotIncreasing
+		if !reserved {
+			return ReasonOrderIDNotIncreasing
+		}
+		if _, resting := b.ids.get(o.ID, b.orders); resting {
+			return ReasonDuplicateOrderID
+		}
 	}
 	if o.TIF == GTC || o.TIF == PostOnly {
 		if b.AccountOrderCount(o.Account) >= b.cfg.MaxOrdersPerAccount {
@@ -292,19 +310,20 @@ func crosses(side Side, price, limit int64) bool {
 	return price >= limit
 }
 
-func (b *Book) place(o *Order, ev []Event) []Event {
-	if r := b.validate(o); r != ReasonNone {
+func (b *Book) place(o *Order, reserved bool, ev []Event) []Event {
+	if r := b.validate(o, reserved); r != ReasonNone {
 		return appendRejected(ev, r, o.ID, o.Account)
 	}
-	b.lastID = o.ID
+	b.lastID = max(b.lastID, o.ID)
 	ev, e := push(ev)
 	e.Kind, e.OrderID, e.Account, e.Side, e.PriceTicks, e.QtyLots = EventAccepted, o.ID, o.Account, o.Side, o.PriceTicks, o.QtyLots
+	e.Tag = o.Tag
 	lim := b.limitFor(o)
 	if o.TIF == FOK && b.fillable(o, lim) < o.QtyLots {
 		return appendCancelledTaker(ev, o, o.QtyLots, ReasonFOKNotFilled)
 	}
 	var t incoming // assigned field by field: see push
-	t.id, t.account, t.side, t.stp, t.remaining = o.ID, o.Account, o.Side, o.STP, o.QtyLots
+	t.id, t.account, t.side, t.stp, t.remaining, t.tag = o.ID, o.Account, o.Side, o.STP, o.QtyLots, o.Tag
 	ev = b.match(&t, lim, ev)
 	switch {
 	case t.remaining == 0:
@@ -340,7 +359,7 @@ func appendRejected(ev []Event, r Reason, id OrderID, acct AccountID) []Event {
 func appendCancelledTaker(ev []Event, o *Order, qty int64, r Reason) []Event {
 	ev, e := push(ev)
 	e.Kind, e.Reason, e.OrderID, e.Account = EventCancelled, r, o.ID, o.Account
-	e.Side, e.PriceTicks, e.QtyLots = o.Side, o.PriceTicks, qty
+	e.Side, e.PriceTicks, e.QtyLots, e.Tag = o.Side, o.PriceTicks, qty, o.Tag
 	return ev
 }
 
@@ -383,6 +402,7 @@ type incoming struct {
 	stp       STP
 	remaining int64
 	selfTrade bool // matching stopped by self-trade prevention
+	tag       uint8
 }
 
 // match trades t against the opposite side within limit.
@@ -422,7 +442,7 @@ func (b *Book) match(t *incoming, limit int64, ev []Event) []Event {
 			ev, e = push(ev)
 			e.Kind, e.Side, e.OrderID, e.Account = EventFill, t.side, t.id, t.account
 			e.MakerOrderID, e.MakerAccount, e.PriceTicks, e.QtyLots = m.id, m.account, price, q
-			e.RemainingLots, e.MakerDone = m.remaining, done
+			e.RemainingLots, e.MakerDone, e.Tag, e.MakerTag = m.remaining, done, t.tag, m.tag
 			if !done {
 				b.setTotal(lvl, opp.side, price, lvl.totalLots-q)
 				break // only possible when the taker is complete
@@ -442,7 +462,7 @@ func (b *Book) rest(o *Order, remaining int64) {
 	i := b.alloc()
 	r := &b.orders[i] // filled field by field: see push
 	r.id, r.priceTicks, r.qtyLots, r.remaining = o.ID, o.PriceTicks, o.QtyLots, remaining
-	r.account, r.side, r.tif, r.stp = o.Account, o.Side, o.TIF, o.STP
+	r.account, r.side, r.tif, r.stp, r.tag = o.Account, o.Side, o.TIF, o.STP, o.Tag
 	b.linkLevel(i)
 	b.ids.insert(o.ID, i, b.orders)
 	b.linkAccount(i)
@@ -505,13 +525,27 @@ func (b *Book) linkAccount(i uint32) {
 		b.accounts[c] = make([]accountOrders, 1<<accountChunkBits)
 		a = b.account(o.account)
 	}
-	o.acctPrev, o.acctNext = a.tail, 0
-	if a.tail == 0 {
+	// The list is in id order. A new id goes to the tail; a reserved one
+	// (PlaceReserved) walks back to its place.
+	prev := a.tail
+	for prev != 0 && b.orders[prev].id > o.id {
+		prev = b.orders[prev].acctPrev
+	}
+	next := a.head
+	if prev != 0 {
+		next = b.orders[prev].acctNext
+	}
+	o.acctPrev, o.acctNext = prev, next
+	if prev == 0 {
 		a.head = i
 	} else {
-		b.orders[a.tail].acctNext = i
+		b.orders[prev].acctNext = i
 	}
-	a.tail = i
+	if next == 0 {
+		a.tail = i
+	} else {
+		b.orders[next].acctPrev = i
+	}
 	a.count++
 }
 
@@ -559,7 +593,7 @@ func (b *Book) appendCancelled(ev []Event, i uint32, r Reason) []Event {
 	o := &b.orders[i]
 	ev, e := push(ev)
 	e.Kind, e.Reason, e.OrderID, e.Account = EventCancelled, r, o.id, o.account
-	e.Side, e.PriceTicks, e.QtyLots = o.side, o.priceTicks, o.remaining
+	e.Side, e.PriceTicks, e.QtyLots, e.Tag = o.side, o.priceTicks, o.remaining, o.tag
 	return ev
 }
 
@@ -654,7 +688,7 @@ func (b *Book) amend(id OrderID, acct AccountID, priceTicks, qtyLots int64, ev [
 	ev = b.appendAmended(ev, i, false)
 	if !samePrice && b.wouldTake(o.side, priceTicks) {
 		var t incoming
-		t.id, t.account, t.side, t.stp, t.remaining = o.id, o.account, o.side, o.stp, o.remaining
+		t.id, t.account, t.side, t.stp, t.remaining, t.tag = o.id, o.account, o.side, o.stp, o.remaining, o.tag
 		ev = b.match(&t, priceTicks, ev)
 		o.remaining = t.remaining
 		if t.selfTrade {
@@ -673,6 +707,6 @@ func (b *Book) appendAmended(ev []Event, i uint32, kept bool) []Event {
 	o := &b.orders[i]
 	ev, e := push(ev)
 	e.Kind, e.OrderID, e.Account, e.Side = EventAmended, o.id, o.account, o.side
-	e.PriceTicks, e.QtyLots, e.RemainingLots, e.KeptPriority = o.priceTicks, o.qtyLots, o.remaining, kept
+	e.PriceTicks, e.QtyLots, e.RemainingLots, e.KeptPriority, e.Tag = o.priceTicks, o.qtyLots, o.remaining, kept, o.tag
 	return ev
 }

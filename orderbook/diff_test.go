@@ -376,7 +376,9 @@ func TestDifferentialAgainstReference(t *testing.T) {
 	})
 	if per >= 100_000 && !t.Failed() {
 		for r := ReasonInvalidSide; r < reasonCount; r++ {
-			if seenReasons.counts[r] == 0 {
+			// PlaceReserved's own reason has no Command: reserved_test.go
+			// covers it.
+			if seenReasons.counts[r] == 0 && r != ReasonDuplicateOrderID {
 				t.Errorf("reason %s never occurred in %d commands", r, total)
 			}
 		}

@@ -118,7 +118,7 @@ func (b *Book) Order(id OrderID) (RestingOrder, bool) {
 
 func (b *Book) view(i uint32) RestingOrder {
 	o := &b.orders[i]
-	return RestingOrder{ID: o.id, Account: o.account, Side: o.side, TIF: o.tif, STP: o.stp,
+	return RestingOrder{ID: o.id, Account: o.account, Side: o.side, TIF: o.tif, STP: o.stp, Tag: o.tag,
 		PriceTicks: o.priceTicks, QtyLots: o.qtyLots, FilledLots: o.qtyLots - o.remaining, RemainingLots: o.remaining}
 }
 
@@ -132,6 +132,19 @@ func (b *Book) Orders(side Side, dst []RestingOrder) []RestingOrder {
 		for i := l.level(p).head; i != 0; i = b.orders[i].next {
 			dst = append(dst, b.view(i))
 		}
+	}
+	return dst
+}
+
+// AccountOrders appends acct's resting orders to dst in id order (the order
+// CancelAccount cancels them in).
+func (b *Book) AccountOrders(acct AccountID, dst []RestingOrder) []RestingOrder {
+	a := b.account(acct)
+	if a == nil {
+		return dst
+	}
+	for i := a.head; i != 0; i = b.orders[i].acctNext {
+		dst = append(dst, b.view(i))
 	}
 	return dst
 }

@@ -16,7 +16,7 @@ var ErrBadSnapshot = errors.New("orderbook: bad snapshot")
 
 // snapshotVersion is the first byte of every snapshot. Any change to the
 // layout below, or to what a field means, takes a new version.
-const snapshotVersion = 1
+const snapshotVersion = 2
 
 // AppendSnapshot appends the book's state to dst and returns the extended
 // slice. The encoding holds exactly what decides the book's future
@@ -45,6 +45,7 @@ const snapshotVersion = 1
 //	      lastID - id  uvarint
 //	      account      uvarint
 //	      flags        1 byte: time in force in bits 0-3, STP in bits 4-7
+//	      tag          1 byte: Order.Tag
 //	      quantity     uvarint: total ordered, as last amended
 //	      filled       uvarint: quantity - remaining
 //
@@ -54,8 +55,9 @@ const snapshotVersion = 1
 // Each account's list of orders (CancelAccount's order, "the order they
 // first rested") is not written either, because it is always ascending by
 // id: an order first rests during its own Place, never later (Amend moves it
-// between levels but not within its account's list), and Place only accepts
-// ids above every id accepted before. Restore rebuilds the lists in id
+// between levels but not within its account's list), Place only accepts ids
+// above every id accepted before, and PlaceReserved inserts its lower id in
+// order. Restore rebuilds the lists in id
 // order; encoding checks the premise as it goes and panics if a list is ever
 // out of id order, since a snapshot that silently dropped the order would
 // restore a different book.
@@ -102,7 +104,7 @@ func (b *Book) AppendSnapshot(dst []byte) []byte {
 				}
 				dst = binary.AppendUvarint(dst, uint64(b.lastID-o.id))
 				dst = binary.AppendUvarint(dst, uint64(o.account))
-				dst = append(dst, byte(o.tif)|byte(o.stp)<<4)
+				dst = append(dst, byte(o.tif)|byte(o.stp)<<4, o.tag)
 				dst = binary.AppendUvarint(dst, uint64(o.qtyLots))
 				dst = binary.AppendUvarint(dst, uint64(o.qtyLots-o.remaining))
 			}
@@ -255,6 +257,7 @@ func (b *Book) restoreOrder(r *snapshot.Reader, side Side, price int64) {
 	acct := AccountID(r.Upto("account", uint64(cfg.MaxAccounts-1)))
 	flags := r.Byte("flags")
 	tif, stp := TimeInForce(flags&0x0f), STP(flags>>4)
+	tag := r.Byte("tag")
 	if r.Err() == nil && ((tif != GTC && tif != PostOnly) || stp > STPCancelBoth) {
 		r.Fail("order %d: flags %#x (time in force %s, STP %s) cannot rest", id, flags, tif, stp)
 	}
@@ -273,7 +276,7 @@ func (b *Book) restoreOrder(r *snapshot.Reader, side Side, price int64) {
 	i := b.alloc()
 	o := &b.orders[i]
 	o.id, o.priceTicks, o.qtyLots, o.remaining = id, price, qty, qty-int64(filled)
-	o.account, o.side, o.tif, o.stp = acct, side, tif, stp
+	o.account, o.side, o.tif, o.stp, o.tag = acct, side, tif, stp, tag
 	b.linkLevel(i)
 	b.resting++
 }

@@ -29,7 +29,7 @@ type snapLevel struct {
 }
 
 func (s *snapState) encode() []byte {
-	out := []byte{1}
+	out := []byte{snapshotVersion}
 	u := func(v uint64) { out = binary.AppendUvarint(out, v) }
 	c := s.cfg
 	for _, v := range []int64{c.MaxPriceTicks, c.MaxOrderLots, int64(c.MaxRestingOrders), int64(c.MaxOrdersPerAccount),
@@ -54,7 +54,7 @@ func (s *snapState) encode() []byte {
 			for _, o := range l.orders {
 				u(uint64(s.lastID - o.ID))
 				u(uint64(o.Account))
-				out = append(out, byte(o.TIF)|byte(o.STP)<<4)
+				out = append(out, byte(o.TIF)|byte(o.STP)<<4, o.Tag)
 				u(uint64(o.QtyLots))
 				u(uint64(o.FilledLots))
 			}
@@ -645,7 +645,7 @@ func TestRestoreRejects(t *testing.T) {
 	raw := map[string][]byte{
 		"nothing":                 nil,
 		"version 0":               append([]byte{0}, e[1:]...),
-		"version 2":               append([]byte{2}, e[1:]...),
+		"version 3":               append([]byte{3}, e[1:]...),
 		"non-minimal varint":      slices.Concat(head, []byte{0x80, 0x00, 0, 0}),
 		"non-minimal varint zero": slices.Concat(head, []byte{0x80, 0x80, 0x00, 0, 0}),
 		"varint over 64 bits":     slices.Concat(head, bytes.Repeat([]byte{0xff}, 10), []byte{1, 0, 0}),

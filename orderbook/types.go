@@ -152,6 +152,7 @@ const (
 	// Rejections added later.
 	ReasonTooManyPriceLevels
 	ReasonInvalidCommand
+	ReasonDuplicateOrderID // PlaceReserved with an id that is resting
 	reasonCount
 )
 
@@ -182,6 +183,7 @@ var reasonNames = [...]string{
 	ReasonAmendedToFilled:      "amended-to-filled",
 	ReasonTooManyPriceLevels:   "too-many-price-levels",
 	ReasonInvalidCommand:       "invalid-command",
+	ReasonDuplicateOrderID:     "duplicate-order-id",
 }
 
 func (r Reason) String() string {
@@ -241,6 +243,8 @@ type Event struct {
 	Side          Side
 	MakerDone     bool
 	KeptPriority  bool
+	Tag           uint8 // the order's Order.Tag (the taker's on a fill)
+	MakerTag      uint8 // the maker's Order.Tag on a fill
 	Account       AccountID
 	MakerAccount  AccountID
 	OrderID       OrderID
@@ -282,6 +286,11 @@ type Order struct {
 	// protection price (0 = none) beyond which the order does not trade.
 	PriceTicks int64
 	QtyLots    int64
+	// Tag is the owner's: the book keeps it with the order and reports it
+	// in the order's events (Event.Tag, and MakerTag on fills) without
+	// reading it. The engine marks orders that have a client order id or
+	// are reduce-only, so that only their ends cost it a lookup.
+	Tag uint8
 }
 
 // CommandKind selects the operation of a Command.
@@ -326,6 +335,7 @@ type RestingOrder struct {
 	Side          Side
 	TIF           TimeInForce
 	STP           STP
+	Tag           uint8
 	PriceTicks    int64
 	QtyLots       int64 // original quantity, as last amended
 	FilledLots    int64
