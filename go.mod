@@ -4,6 +4,7 @@ go 1.26
 
 require (
 	github.com/cockroachdb/datadriven v1.0.3
+	github.com/emirpasic/gods/v2 v2.0.0-alpha
 	github.com/shopspring/decimal v1.6.0
 )
 

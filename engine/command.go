@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/paperperps/exchange/clearing"
@@ -72,4 +73,126 @@ type Command struct {
 	ReduceOnly bool
 	PriceTicks int64 // limit price, market protection price, or the index
 	QtyLots    int64
+
+	// ClientOrderID names a new order (optional), or on cancel and amend
+	// the order to act on when OrderID is 0.
+	ClientOrderID ClientOrderID
+	// Trigger makes a placed order a stop or take-profit order: it waits
+	// outside the book until the TriggerBy price reaches TriggerTicks.
+	Trigger      Trigger
+	TriggerBy    TriggerPrice
+	TriggerTicks int64
+}
+
+// Trigger says when a conditional order enters the book. A stop order
+// fires when the price moves against the position it would protect (a buy
+// stop when the price rises to the trigger, a sell stop when it falls to
+// it); a take-profit order when the price moves in favour (a buy when it
+// falls to the trigger, a sell when it rises to it).
+type Trigger uint8
+
+const (
+	TriggerNone Trigger = iota
+	TriggerStop
+	TriggerTakeProfit
+)
+
+func (t Trigger) String() string {
+	switch t {
+	case TriggerNone:
+		return "none"
+	case TriggerStop:
+		return "stop"
+	case TriggerTakeProfit:
+		return "take-profit"
+	}
+	return fmt.Sprintf("trigger(%d)", uint8(t))
+}
+
+// TriggerPrice is the price a conditional order watches. There is no
+// default: the order must choose.
+type TriggerPrice uint8
+
+const (
+	TriggerByMark TriggerPrice = iota + 1
+	TriggerByLast
+)
+
+func (p TriggerPrice) String() string {
+	switch p {
+	case TriggerByMark:
+		return "mark"
+	case TriggerByLast:
+		return "last"
+	}
+	return fmt.Sprintf("trigger-price(%d)", uint8(p))
+}
+
+// rises reports whether a conditional order on side fires when the price
+// rises to its trigger (otherwise when it falls to it).
+func (t Trigger) rises(side orderbook.Side) bool {
+	return (t == TriggerStop) == (side == orderbook.Buy)
+}
+
+// MaxClientOrderIDLen is the longest client order id, as on large venues.
+const MaxClientOrderIDLen = 36
+
+// ClientOrderID is the id a client gives its order: 1 to 36 characters from
+// A-Z a-z 0-9 . _ : / - (the set venues allow), zero-padded. The zero value
+// means none. An account's open orders (resting or waiting for a trigger)
+// have distinct client order ids; an id is free again once its order ends.
+type ClientOrderID [MaxClientOrderIDLen]byte
+
+// ErrInvalidClientOrderID is returned by ParseClientOrderID.
+var ErrInvalidClientOrderID = errors.New("engine: invalid client order id")
+
+// ParseClientOrderID checks and converts s.
+func ParseClientOrderID(s string) (ClientOrderID, error) {
+	var c ClientOrderID
+	if len(s) == 0 || len(s) > MaxClientOrderIDLen {
+		return c, fmt.Errorf("%w: %d characters, want 1 to %d", ErrInvalidClientOrderID, len(s), MaxClientOrderIDLen)
+	}
+	for i := 0; i < len(s); i++ {
+		if !cidChar(s[i]) {
+			return c, fmt.Errorf("%w: %q: character %q not in A-Z a-z 0-9 . _ : / -", ErrInvalidClientOrderID, s, s[i])
+		}
+	}
+	copy(c[:], s)
+	return c, nil
+}
+
+func cidChar(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' ||
+		b == '.' || b == '_' || b == ':' || b == '/' || b == '-'
+}
+
+// IsZero reports whether c is the absent id.
+func (c ClientOrderID) IsZero() bool { return c == ClientOrderID{} }
+
+// String returns the id without its padding.
+func (c ClientOrderID) String() string {
+	n := 0
+	for n < len(c) && c[n] != 0 {
+		n++
+	}
+	return string(c[:n])
+}
+
+// valid reports whether c is what ParseClientOrderID makes: allowed
+// characters, then only padding. A journal or a client may hand the engine
+// any bytes.
+func (c ClientOrderID) valid() bool {
+	n := 0
+	for n < len(c) && c[n] != 0 {
+		if !cidChar(c[n]) {
+			return false
+		}
+		n++
+	}
+	for _, b := range c[n:] {
+		if b != 0 {
+			return false
+		}
+	}
+	return n > 0
 }

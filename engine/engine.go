@@ -23,6 +23,9 @@ type Config struct {
 	// Book is the template of every market's book config; the engine sets
 	// MaxOrderLots from the market and the band from PriceBandPpm.
 	Book orderbook.Config
+	// MaxStopOrders bounds an account's conditional orders waiting in one
+	// market. Default 10, as on large venues.
+	MaxStopOrders int
 }
 
 // DefaultConfig returns the defaults with the built-in markets.
@@ -31,7 +34,7 @@ func DefaultConfig() Config {
 	if err != nil {
 		panic(err) // the built-in markets are tested to compile
 	}
-	return Config{Markets: ms, MaxAccounts: 1_000_000, DefaultLeverage: 20, Book: orderbook.DefaultConfig()}
+	return Config{Markets: ms, MaxAccounts: 1_000_000, DefaultLeverage: 20, Book: orderbook.DefaultConfig(), MaxStopOrders: 10}
 }
 
 // Validate reports every problem at once.
@@ -53,6 +56,9 @@ func (c Config) Validate() error {
 	}
 	if c.DefaultLeverage < 1 || c.DefaultLeverage > 125 {
 		bad("DefaultLeverage %d not in [1, 125]", c.DefaultLeverage)
+	}
+	if c.MaxStopOrders < 0 || c.MaxStopOrders > 1000 {
+		bad("MaxStopOrders %d not in [0, 1000]", c.MaxStopOrders)
 	}
 	if err := c.Book.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("%w: book: %w", ErrInvalidConfig, err))
@@ -81,8 +87,25 @@ type Engine struct {
 	// order, or one amended across the book), 0 if none: its own end is
 	// not a resting order leaving the book.
 	incomingID orderbook.OrderID
-	posBuf     []clearing.Position
-	fundBuf    []clearing.FundingPayment
+	// triggeredID is the conditional order entering the book in this
+	// command, whose acceptance EventOrderTriggered already reported.
+	triggeredID orderbook.OrderID
+	posBuf      []clearing.Position
+	fundBuf     []clearing.FundingPayment
+	listBuf     []orderbook.RestingOrder
+
+	// The client order ids of open orders (resting or waiting for a
+	// trigger), both ways.
+	cids  map[cidKey]orderbook.OrderID
+	cidOf map[orderbook.OrderID]cidKey
+	// stops holds every waiting conditional order by owner; each market's
+	// trigger index holds the same orders by trigger price.
+	stops *stopTree
+}
+
+type cidKey struct {
+	account AccountID
+	cid     ClientOrderID
 }
 
 // openOrders sums an account's resting orders in one market, per side, for
@@ -91,6 +114,15 @@ type Engine struct {
 type openOrders struct {
 	buyLots, buyValueQuote   int64
 	sellLots, sellValueQuote int64
+	// The reduce-only orders' share of the lots (fitReduceOnly).
+	roBuyLots, roSellLots int64
+}
+
+func (o *openOrders) lotsOn(side orderbook.Side) int64 {
+	if side == orderbook.Buy {
+		return o.buyLots
+	}
+	return o.sellLots
 }
 
 type marketState struct {
@@ -102,6 +134,7 @@ type marketState struct {
 	premium                               margin.PremiumAverage
 	fundingRatePpm                        int64
 	nextFundingNanos                      int64 // 0 until the first command
+	triggers                              triggerIndex
 }
 
 // New returns an engine with no accounts.
@@ -113,7 +146,8 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, ledger: ledger, bookEv: make([]orderbook.Event, 0, 256)}
+	e := &Engine{cfg: cfg, ledger: ledger, bookEv: make([]orderbook.Event, 0, 256),
+		cids: map[cidKey]orderbook.OrderID{}, cidOf: map[orderbook.OrderID]cidKey{}, stops: newStopTree()}
 	for _, m := range cfg.Markets {
 		bc := cfg.Book
 		bc.MaxOrderLots = m.MaxQtyLots
@@ -126,7 +160,7 @@ func New(cfg Config) (*Engine, error) {
 		if err := ledger.AddMarket(m.ID, spec); err != nil {
 			return nil, err
 		}
-		e.markets = append(e.markets, marketState{Market: m, book: book})
+		e.markets = append(e.markets, marketState{Market: m, book: book, triggers: newTriggerIndex()})
 	}
 	return e, nil
 }
@@ -199,6 +233,11 @@ func (e *Engine) Apply(cmd *Command, ev []Event) []Event {
 	}
 	if r != ReasonNone {
 		return reject(r)
+	}
+	switch cmd.Kind {
+	case CmdPlaceOrder, CmdAmendOrder, CmdSetIndexPrice:
+		// The mark or the last price may have moved.
+		ev = e.runTriggers(cmd, ev)
 	}
 	return ev
 }
@@ -287,7 +326,7 @@ func (e *Engine) setMarginMode(cmd *Command, ev []Event) ([]Event, Reason) {
 		return ev, ReasonInvalidMarginMode
 	}
 	p, _ := e.ledger.Position(cmd.Account, cmd.Market)
-	if p.SizeLots != 0 || e.open[e.slot(cmd.Account, cmd.Market)] != (openOrders{}) {
+	if p.SizeLots != 0 || e.open[e.slot(cmd.Account, cmd.Market)] != (openOrders{}) || e.stopCount(cmd.Account, cmd.Market) > 0 {
 		return ev, ReasonPositionOrOrdersOpen
 	}
 	released, r := e.ledger.SetMarginMode(cmd.Account, cmd.Market, cmd.Mode)

@@ -35,7 +35,9 @@ const (
 	ReasonNoPrice
 	ReasonReduceOnlyNoPosition
 	ReasonReduceOnlyWouldIncrease
-	ReasonReduceOnlyMustNotRest
+	// ReasonReduceOnly: a resting reduce-only order was cut or cancelled
+	// because the position shrank, closed or flipped under it.
+	ReasonReduceOnly
 	ReasonTimeWentBack
 	ReasonInvalidPrice
 	// From the book (see orderbook.Reason).
@@ -54,6 +56,13 @@ const (
 	ReasonNothingToAmend
 	ReasonAmendedToFilled
 	ReasonInvalidTime
+	// Client order ids and conditional orders.
+	ReasonInvalidClientOrderID
+	ReasonDuplicateClientOrderID
+	ReasonInvalidTrigger
+	ReasonWouldTriggerImmediately
+	ReasonTooManyStopOrders
+	ReasonStopNotAmendable
 	reasonCount
 )
 
@@ -67,7 +76,7 @@ var reasonNames = [...]string{
 	ReasonBelowMinQty: "below-min-qty", ReasonAboveMaxQty: "above-max-qty",
 	ReasonBelowMinNotional: "below-min-notional", ReasonNoPrice: "no-price",
 	ReasonReduceOnlyNoPosition: "reduce-only-no-position", ReasonReduceOnlyWouldIncrease: "reduce-only-would-increase",
-	ReasonReduceOnlyMustNotRest: "reduce-only-must-not-rest", ReasonTimeWentBack: "time-went-back",
+	ReasonReduceOnly: "reduce-only", ReasonTimeWentBack: "time-went-back",
 	ReasonInvalidPrice: "invalid-price", ReasonInvalidOrder: "invalid-order",
 	ReasonPriceOutsideBand: "price-outside-band", ReasonTooManyOrders: "too-many-orders",
 	ReasonTooManyPriceLevels: "too-many-price-levels", ReasonPostOnlyWouldTake: "post-only-would-take",
@@ -75,7 +84,10 @@ var reasonNames = [...]string{
 	ReasonUnfilledRemainder: "unfilled-remainder", ReasonFOKNotFilled: "fok-not-filled",
 	ReasonSelfTrade: "self-trade", ReasonCancelAll: "cancel-all",
 	ReasonNothingToAmend: "nothing-to-amend", ReasonAmendedToFilled: "amended-to-filled",
-	ReasonInvalidTime: "invalid-time",
+	ReasonInvalidTime: "invalid-time", ReasonInvalidClientOrderID: "invalid-client-order-id",
+	ReasonDuplicateClientOrderID: "duplicate-client-order-id", ReasonInvalidTrigger: "invalid-trigger",
+	ReasonWouldTriggerImmediately: "would-trigger-immediately", ReasonTooManyStopOrders: "too-many-stop-orders",
+	ReasonStopNotAmendable: "stop-not-amendable",
 }
 
 func (r Reason) String() string {
@@ -158,9 +170,13 @@ const (
 	EventBalance
 	// EventSettings: Account's Leverage and margin Mode in Market.
 	EventSettings
-	// EventOrderAccepted: OrderID of Account entered Market.
+	// EventOrderAccepted: OrderID of Account entered Market; for a
+	// conditional order (Trigger set), it waits for TriggerBy to reach
+	// TriggerTicks.
 	EventOrderAccepted
-	// EventOrderCancelled: OrderID ended with QtyLots unfilled (Reason).
+	// EventOrderCancelled: OrderID ended with QtyLots unfilled (Reason). A
+	// conditional order whose triggered order was refused ends so, with
+	// the refusal's reason.
 	EventOrderCancelled
 	// EventFill: taker OrderID/Account traded QtyLots at PriceTicks with
 	// MakerOrderID/MakerAccount; FeeQuote and MakerFeeQuote are the fees
@@ -177,15 +193,20 @@ const (
 	// isolated margin after it.
 	EventFunding
 	// EventOrderAmended: OrderID now has PriceTicks, total QtyLots and
-	// RemainingLots (before any fills the amend causes).
+	// RemainingLots (before any fills the amend causes). Reason is
+	// ReasonReduceOnly when the engine cut a reduce-only order.
 	EventOrderAmended
+	// EventOrderTriggered: conditional OrderID fired as the TriggerBy price
+	// reached PriceTicks (its trigger being TriggerTicks) and enters the
+	// book now, keeping its id: its fills, rest or end follow.
+	EventOrderTriggered
 )
 
 var eventNames = [...]string{
 	EventRejected: "rejected", EventAccountCreated: "account-created", EventBalance: "balance",
 	EventSettings: "settings", EventOrderAccepted: "order-accepted", EventOrderCancelled: "order-cancelled",
 	EventFill: "fill", EventPosition: "position", EventMarkPrice: "mark", EventFunding: "funding",
-	EventOrderAmended: "order-amended",
+	EventOrderAmended: "order-amended", EventOrderTriggered: "order-triggered",
 }
 
 func (k EventKind) String() string {
@@ -248,6 +269,14 @@ type Event struct {
 	RealizedPnLQuote    int64
 	LiqPriceTicks       int64
 	RatePpm             int64
+
+	// ClientOrderID is the order's on its lifecycle events (accepted,
+	// amended, triggered, cancelled) and on a refused placement; fills
+	// name orders by OrderID only.
+	ClientOrderID ClientOrderID
+	Trigger       Trigger
+	TriggerBy     TriggerPrice
+	TriggerTicks  int64
 }
 
 // String renders the event for scenario files and logs: the kind, then the
@@ -267,10 +296,22 @@ func (e Event) String() string {
 		f("acct=%d market=%d leverage=%d mode=%s", e.Account, e.Market, e.Leverage, e.Mode)
 	case EventOrderAccepted:
 		f("id=%d acct=%d market=%d %s price=%d qty=%d", e.OrderID, e.Account, e.Market, e.Side, e.PriceTicks, e.QtyLots)
+		if e.Trigger != TriggerNone {
+			op := ">="
+			if !e.Trigger.rises(e.Side) {
+				op = "<="
+			}
+			f("%s when %s%s%d", e.Trigger, e.TriggerBy, op, e.TriggerTicks)
+		}
 	case EventOrderCancelled:
 		f("id=%d acct=%d market=%d qty=%d reason=%s", e.OrderID, e.Account, e.Market, e.QtyLots, e.Reason)
 	case EventOrderAmended:
 		f("id=%d acct=%d market=%d %s price=%d qty=%d left=%d", e.OrderID, e.Account, e.Market, e.Side, e.PriceTicks, e.QtyLots, e.RemainingLots)
+		if e.Reason != ReasonNone {
+			f("reason=%s", e.Reason)
+		}
+	case EventOrderTriggered:
+		f("id=%d acct=%d market=%d %s %s=%d trigger=%d", e.OrderID, e.Account, e.Market, e.Trigger, e.TriggerBy, e.PriceTicks, e.TriggerTicks)
 	case EventFill:
 		f("market=%d taker=%d/%d %s maker=%d/%d price=%d qty=%d taker-fee=%d maker-fee=%d",
 			e.Market, e.OrderID, e.Account, e.Side, e.MakerOrderID, e.MakerAccount, e.PriceTicks, e.QtyLots, e.FeeQuote, e.MakerFeeQuote)
@@ -281,6 +322,9 @@ func (e Event) String() string {
 		f("market=%d index=%d mark=%d", e.Market, e.IndexTicks, e.PriceTicks)
 	case EventFunding:
 		f("acct=%d market=%d rate=%d amount=%d balance=%d", e.Account, e.Market, e.RatePpm, e.AmountQuote, e.BalanceQuote)
+	}
+	if !e.ClientOrderID.IsZero() {
+		f("cid=%s", e.ClientOrderID)
 	}
 	return b.String()
 }

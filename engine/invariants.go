@@ -20,6 +20,7 @@ func (e *Engine) CheckInvariants() error {
 		return fmt.Errorf("%w: %w", ErrInvariant, err)
 	}
 	want := make([]openOrders, len(e.open))
+	books := 0 // book orders with a client order id
 	var orders []orderbook.RestingOrder
 	for i := range e.markets {
 		ms := &e.markets[i]
@@ -35,12 +36,24 @@ func (e *Engine) CheckInvariants() error {
 					return fmt.Errorf("%w: order %d of unknown account %d", ErrInvariant, o.ID, o.Account)
 				}
 				w := &want[k]
+				ro := int64(0)
+				if o.Tag&tagReduceOnly != 0 {
+					ro = o.RemainingLots
+				}
 				if s == orderbook.Buy {
 					w.buyLots += o.RemainingLots
 					w.buyValueQuote += o.RemainingLots * o.PriceTicks * qptl
+					w.roBuyLots += ro
 				} else {
 					w.sellLots += o.RemainingLots
 					w.sellValueQuote += o.RemainingLots * o.PriceTicks * qptl
+					w.roSellLots += ro
+				}
+				if cid, ok := e.cidOf[o.ID]; ok != (o.Tag&tagClientID != 0) || ok && cid.account != AccountID(o.Account) {
+					return fmt.Errorf("%w: order %d of account %d has tag %#x, client order id %+v", ErrInvariant, o.ID, o.Account, o.Tag, cid)
+				}
+				if o.Tag&tagClientID != 0 {
+					books++
 				}
 			}
 		}
@@ -49,6 +62,78 @@ func (e *Engine) CheckInvariants() error {
 		if want[k] != e.open[k] {
 			return fmt.Errorf("%w: account %d market %d: open orders %+v, the book holds %+v",
 				ErrInvariant, k/len(e.markets), k%len(e.markets), e.open[k], want[k])
+		}
+		if err := e.checkReduceOnly(k); err != nil {
+			return err
+		}
+	}
+	return e.checkConditional(books)
+}
+
+// checkReduceOnly checks fitReduceOnly's rule for one account and market:
+// reduce-only orders rest only on the closing side, and while one does, the
+// orders on that side total at most the position.
+func (e *Engine) checkReduceOnly(k int) error {
+	o := &e.open[k]
+	if o.roBuyLots == 0 && o.roSellLots == 0 {
+		return nil
+	}
+	a, m := AccountID(k/len(e.markets)), MarketID(k%len(e.markets))
+	p, _ := e.ledger.Position(a, m)
+	ok := p.SizeLots > 0 && o.roBuyLots == 0 && o.sellLots <= p.SizeLots ||
+		p.SizeLots < 0 && o.roSellLots == 0 && o.buyLots <= -p.SizeLots
+	if !ok {
+		return fmt.Errorf("%w: account %d market %d: reduce-only orders %+v against position %d", ErrInvariant, a, m, *o, p.SizeLots)
+	}
+	return nil
+}
+
+// checkConditional checks the conditional orders' two indexes against each
+// other, and the client order ids against the orders: every id belongs to
+// exactly one open order of its account (books of them rest, the others
+// wait for a trigger).
+func (e *Engine) checkConditional(books int) error {
+	if len(e.cids) != len(e.cidOf) {
+		return fmt.Errorf("%w: %d client order ids one way, %d the other", ErrInvariant, len(e.cids), len(e.cidOf))
+	}
+	for k, id := range e.cids {
+		if e.cidOf[id] != k {
+			return fmt.Errorf("%w: client order id %q of account %d names order %d, which names %+v", ErrInvariant, k.cid, k.account, id, e.cidOf[id])
+		}
+	}
+	indexed, withCID := 0, 0
+	for i := range e.markets {
+		indexed += e.markets[i].triggers.len()
+	}
+	count := map[[2]int]int{}
+	for it := e.stops.Iterator(); it.Next(); {
+		s, k := it.Value(), it.Key()
+		if k != (ownerKey{s.account, s.market, s.id}) {
+			return fmt.Errorf("%w: conditional order %d filed under %+v", ErrInvariant, s.id, k)
+		}
+		if got, ok := e.markets[s.market].triggers.tree(s).Get(triggerKey{s.triggerTicks, s.id}); !ok || got != s {
+			return fmt.Errorf("%w: conditional order %d missing from its trigger index", ErrInvariant, s.id)
+		}
+		if !s.cid.IsZero() {
+			if e.cidOf[s.id] != (cidKey{s.account, s.cid}) {
+				return fmt.Errorf("%w: conditional order %d: client order id %q not registered", ErrInvariant, s.id, s.cid)
+			}
+			withCID++
+		}
+		if _, rests := e.markets[s.market].book.Order(s.id); rests {
+			return fmt.Errorf("%w: conditional order %d also rests", ErrInvariant, s.id)
+		}
+		count[[2]int{int(s.account), int(s.market)}]++
+	}
+	if indexed != e.stops.Size() {
+		return fmt.Errorf("%w: %d conditional orders, %d in the trigger indexes", ErrInvariant, e.stops.Size(), indexed)
+	}
+	if books+withCID != len(e.cidOf) {
+		return fmt.Errorf("%w: %d client order ids, %d open orders with one", ErrInvariant, len(e.cidOf), books+withCID)
+	}
+	for k, n := range count {
+		if n > e.cfg.MaxStopOrders {
+			return fmt.Errorf("%w: account %d has %d conditional orders in market %d", ErrInvariant, k[0], n, k[1])
 		}
 	}
 	return nil

@@ -9,26 +9,80 @@ import (
 	"github.com/paperperps/exchange/orderbook"
 )
 
-// place checks an order against the market's limits, reduce-only rules and
-// the account's margin, then hands it to the book and settles its fills.
+// Tags the engine gives book orders (orderbook.Order.Tag), so that only the
+// ends of orders that have a client order id or are reduce-only cost a
+// lookup.
+const (
+	tagClientID   uint8 = 1 << iota // registered in cids
+	tagReduceOnly                   // kept within the position (fitReduceOnly)
+)
+
+// place takes a new order: a conditional one waits in the stop index, any
+// other enters the book now.
 func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
+	if !cmd.ClientOrderID.IsZero() {
+		if !cmd.ClientOrderID.valid() {
+			return ev, ReasonInvalidClientOrderID
+		}
+		if _, dup := e.cids[cidKey{cmd.Account, cmd.ClientOrderID}]; dup {
+			return ev, ReasonDuplicateClientOrderID
+		}
+	}
+	if cmd.Trigger != TriggerNone {
+		return e.placeStop(cmd, ev)
+	}
+	return e.enter(cmd, ev, 0)
+}
+
+// checkOrderFields checks what the market's limits and the book's rules say
+// about an order's fields alone.
+func (e *Engine) checkOrderFields(cmd *Command) Reason {
+	ms := &e.markets[cmd.Market]
+	switch {
+	case cmd.Side != orderbook.Buy && cmd.Side != orderbook.Sell,
+		cmd.Type != orderbook.Limit && cmd.Type != orderbook.Market,
+		cmd.TIF < orderbook.GTC || cmd.TIF > orderbook.PostOnly,
+		cmd.Type == orderbook.Market && (cmd.TIF == orderbook.GTC || cmd.TIF == orderbook.PostOnly),
+		cmd.STP > orderbook.STPCancelBoth:
+		return ReasonInvalidOrder
+	case cmd.QtyLots < ms.MinQtyLots:
+		return ReasonBelowMinQty
+	case cmd.QtyLots > ms.MaxQtyLots:
+		return ReasonAboveMaxQty
+	case cmd.PriceTicks < 0 || (cmd.Type == orderbook.Limit && cmd.PriceTicks == 0) ||
+		cmd.PriceTicks > ms.book.Config().MaxPriceTicks:
+		return ReasonInvalidPrice
+	}
+	return ReasonNone
+}
+
+// reduceOnlyReason says whether a reduce-only order on side may be placed
+// against position size: there must be a position, and the order must
+// close it.
+func reduceOnlyReason(size int64, side orderbook.Side) Reason {
+	switch {
+	case size == 0:
+		return ReasonReduceOnlyNoPosition
+	case (size > 0) == (side == orderbook.Buy):
+		return ReasonReduceOnlyWouldIncrease
+	}
+	return ReasonNone
+}
+
+// enter checks an order against the market's limits, reduce-only rules and
+// the account's margin, then hands it to the book and settles its fills.
+// reserved is the id of a triggered conditional order (its client order id
+// is registered already), 0 for a new order.
+func (e *Engine) enter(cmd *Command, ev []Event, reserved orderbook.OrderID) ([]Event, Reason) {
 	a, m := cmd.Account, cmd.Market
 	ms := &e.markets[m]
 	if ms.markTicks == 0 {
 		return ev, ReasonNoPrice
 	}
-	qty := cmd.QtyLots
-	switch {
-	case cmd.Side != orderbook.Buy && cmd.Side != orderbook.Sell,
-		cmd.Type != orderbook.Limit && cmd.Type != orderbook.Market:
-		return ev, ReasonInvalidOrder
-	case qty < ms.MinQtyLots:
-		return ev, ReasonBelowMinQty
-	case qty > ms.MaxQtyLots:
-		return ev, ReasonAboveMaxQty
-	case cmd.PriceTicks < 0 || (cmd.Type == orderbook.Limit && cmd.PriceTicks == 0):
-		return ev, ReasonInvalidPrice
+	if r := e.checkOrderFields(cmd); r != ReasonNone {
+		return ev, r
 	}
+	qty := cmd.QtyLots
 	// A limit order is valued at its price. A market order may fill as far
 	// as the band's upper edge above the mark (a buy no higher than its
 	// protection price), and a higher price means a larger notional either
@@ -40,20 +94,17 @@ func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
 			priceForValue = min(priceForValue, cmd.PriceTicks)
 		}
 	}
+	var tag uint8
 	if cmd.ReduceOnly {
 		p, _ := e.ledger.Position(a, m)
-		switch {
-		case p.SizeLots == 0:
-			return ev, ReasonReduceOnlyNoPosition
-		case (p.SizeLots > 0) == (cmd.Side == orderbook.Buy):
-			return ev, ReasonReduceOnlyWouldIncrease
-		case cmd.TIF == orderbook.GTC || cmd.TIF == orderbook.PostOnly:
-			// A resting reduce-only order would have to shrink with the
-			// position; until that is tracked, reduce-only orders are
-			// immediate only.
-			return ev, ReasonReduceOnlyMustNotRest
+		if r := reduceOnlyReason(p.SizeLots, cmd.Side); r != ReasonNone {
+			return ev, r
 		}
+		// At most the position; if what rests of it and the account's
+		// other closing orders could then overshoot, fitReduceOnly cuts it
+		// after the trade.
 		qty = min(qty, absInt(p.SizeLots))
+		tag |= tagReduceOnly
 	}
 	valueQuote, err := notionalAt(qty, priceForValue, ms.Grid.QuotePerTickLot())
 	if err != nil {
@@ -80,14 +131,30 @@ func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
 			return ev, r
 		}
 	}
-	id := e.nextOrderID + 1
-	e.bookEv = ms.book.Place(orderbook.Order{ID: id, Account: orderbook.AccountID(a), Side: cmd.Side, Type: cmd.Type,
-		TIF: cmd.TIF, STP: cmd.STP, PriceTicks: cmd.PriceTicks, QtyLots: qty}, e.bookEv[:0])
+	if !cmd.ClientOrderID.IsZero() {
+		tag |= tagClientID
+	}
+	id, order := reserved, orderbook.Order{Account: orderbook.AccountID(a), Side: cmd.Side, Type: cmd.Type,
+		TIF: cmd.TIF, STP: cmd.STP, PriceTicks: cmd.PriceTicks, QtyLots: qty, Tag: tag}
+	if reserved == 0 {
+		id = e.nextOrderID + 1
+		order.ID = id
+		e.bookEv = ms.book.Place(order, e.bookEv[:0])
+	} else {
+		order.ID = id
+		e.bookEv = ms.book.PlaceReserved(order, e.bookEv[:0])
+	}
 	if e.bookEv[0].Kind == orderbook.EventRejected {
 		return ev, bookReason(e.bookEv[0].Reason)
 	}
-	e.nextOrderID = id
-	return e.trade(cmd, ev, id), ReasonNone
+	if reserved == 0 {
+		e.nextOrderID = id
+		if tag&tagClientID != 0 {
+			e.registerCID(a, cmd.ClientOrderID, id)
+		}
+	}
+	ev = e.trade(cmd, ev, id, tag)
+	return e.fitReduceOnly(cmd, ev, a, m), ReasonNone
 }
 
 // checkOrders decides whether account a may change its resting orders in
@@ -118,7 +185,7 @@ func (e *Engine) checkOrders(a AccountID, m MarketID, before, after openOrders) 
 // trade turns the book's events of a command in which order id may trade as
 // taker into the engine's, then counts what of it rests and moves the mark
 // if it traded.
-func (e *Engine) trade(cmd *Command, ev []Event, id orderbook.OrderID) []Event {
+func (e *Engine) trade(cmd *Command, ev []Event, id orderbook.OrderID, tag uint8) []Event {
 	ms := &e.markets[cmd.Market]
 	lastTrade := ms.lastTradeTicks
 	e.taker, e.incomingID = takerTally{}, id
@@ -126,7 +193,9 @@ func (e *Engine) trade(cmd *Command, ev []Event, id orderbook.OrderID) []Event {
 	ev = e.flushTaker(cmd, ev, cmd.Account)
 	e.incomingID = 0
 	if o, ok := ms.book.Order(id); ok {
-		e.addOpen(cmd.Account, cmd.Market, o.Side, o.RemainingLots, o.PriceTicks)
+		e.addOpen(cmd.Account, cmd.Market, o.Side, o.RemainingLots, o.PriceTicks, o.Tag)
+	} else if tag&tagClientID != 0 {
+		e.releaseCID(id) // filled in full on arrival: no event ended it
 	}
 	if ms.lastTradeTicks != lastTrade {
 		// The last price is one of the mark's three components: a trade
@@ -136,25 +205,51 @@ func (e *Engine) trade(cmd *Command, ev []Event, id orderbook.OrderID) []Event {
 	return ev
 }
 
+// resolveOrder returns the order a cancel or amend names: OrderID, or if
+// that is 0 the account's open order with ClientOrderID (0 if none).
+func (e *Engine) resolveOrder(cmd *Command) orderbook.OrderID {
+	if cmd.OrderID != 0 || cmd.ClientOrderID.IsZero() {
+		return cmd.OrderID
+	}
+	return e.cids[cidKey{cmd.Account, cmd.ClientOrderID}]
+}
+
 // amend changes a resting order through the book. The order is checked like
 // a new one would be, with its old quantity taken out of the account's open
-// orders first; it may then trade if its new price crosses.
+// orders first; it may then trade if its new price crosses. A reduce-only
+// order needs no margin but is held within the position. Conditional
+// orders are cancelled and placed again instead.
 func (e *Engine) amend(cmd *Command, ev []Event) ([]Event, Reason) {
 	a, m := cmd.Account, cmd.Market
 	ms := &e.markets[m]
-	old, ok := ms.book.Order(cmd.OrderID)
+	id := e.resolveOrder(cmd)
+	old, ok := ms.book.Order(id)
 	if !ok || AccountID(old.Account) != a {
+		if _, stop := e.stops.Get(ownerKey{a, m, id}); stop {
+			return ev, ReasonStopNotAmendable
+		}
 		return ev, ReasonUnknownOrder
 	}
+	qty := cmd.QtyLots
 	switch {
-	case cmd.QtyLots < ms.MinQtyLots:
+	case qty < ms.MinQtyLots:
 		return ev, ReasonBelowMinQty
-	case cmd.QtyLots > ms.MaxQtyLots:
+	case qty > ms.MaxQtyLots:
 		return ev, ReasonAboveMaxQty
 	case cmd.PriceTicks < 1:
 		return ev, ReasonInvalidPrice
 	}
 	k := e.slot(a, m)
+	if old.Tag&tagReduceOnly != 0 {
+		// The order may grow only into what the position leaves beyond
+		// the account's other closing orders.
+		p, _ := e.ledger.Position(a, m)
+		if r := reduceOnlyReason(p.SizeLots, old.Side); r != ReasonNone {
+			return ev, r // fitReduceOnly keeps this from happening
+		}
+		others := e.open[k].lotsOn(old.Side) - old.RemainingLots
+		qty = min(qty, old.FilledLots+absInt(p.SizeLots)-others)
+	}
 	before := e.open[k]
 	o := before
 	oldValue := old.RemainingLots * old.PriceTicks * ms.Grid.QuotePerTickLot()
@@ -163,7 +258,7 @@ func (e *Engine) amend(cmd *Command, ev []Event) ([]Event, Reason) {
 	} else {
 		o.sellLots, o.sellValueQuote = o.sellLots-old.RemainingLots, o.sellValueQuote-oldValue
 	}
-	if remaining := cmd.QtyLots - old.FilledLots; remaining > 0 {
+	if remaining := qty - old.FilledLots; remaining > 0 && old.Tag&tagReduceOnly == 0 {
 		value, err := notionalAt(remaining, cmd.PriceTicks, ms.Grid.QuotePerTickLot())
 		if err != nil {
 			return ev, ReasonAboveMaxQty
@@ -177,42 +272,55 @@ func (e *Engine) amend(cmd *Command, ev []Event) ([]Event, Reason) {
 			return ev, r
 		}
 	}
-	e.bookEv = ms.book.Amend(cmd.OrderID, orderbook.AccountID(a), cmd.PriceTicks, cmd.QtyLots, e.bookEv[:0])
+	e.bookEv = ms.book.Amend(id, orderbook.AccountID(a), cmd.PriceTicks, qty, e.bookEv[:0])
 	if e.bookEv[0].Kind == orderbook.EventRejected {
 		return ev, bookReason(e.bookEv[0].Reason)
 	}
 	// The order's old quantity leaves the open sums here; trade adds back
 	// whatever rests at the end.
-	e.addOpen(a, m, old.Side, -old.RemainingLots, old.PriceTicks)
-	return e.trade(cmd, ev, cmd.OrderID), ReasonNone
+	e.addOpen(a, m, old.Side, -old.RemainingLots, old.PriceTicks, old.Tag)
+	ev = e.trade(cmd, ev, id, old.Tag)
+	return e.fitReduceOnly(cmd, ev, a, m), ReasonNone
 }
 
 func (e *Engine) cancel(cmd *Command, ev []Event) ([]Event, Reason) {
 	ms := &e.markets[cmd.Market]
-	e.bookEv = ms.book.Cancel(cmd.OrderID, orderbook.AccountID(cmd.Account), e.bookEv[:0])
+	id := e.resolveOrder(cmd)
+	e.bookEv = ms.book.Cancel(id, orderbook.AccountID(cmd.Account), e.bookEv[:0])
 	if e.bookEv[0].Kind == orderbook.EventRejected {
+		if s, ok := e.stops.Get(ownerKey{cmd.Account, cmd.Market, id}); ok && id != 0 {
+			return e.cancelStop(cmd, ev, s, ReasonCancelledByUser), ReasonNone
+		}
 		return ev, bookReason(e.bookEv[0].Reason)
 	}
 	return e.bookEvents(cmd, ev), ReasonNone
 }
 
-// cancelAll cancels the account's orders in one market.
+// cancelAll cancels the account's orders in one market: those in the book,
+// then the conditional ones, each in id order.
 func (e *Engine) cancelAll(cmd *Command, ev []Event) ([]Event, Reason) {
 	e.bookEv = e.markets[cmd.Market].book.CancelAccount(orderbook.AccountID(cmd.Account), e.bookEv[:0])
-	return e.bookEvents(cmd, ev), ReasonNone
+	ev = e.bookEvents(cmd, ev)
+	return e.cancelStops(cmd, ev, cmd.Account, cmd.Market, ReasonCancelAll), ReasonNone
 }
 
 // addOpen adds (or with negative lots removes) resting quantity to an
 // account's open-order sums.
-func (e *Engine) addOpen(a AccountID, m MarketID, side orderbook.Side, lots, priceTicks int64) {
+func (e *Engine) addOpen(a AccountID, m MarketID, side orderbook.Side, lots, priceTicks int64, tag uint8) {
 	v := lots * priceTicks * e.markets[m].Grid.QuotePerTickLot() // bounded: the order passed the value check
 	o := &e.open[e.slot(a, m)]
+	ro := lots
+	if tag&tagReduceOnly == 0 {
+		ro = 0
+	}
 	if side == orderbook.Buy {
 		o.buyLots += lots
 		o.buyValueQuote += v
+		o.roBuyLots += ro
 	} else {
 		o.sellLots += lots
 		o.sellValueQuote += v
+		o.roSellLots += ro
 	}
 }
 
@@ -224,21 +332,42 @@ func (e *Engine) bookEvents(cmd *Command, ev []Event) []Event {
 		be := &e.bookEv[i]
 		switch be.Kind {
 		case orderbook.EventAccepted:
-			ev = append(ev, Event{Kind: EventOrderAccepted, Seq: cmd.Seq, Account: AccountID(be.Account), Market: m,
-				OrderID: be.OrderID, Side: be.Side, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots})
+			if be.OrderID == e.triggeredID {
+				continue // EventOrderTriggered said it
+			}
+			var x *Event
+			ev, x = push(ev)
+			x.Kind, x.Seq, x.Account, x.Market, x.OrderID = EventOrderAccepted, cmd.Seq, AccountID(be.Account), m, be.OrderID
+			x.Side, x.PriceTicks, x.QtyLots = be.Side, be.PriceTicks, be.QtyLots
+			if be.Tag&tagClientID != 0 {
+				x.ClientOrderID = e.cidOf[be.OrderID].cid
+			}
 		case orderbook.EventAmended:
-			ev = append(ev, Event{Kind: EventOrderAmended, Seq: cmd.Seq, Account: AccountID(be.Account), Market: m,
-				OrderID: be.OrderID, Side: be.Side, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots, RemainingLots: be.RemainingLots})
+			var x *Event
+			ev, x = push(ev)
+			x.Kind, x.Seq, x.Account, x.Market, x.OrderID = EventOrderAmended, cmd.Seq, AccountID(be.Account), m, be.OrderID
+			x.Side, x.PriceTicks, x.QtyLots, x.RemainingLots = be.Side, be.PriceTicks, be.QtyLots, be.RemainingLots
+			if be.Tag&tagClientID != 0 {
+				x.ClientOrderID = e.cidOf[be.OrderID].cid
+			}
 		case orderbook.EventCancelled:
 			if be.OrderID != e.incomingID {
 				// A resting order left the book (the incoming order's own
 				// remainder never rested).
-				e.addOpen(AccountID(be.Account), m, be.Side, -be.QtyLots, be.PriceTicks)
+				e.addOpen(AccountID(be.Account), m, be.Side, -be.QtyLots, be.PriceTicks, be.Tag)
 			}
-			ev = append(ev, Event{Kind: EventOrderCancelled, Seq: cmd.Seq, Account: AccountID(be.Account), Market: m,
-				OrderID: be.OrderID, Side: be.Side, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots, Reason: bookReason(be.Reason)})
+			var x *Event
+			ev, x = push(ev)
+			x.Kind, x.Seq, x.Account, x.Market, x.OrderID = EventOrderCancelled, cmd.Seq, AccountID(be.Account), m, be.OrderID
+			x.Side, x.PriceTicks, x.QtyLots, x.Reason = be.Side, be.PriceTicks, be.QtyLots, bookReason(be.Reason)
+			if be.Tag&tagClientID != 0 {
+				x.ClientOrderID = e.releaseCID(be.OrderID)
+			}
 		case orderbook.EventFill:
 			ev = e.settleFill(cmd, ev, be)
+			if be.MakerDone && be.MakerTag&tagClientID != 0 {
+				e.releaseCID(be.MakerOrderID)
+			}
 		}
 	}
 	return ev
@@ -249,7 +378,7 @@ func (e *Engine) settleFill(cmd *Command, ev []Event, be *orderbook.Event) []Eve
 	m := cmd.Market
 	ms := &e.markets[m]
 	taker, maker := AccountID(be.Account), AccountID(be.MakerAccount)
-	e.addOpen(maker, m, be.Side.Opposite(), -be.QtyLots, be.PriceTicks)
+	e.addOpen(maker, m, be.Side.Opposite(), -be.QtyLots, be.PriceTicks, be.MakerTag)
 	pt, _ := e.ledger.Position(taker, m)
 	if taker == maker || fundsIsolated(pt, be.Side, be.QtyLots) {
 		// Another balance event of the taker's account is coming: report

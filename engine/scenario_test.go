@@ -28,8 +28,9 @@ import (
 //	isolated-margin acct=N market=SYM amount=±D
 //	index market=SYM price=D
 //	place acct=N market=SYM side=buy|sell [type=limit|market] [tif=gtc|ioc|fok|post-only] [price=D] qty=D [reduce-only]
-//	cancel acct=N market=SYM id=N
-//	amend acct=N market=SYM id=N price=D qty=D   (qty is the new total)
+//	      [cid=S] [stop=D|take-profit=D by=mark|last]
+//	cancel acct=N market=SYM id=N|cid=S
+//	amend acct=N market=SYM id=N|cid=S price=D qty=D   (qty is the new total)
 //	cancel-all acct=N market=SYM
 //	tick
 //	position acct=N market=SYM              (shows the position, its liquidation price and margin figures)
@@ -91,14 +92,10 @@ func TestScenarios(t *testing.T) {
 				sc.order(&cmd)
 			case "cancel":
 				cmd.Kind, cmd.Account, cmd.Market = CmdCancelOrder, sc.account(), sc.market()
-				var id uint64
-				d.ScanArgs(t, "id", &id)
-				cmd.OrderID = orderbook.OrderID(id)
+				sc.orderRef(&cmd)
 			case "amend":
 				cmd.Kind, cmd.Account, cmd.Market = CmdAmendOrder, sc.account(), sc.market()
-				var id uint64
-				d.ScanArgs(t, "id", &id)
-				cmd.OrderID = orderbook.OrderID(id)
+				sc.orderRef(&cmd)
 				cmd.PriceTicks = sc.price("price")
 				lots, err := sc.grid().Lots(sc.dec("qty"), 1<<40)
 				if err != nil {
@@ -115,7 +112,7 @@ func TestScenarios(t *testing.T) {
 			seq++
 			cmd.Seq = seq
 			ev = e.Apply(&cmd, ev[:0])
-			if err := e.ledger.CheckConservation(); err != nil {
+			if err := e.CheckInvariants(); err != nil {
 				d.Fatalf(t, "%v", err)
 			}
 			var b strings.Builder
@@ -204,6 +201,42 @@ func (s scenario) order(cmd *Command) {
 	}
 	cmd.QtyLots = lots
 	cmd.ReduceOnly = s.d.HasArg("reduce-only")
+	s.cid(cmd)
+	for _, k := range [...]struct {
+		key string
+		t   Trigger
+	}{{"stop", TriggerStop}, {"take-profit", TriggerTakeProfit}} {
+		if s.d.HasArg(k.key) {
+			cmd.Trigger, cmd.TriggerTicks = k.t, s.price(k.key)
+			var by string
+			s.d.ScanArgs(s.t, "by", &by)
+			cmd.TriggerBy = map[string]TriggerPrice{"mark": TriggerByMark, "last": TriggerByLast}[by]
+		}
+	}
+}
+
+// cid reads an optional cid=S, raw: the engine checks it.
+func (s scenario) cid(cmd *Command) {
+	var c string
+	if s.d.MaybeScanArgs(s.t, "cid", &c) {
+		copy(cmd.ClientOrderID[:], c)
+	}
+}
+
+// orderRef reads id=N or cid=S.
+func (s scenario) orderRef(cmd *Command) {
+	var id uint64
+	if s.d.MaybeScanArgs(s.t, "id", &id) {
+		cmd.OrderID = orderbook.OrderID(id)
+	}
+	s.cid(cmd)
+}
+
+func cidSuffix(x Event) string {
+	if x.ClientOrderID.IsZero() {
+		return ""
+	}
+	return " cid=" + x.ClientOrderID.String()
 }
 
 func usdt(q int64) string { return fixed.QuoteAmount(q).String() }
@@ -224,11 +257,26 @@ func (s scenario) format(x Event) string {
 	case EventSettings:
 		return fmt.Sprintf("settings acct=%d %s leverage=%dx %s", x.Account, sym, x.Leverage, x.Mode)
 	case EventOrderAccepted:
-		return fmt.Sprintf("order %d accepted acct=%d %s %s %s @ %s", x.OrderID, x.Account, sym, x.Side, qty(x.QtyLots), px(x.PriceTicks))
+		out := fmt.Sprintf("order %d accepted acct=%d %s %s %s @ %s", x.OrderID, x.Account, sym, x.Side, qty(x.QtyLots), px(x.PriceTicks))
+		if x.Trigger != TriggerNone {
+			op := ">="
+			if !x.Trigger.rises(x.Side) {
+				op = "<="
+			}
+			out += fmt.Sprintf(", %s when %s %s %s", x.Trigger, x.TriggerBy, op, px(x.TriggerTicks))
+		}
+		return out + cidSuffix(x)
 	case EventOrderAmended:
-		return fmt.Sprintf("order %d amended acct=%d %s %s %s @ %s, %s left", x.OrderID, x.Account, sym, x.Side, qty(x.QtyLots), px(x.PriceTicks), qty(x.RemainingLots))
+		out := fmt.Sprintf("order %d amended acct=%d %s %s %s @ %s, %s left", x.OrderID, x.Account, sym, x.Side, qty(x.QtyLots), px(x.PriceTicks), qty(x.RemainingLots))
+		if x.Reason != ReasonNone {
+			out += fmt.Sprintf(" (%s)", x.Reason)
+		}
+		return out + cidSuffix(x)
 	case EventOrderCancelled:
-		return fmt.Sprintf("order %d cancelled acct=%d %s left=%s (%s)", x.OrderID, x.Account, sym, qty(x.QtyLots), x.Reason)
+		return fmt.Sprintf("order %d cancelled acct=%d %s left=%s (%s)", x.OrderID, x.Account, sym, qty(x.QtyLots), x.Reason) + cidSuffix(x)
+	case EventOrderTriggered:
+		return fmt.Sprintf("order %d triggered acct=%d %s %s: %s %s reached %s", x.OrderID, x.Account, sym, x.Trigger, x.TriggerBy,
+			px(x.PriceTicks), px(x.TriggerTicks)) + cidSuffix(x)
 	case EventFill:
 		return fmt.Sprintf("fill %s %s @ %s taker %d/acct %d %s fee %s, maker %d/acct %d fee %s", sym, qty(x.QtyLots), px(x.PriceTicks),
 			x.OrderID, x.Account, x.Side, usdt(x.FeeQuote), x.MakerOrderID, x.MakerAccount, usdt(x.MakerFeeQuote))

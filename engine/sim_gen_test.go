@@ -562,11 +562,11 @@ func (s *sim) genInvalid() (engine.Command, simExpect) {
 	case 14: // reduce-only that cannot reduce
 		if a, m, p, ok := s.findPosition(false); ok {
 			c := s.validOrder(a, m)
-			c.ReduceOnly = true
-			if (p.size > 0) == (c.Side == orderbook.Buy) {
-				return c, mustReject(engine.ReasonReduceOnlyWouldIncrease)
+			c.ReduceOnly, c.Side = true, orderbook.Sell
+			if p.size > 0 {
+				c.Side = orderbook.Buy
 			}
-			return c, mustReject(engine.ReasonReduceOnlyMustNotRest) // GTC
+			return c, mustReject(engine.ReasonReduceOnlyWouldIncrease)
 		}
 		if a, m, _, ok := s.findPosition(true); ok {
 			c := s.validOrder(a, m)

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 
 	"github.com/paperperps/exchange/clearing"
 	"github.com/paperperps/exchange/orderbook"
@@ -14,7 +16,7 @@ import (
 // ErrBadSnapshot is wrapped by every error Restore returns.
 var ErrBadSnapshot = errors.New("engine: bad snapshot")
 
-const snapshotVersion = 1
+const snapshotVersion = 2
 
 // AppendSnapshot appends the engine's whole state to dst in a canonical
 // binary form: two engines whose observable state is the same give the same
@@ -23,7 +25,9 @@ const snapshotVersion = 1
 //
 // Layout: version, last time, next order id, the market symbols (so a
 // snapshot is never restored under another market config), each market's
-// price state and book, the per-account leverage table, then the ledger.
+// price state and book, the per-account leverage table, the conditional
+// orders (by account, market and id), the client order ids of resting
+// orders (by order id), then the ledger.
 func (e *Engine) AppendSnapshot(dst []byte) []byte {
 	dst = append(dst, snapshotVersion)
 	dst = binary.AppendVarint(dst, e.lastTs)
@@ -46,6 +50,34 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(e.leverage)))
 	for _, l := range e.leverage {
 		dst = binary.AppendUvarint(dst, uint64(l))
+	}
+	dst = binary.AppendUvarint(dst, uint64(e.stops.Size()))
+	for it := e.stops.Iterator(); it.Next(); {
+		st := it.Value()
+		dst = binary.AppendUvarint(dst, uint64(st.account))
+		dst = binary.AppendUvarint(dst, uint64(st.market))
+		dst = binary.AppendUvarint(dst, uint64(st.id))
+		ro := byte(0)
+		if st.reduceOnly {
+			ro = 1
+		}
+		dst = append(dst, byte(st.side), byte(st.typ), byte(st.tif), byte(st.stp), ro, byte(st.trigger), byte(st.by))
+		for _, v := range [...]int64{st.priceTicks, st.qtyLots, st.triggerTicks} {
+			dst = binary.AppendUvarint(dst, uint64(v))
+		}
+	}
+	// Client order ids, of resting and conditional orders alike, by id.
+	ids := make([]orderbook.OrderID, 0, len(e.cidOf))
+	for id := range e.cidOf {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	dst = binary.AppendUvarint(dst, uint64(len(ids)))
+	for _, id := range ids {
+		k := e.cidOf[id]
+		dst = binary.AppendUvarint(dst, uint64(id))
+		dst = binary.AppendUvarint(dst, uint64(k.account))
+		dst = snapshot.AppendBlob(dst, k.cid.String())
 	}
 	return e.ledger.AppendSnapshot(dst)
 }
@@ -129,6 +161,80 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 		}
 		e.leverage[i] = int64(v)
 	}
+	nStops := r.Uvarint("conditional orders")
+	if r.Err() == nil && nStops > uint64(r.Len()) {
+		return bad("%d conditional orders in %d bytes", nStops, r.Len())
+	}
+	var stops []*stopOrder
+	for i := uint64(0); i < nStops && r.Err() == nil; i++ {
+		st := &stopOrder{}
+		st.account = AccountID(r.Upto("stop account", uint64(cfg.MaxAccounts-1)))
+		st.market = MarketID(r.Upto("stop market", uint64(len(e.markets)-1)))
+		st.id = orderbook.OrderID(r.Uvarint("stop id"))
+		st.side, st.typ, st.tif = orderbook.Side(r.Byte("stop side")), orderbook.OrderType(r.Byte("stop type")), orderbook.TimeInForce(r.Byte("stop tif"))
+		st.stp = orderbook.STP(r.Byte("stop stp"))
+		ro := r.Byte("stop reduce-only")
+		st.reduceOnly = ro == 1
+		st.trigger, st.by = Trigger(r.Byte("trigger")), TriggerPrice(r.Byte("trigger price"))
+		st.priceTicks = int64(r.Upto("stop price", math.MaxInt64))
+		st.qtyLots = int64(r.Upto("stop quantity", math.MaxInt64))
+		st.triggerTicks = int64(r.Upto("trigger ticks", math.MaxInt64))
+		if r.Err() != nil {
+			break
+		}
+		c := Command{Account: st.account, Market: st.market, Side: st.side, Type: st.typ, TIF: st.tif, STP: st.stp,
+			PriceTicks: st.priceTicks, QtyLots: st.qtyLots}
+		switch {
+		case ro > 1, e.checkOrderFields(&c) != ReasonNone,
+			st.trigger != TriggerStop && st.trigger != TriggerTakeProfit,
+			st.by != TriggerByMark && st.by != TriggerByLast,
+			st.triggerTicks < 1 || st.triggerTicks > e.markets[st.market].book.Config().MaxPriceTicks:
+			return bad("conditional order %d: invalid fields", st.id)
+		case st.id == 0 || st.id > e.nextOrderID:
+			return bad("conditional order id %d not in 1..%d", st.id, e.nextOrderID)
+		case len(stops) > 0 && !stopBefore(stops[len(stops)-1], st):
+			return bad("conditional order %d out of order", st.id)
+		}
+		stops = append(stops, st)
+	}
+	nCIDs := r.Uvarint("client order ids")
+	if r.Err() == nil && nCIDs > uint64(r.Len()) {
+		return bad("%d client order ids in %d bytes", nCIDs, r.Len())
+	}
+	var prevID orderbook.OrderID
+	for i := uint64(0); i < nCIDs && r.Err() == nil; i++ {
+		id := orderbook.OrderID(r.Uvarint("client order id's order"))
+		a := AccountID(r.Upto("client order id's account", uint64(cfg.MaxAccounts-1)))
+		s := string(r.Blob("client order id"))
+		if r.Err() != nil {
+			break
+		}
+		cid, err := ParseClientOrderID(s)
+		switch {
+		case err != nil:
+			return bad("order %d: %v", id, err)
+		case id <= prevID || id > e.nextOrderID:
+			return bad("client order id of order %d out of order", id)
+		}
+		if _, dup := e.cids[cidKey{a, cid}]; dup {
+			return bad("account %d has client order id %q twice", a, s)
+		}
+		prevID = id
+		e.registerCID(a, cid, id)
+	}
+	if r.Err() != nil {
+		return nil, r.Err()
+	}
+	for _, st := range stops {
+		if k, ok := e.cidOf[st.id]; ok {
+			if k.account != st.account {
+				return bad("conditional order %d: client order id of account %d", st.id, k.account)
+			}
+			st.cid = k.cid
+		}
+		e.stops.Put(ownerKey{st.account, st.market, st.id}, st)
+		e.markets[st.market].triggers.tree(st).Put(triggerKey{st.triggerTicks, st.id}, st)
+	}
 	ledger, rest, err := clearing.Restore(r.Rest())
 	if err != nil {
 		return bad("ledger: %v", err)
@@ -158,9 +264,23 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 				if o.ID > e.nextOrderID {
 					return bad("order %d rests above the next order id %d", o.ID, e.nextOrderID)
 				}
-				e.addOpen(AccountID(o.Account), MarketID(i), o.Side, o.RemainingLots, o.PriceTicks)
+				if o.Tag&^(tagClientID|tagReduceOnly) != 0 {
+					return bad("order %d has tag %#x", o.ID, o.Tag)
+				}
+				if k, ok := e.cidOf[o.ID]; ok != (o.Tag&tagClientID != 0) || ok && k.account != AccountID(o.Account) {
+					return bad("order %d: tag %#x and client order ids disagree", o.ID, o.Tag)
+				}
+				e.addOpen(AccountID(o.Account), MarketID(i), o.Side, o.RemainingLots, o.PriceTicks, o.Tag)
 			}
 		}
 	}
+	if err := e.CheckInvariants(); err != nil {
+		return bad("%v", err)
+	}
 	return e, nil
+}
+
+// stopBefore reports whether x comes before y in the owner order.
+func stopBefore(x, y *stopOrder) bool {
+	return compareOwner(ownerKey{x.account, x.market, x.id}, ownerKey{y.account, y.market, y.id}) < 0
 }
