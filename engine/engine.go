@@ -179,6 +179,16 @@ func (e *Engine) Mark(m MarketID) (indexTicks, markTicks int64) {
 	return e.markets[m].indexTicks, e.markets[m].markTicks
 }
 
+// LastTradePrice returns a market's last trade price (0 before the first).
+func (e *Engine) LastTradePrice(m MarketID) int64 { return e.markets[m].lastTradeTicks }
+
+// OrderByClientID returns the open order (resting or conditional) of
+// account a with client order id cid.
+func (e *Engine) OrderByClientID(a AccountID, cid ClientOrderID) (orderbook.OrderID, bool) {
+	id, ok := e.cids[cidKey{a, cid}]
+	return id, ok
+}
+
 func (e *Engine) slot(a AccountID, m MarketID) int { return int(a)*len(e.markets) + int(m) }
 
 // Apply runs one command and appends its events to ev.

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -41,13 +42,25 @@ func (s *sim) checkEvents(cmd *engine.Command, x simExpect, crossings, marksBefo
 		s.lastPosEv[k] = 0
 	}
 	s.touched = s.touched[:0]
-	s.fill, s.side, s.tradeBal = nil, sideNone, 0
-	s.takerFees, s.takerFills, s.takerDone, s.takerMixed = 0, 0, false, false
+	s.resetTaker()
+	s.in, s.ended = simIncoming{}, s.ended[:0]
+	clear(s.makerFilled)
+	switch {
+	case cmd.Kind == engine.CmdPlaceOrder && cmd.Trigger == engine.TriggerNone:
+		s.in = simIncoming{cmd: *cmd, sizeBefore: sizeBefore}
+	case cmd.Kind == engine.CmdAmendOrder && s.amendFound:
+		o := s.amendBefore
+		s.in = simIncoming{placed: o.ID, amend: true, cmd: engine.Command{Kind: engine.CmdPlaceOrder, Account: cmd.Account,
+			Market: cmd.Market, Side: o.Side, Type: orderbook.Limit, TIF: o.TIF, STP: o.STP, PriceTicks: cmd.PriceTicks, QtyLots: cmd.QtyLots}}
+		if int(cmd.Account) < s.nAccounts {
+			s.in.sizeBefore = s.pos[s.slot(cmd.Account, cmd.Market)].size
+		}
+	}
 	openBefore := s.openPos
 	var fundings [simMaxMarkets]int
-	var placed orderbook.OrderID
-	var acceptedQty, filled int64
-	rejected, others, sawMark := false, false, false
+	marks := marksBefore // as the mark events so far left them
+	rejected, others, stopPlaced := false, false, false
+	fillsSinceMark, markEvents := 0, 0
 	for i := range s.ev {
 		ev := &s.ev[i]
 		if ev.Seq != cmd.Seq {
@@ -108,24 +121,81 @@ func (s *sim) checkEvents(cmd *engine.Command, x simExpect, crossings, marksBefo
 				s.fail("switched to cross keeping %d of isolated margin", s.pos[k].iso)
 			}
 		case engine.EventOrderAccepted:
-			if cmd.Kind != engine.CmdPlaceOrder || placed != 0 || ev.Account != cmd.Account || ev.Market != cmd.Market || ev.Side != cmd.Side {
+			if cmd.Kind != engine.CmdPlaceOrder || s.in.placed != 0 || stopPlaced || ev.Account != cmd.Account || ev.Market != cmd.Market ||
+				ev.Side != cmd.Side || ev.ClientOrderID != cmd.ClientOrderID {
 				s.fail("order accepted for another command")
 			}
 			if ev.OrderID <= s.lastID {
 				s.fail("order id %d after %d: ids must increase", ev.OrderID, s.lastID)
 			}
-			placed, s.lastID, acceptedQty = ev.OrderID, ev.OrderID, ev.QtyLots
+			s.lastID = ev.OrderID
+			if cmd.Trigger != engine.TriggerNone {
+				if ev.Trigger != cmd.Trigger || ev.TriggerBy != cmd.TriggerBy || ev.TriggerTicks != cmd.TriggerTicks || ev.QtyLots != cmd.QtyLots {
+					s.fail("conditional order accepted as %v", ev)
+				}
+				s.stops[ev.OrderID] = *cmd
+				stopPlaced = true
+			} else {
+				s.in.placed, s.in.acceptedQty = ev.OrderID, ev.QtyLots
+			}
 			s.stats.accepted++
+		case engine.EventOrderTriggered:
+			s.endIncoming()
+			st, ok := s.stops[ev.OrderID]
+			if !ok || ev.Market != cmd.Market || ev.Account != st.Account || ev.ClientOrderID != st.ClientOrderID {
+				s.fail("triggered order %d is not a waiting conditional order of this market", ev.OrderID)
+			}
+			delete(s.stops, ev.OrderID)
+			if rises := st.Trigger == engine.TriggerStop == (st.Side == orderbook.Buy); rises && ev.PriceTicks < st.TriggerTicks ||
+				!rises && ev.PriceTicks > st.TriggerTicks {
+				s.fail("conditional order %d (%v %v, trigger %d) fired at %d", ev.OrderID, st.Trigger, st.Side, st.TriggerTicks, ev.PriceTicks)
+			}
+			c := st
+			c.Trigger, c.TriggerBy, c.TriggerTicks = engine.TriggerNone, 0, 0
+			size := s.pos[s.slot(c.Account, c.Market)].size
+			qty := c.QtyLots
+			if c.ReduceOnly {
+				qty = min(qty, abs64(size))
+			}
+			s.in = simIncoming{cmd: c, placed: ev.OrderID, acceptedQty: qty, sizeBefore: size, triggered: true}
+			s.stats.triggered++
 		case engine.EventOrderCancelled:
 			if int(ev.Reason) < len(s.stats.cancelled) {
 				s.stats.cancelled[ev.Reason]++
 			}
-			if ev.Reason == engine.ReasonFOKNotFilled && (ev.OrderID != placed || filled != 0) {
+			if ev.Reason == engine.ReasonFOKNotFilled && (ev.OrderID != s.in.placed || s.in.filled != 0) {
 				s.fail("FOK order cancelled after fills")
 			}
+			if _, ok := s.stops[ev.OrderID]; ok {
+				delete(s.stops, ev.OrderID)
+				if cmd.Kind != engine.CmdCancelOrder && cmd.Kind != engine.CmdCancelAll {
+					s.fail("conditional order %d cancelled by a %v", ev.OrderID, cmd.Kind)
+				}
+			}
+			if s.in.triggered && ev.OrderID == s.in.placed && s.in.filled == 0 && !s.in.refused && ev.QtyLots == s.in.cmd.QtyLots &&
+				ev.Reason != engine.ReasonUnfilledRemainder && ev.Reason != engine.ReasonFOKNotFilled && ev.Reason != engine.ReasonSelfTrade &&
+				ev.Reason != engine.ReasonReduceOnly {
+				s.in.refused = true // refused as it triggered: it never entered the book
+			}
+			if ev.Reason == engine.ReasonReduceOnly && (!s.roOrders[ev.OrderID] && ev.OrderID != s.in.placed || ev.Account != s.in.cmd.Account) {
+				s.fail("order %d of account %d cancelled as reduce-only", ev.OrderID, ev.Account)
+			}
+			delete(s.roOrders, ev.OrderID)
+		case engine.EventOrderAmended:
+			switch {
+			case ev.Reason == engine.ReasonReduceOnly:
+				if !s.roOrders[ev.OrderID] && ev.OrderID != s.in.placed || ev.Account != s.in.cmd.Account {
+					s.fail("order %d of account %d cut as reduce-only", ev.OrderID, ev.Account)
+				}
+				s.stats.roCuts++
+			case cmd.Kind != engine.CmdAmendOrder || ev.OrderID != s.in.placed || ev.PriceTicks != cmd.PriceTicks || ev.QtyLots > cmd.QtyLots:
+				s.fail("amended event %v for %+v", ev, *cmd)
+			}
 		case engine.EventFill:
-			s.checkFill(cmd, ev, placed)
-			filled += ev.QtyLots
+			s.checkFill(&s.in.cmd, ev, s.in.placed)
+			s.in.filled += ev.QtyLots
+			s.makerFilled[ev.MakerOrderID] += ev.QtyLots
+			fillsSinceMark++
 			if s.takerDone {
 				// The engine reported the taker's fills so far because
 				// another balance event of its account was due (a
@@ -134,6 +204,7 @@ func (s *sim) checkEvents(cmd *engine.Command, x simExpect, crossings, marksBefo
 				s.takerFees, s.takerFills, s.takerDone, s.takerMixed = 0, 0, false, false
 			}
 			s.fill, s.side, s.tradeBal = ev, sideMaker, 0
+			s.fillMakerRO = s.roOrders[ev.MakerOrderID]
 			if ev.Account == ev.MakerAccount {
 				s.side = sideSelf
 				s.takerMixed = s.takerMixed || s.takerFills > 0
@@ -142,27 +213,28 @@ func (s *sim) checkEvents(cmd *engine.Command, x simExpect, crossings, marksBefo
 				s.takerFills++
 			}
 		case engine.EventPosition:
-			if cmd.Kind == engine.CmdPlaceOrder {
-				s.checkTradeSide(cmd, ev)
+			if cmd.Kind != engine.CmdAdjustIsolatedMargin {
+				s.checkTradeSide(&s.in.cmd, ev)
 			}
 			s.checkPosition(cmd, i, ev)
 		case engine.EventMarkPrice:
 			// A new index moves the mark; so does a trade (the last price
-			// is one of its components), reported after the trades.
-			idx, mark := s.e.Mark(ev.Market)
+			// is one of its components), reported after the trades of
+			// each incoming order.
 			switch {
-			case ev.Market != cmd.Market || ev.IndexTicks != idx || ev.PriceTicks != mark || mark < 1:
-				s.fail("mark event %d/%d, the engine's index and mark are %d/%d", ev.IndexTicks, ev.PriceTicks, idx, mark)
-			case cmd.Kind == engine.CmdSetIndexPrice:
+			case ev.Market != cmd.Market || ev.PriceTicks < 1:
+				s.fail("mark event %d in market %d", ev.PriceTicks, ev.Market)
+			case cmd.Kind == engine.CmdSetIndexPrice && markEvents == 0:
 				if ev.IndexTicks != cmd.PriceTicks {
 					s.fail("mark event with index %d for index %d", ev.IndexTicks, cmd.PriceTicks)
 				}
-			case cmd.Kind != engine.CmdPlaceOrder || filled == 0 || i != len(s.ev)-1:
+			case fillsSinceMark == 0:
 				s.fail("mark event without a new index or a trade before it")
-			case ev.PriceTicks == marksBefore[ev.Market]:
+			case ev.PriceTicks == marks[ev.Market]:
 				s.fail("mark event after a trade that did not move the mark")
 			}
-			sawMark = true
+			marks[ev.Market], fillsSinceMark = ev.PriceTicks, 0
+			markEvents++
 		case engine.EventFunding:
 			s.checkFunding(ev, marksBefore)
 			fundings[ev.Market]++
@@ -170,15 +242,16 @@ func (s *sim) checkEvents(cmd *engine.Command, x simExpect, crossings, marksBefo
 			s.fail("unknown event kind %v", ev.Kind)
 		}
 	}
-	if s.takerFills > 0 && !s.takerDone {
-		s.fail("the taker's position was not reported after its fills")
+	s.endIncoming()
+	for i := range s.ended {
+		s.checkRests(&s.ended[i])
 	}
-	if cmd.Kind == engine.CmdSetIndexPrice && !rejected && !sawMark {
+	if cmd.Kind == engine.CmdSetIndexPrice && !rejected && markEvents == 0 {
 		s.fail("a new index without a mark event")
 	}
-	if cmd.Kind == engine.CmdPlaceOrder && !sawMark && int(cmd.Market) < s.nm {
-		if _, mark := s.e.Mark(cmd.Market); mark != marksBefore[cmd.Market] {
-			s.fail("the mark moved from %d to %d without an event", marksBefore[cmd.Market], mark)
+	if int(cmd.Market) < s.nm {
+		if _, mark := s.e.Mark(cmd.Market); mark != marks[cmd.Market] {
+			s.fail("the mark moved from %d to %d without an event", marks[cmd.Market], mark)
 		}
 	}
 	switch {
@@ -190,10 +263,26 @@ func (s *sim) checkEvents(cmd *engine.Command, x simExpect, crossings, marksBefo
 		s.stats.validAccepted++
 	}
 	s.checkFundingDue(crossings, marksBefore, openBefore, fundings)
-	if placed != 0 {
-		s.checkOrder(cmd, placed, acceptedQty, filled, sizeBefore)
-	}
 	return rejected
+}
+
+func (s *sim) resetTaker() {
+	s.fill, s.side, s.tradeBal = nil, sideNone, 0
+	s.takerFees, s.takerFills, s.takerDone, s.takerMixed = 0, 0, false, false
+}
+
+// endIncoming checks what the incoming order did once its events are over
+// (the command's end, or the next conditional order firing).
+func (s *sim) endIncoming() {
+	if s.takerFills > 0 && !s.takerDone {
+		s.fail("the taker's position was not reported after its fills")
+	}
+	s.resetTaker()
+	if in := &s.in; in.placed != 0 && !in.amend && !in.refused {
+		s.checkOrder(&in.cmd, in.placed, in.acceptedQty, in.filled, in.sizeBefore)
+		s.ended = append(s.ended, *in)
+	}
+	s.in = simIncoming{}
 }
 
 // checkLeverage: an accepted leverage is within the bracket of the
@@ -255,15 +344,15 @@ func (s *sim) checkBalance(cmd *engine.Command, ev *engine.Event) {
 			s.fail("moved %d, asked for %d", -ev.AmountQuote, cmd.AmountQuote)
 		}
 	case engine.CauseTrade:
-		if cmd.Kind != engine.CmdPlaceOrder {
-			s.fail("trade balance change outside an order")
+		if s.fill == nil {
+			s.fail("trade balance change before any fill")
 		}
 		if s.pos[s.slot(a, cmd.Market)].mode == clearing.Isolated && ev.AmountQuote < 0 {
 			s.fail("a trade of an isolated position took %d from account %d's wallet", -ev.AmountQuote, a)
 		}
 		switch {
 		case s.side == sideMaker && a == s.fill.MakerAccount, s.side == sideSelf && a == s.fill.Account,
-			s.side == sideNone && a == cmd.Account && s.takerFills > 0 && !s.takerDone:
+			s.side == sideNone && a == s.in.cmd.Account && s.takerFills > 0 && !s.takerDone:
 		default:
 			s.fail("trade balance change of account %d outside its side of a fill", a)
 		}
@@ -331,16 +420,32 @@ func (s *sim) checkOrder(cmd *engine.Command, id orderbook.OrderID, qty, filled,
 		if abs64(after) > abs64(sizeBefore) || after != 0 && (after > 0) != (sizeBefore > 0) {
 			s.fail("reduce-only order took the position from %d to %d", sizeBefore, after)
 		}
+		if cmd.TIF == orderbook.GTC || cmd.TIF == orderbook.PostOnly {
+			s.roOrders[id] = true // it may rest
+		}
 	}
-	if ro, ok := s.e.Book(cmd.Market).Order(id); ok {
-		if cmd.TIF != orderbook.GTC && cmd.TIF != orderbook.PostOnly {
-			s.fail("a %v order rests", cmd.TIF)
-		}
-		if ro.RemainingLots != qty-filled || ro.Account != orderbook.AccountID(cmd.Account) {
-			s.fail("order rests with %d lots of %d after %d filled", ro.RemainingLots, qty, filled)
-		}
-		s.resting[cmd.Market] = append(s.resting[cmd.Market], simOrder{id: id, account: cmd.Account})
-		s.stats.rested++
+}
+
+// checkRests: at the command's end, an order that entered the book in it
+// rests with what neither it took nor later orders took from it (a
+// reduce-only order possibly cut to fit the position), or not at all.
+func (s *sim) checkRests(in *simIncoming) {
+	cmd, id := &in.cmd, in.placed
+	ro, ok := s.e.Book(cmd.Market).Order(id)
+	if !ok {
+		return
+	}
+	if cmd.TIF != orderbook.GTC && cmd.TIF != orderbook.PostOnly {
+		s.fail("a %v order rests", cmd.TIF)
+	}
+	left := in.acceptedQty - in.filled - s.makerFilled[id]
+	if ro.RemainingLots != left && !(cmd.ReduceOnly && ro.RemainingLots < left) || ro.Account != orderbook.AccountID(cmd.Account) {
+		s.fail("order %d rests with %d lots of %d after %d filled as taker and %d as maker", id, ro.RemainingLots, in.acceptedQty, in.filled, s.makerFilled[id])
+	}
+	s.resting[cmd.Market] = append(s.resting[cmd.Market], simOrder{id: id, account: cmd.Account, cid: cmd.ClientOrderID})
+	s.stats.rested++
+	if cmd.ReduceOnly {
+		s.stats.roRested++
 	}
 }
 
@@ -357,6 +462,10 @@ const (
 func (s *sim) checkTradeSide(cmd *engine.Command, ev *engine.Event) {
 	switch {
 	case s.side == sideMaker && ev.Account == s.fill.MakerAccount:
+		if before := s.pos[s.slot(ev.Account, ev.Market)].size; s.fillMakerRO &&
+			(abs64(ev.SizeLots) > abs64(before) || ev.SizeLots != 0 && (ev.SizeLots > 0) != (before > 0)) {
+			s.fail("a reduce-only maker fill took the position from %d to %d", before, ev.SizeLots)
+		}
 		s.checkTrade(ev, s.fill.MakerFeeQuote, true, 1)
 	case s.side == sideSelf && ev.Account == s.fill.Account:
 		// Both sides in one position: left to the conservation check.
@@ -930,4 +1039,36 @@ func (s *sim) digest(a engine.AccountID) simDigest {
 		}
 	}
 	return d
+}
+
+// checkStopsWait: no conditional order waits whose trigger its price has
+// reached (they fire within the command that moves the price).
+func (s *sim) checkStopsWait() {
+	for id, st := range s.stops {
+		_, mark := s.e.Mark(st.Market)
+		price := mark
+		if st.TriggerBy == engine.TriggerByLast {
+			price = s.e.LastTradePrice(st.Market)
+		}
+		rises := st.Trigger == engine.TriggerStop == (st.Side == orderbook.Buy)
+		if price > 0 && (rises && price >= st.TriggerTicks || !rises && price <= st.TriggerTicks) {
+			s.fail("conditional order %d (%v %v by %v at %d) still waits at price %d", id, st.Trigger, st.Side, st.TriggerBy, st.TriggerTicks, price)
+		}
+	}
+}
+
+// snapshotRoundTrip restores the engine from its snapshot, requires the
+// same bytes and hash back, and goes on with the restored engine, so the
+// rest of the run proves that a restored engine behaves the same.
+func (s *sim) snapshotRoundTrip() {
+	snap := s.e.AppendSnapshot(nil)
+	r, err := engine.Restore(s.e.Config(), snap)
+	if err != nil {
+		s.fail("restore: %v", err)
+	}
+	if !bytes.Equal(r.AppendSnapshot(nil), snap) || r.StateHash() != s.e.StateHash() {
+		s.fail("the restored engine differs")
+	}
+	s.e, s.l = r, r.Ledger()
+	s.stats.restores++
 }

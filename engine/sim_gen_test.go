@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -83,12 +84,124 @@ func (s *sim) next() (engine.Command, simExpect) {
 		return s.cmd(engine.CmdCancelAll, s.randAccount(), s.randMarket()), mustAccept
 	case r < 125:
 		return s.genInvalid()
-	case r < 125+cancelShare:
+	case r < 165:
+		if c, ok := s.genAmend(); ok {
+			return c, mayReject
+		}
+	case r < 190:
+		if c, ok := s.genStop(); ok {
+			return c, mayReject
+		}
+	case r < 190+cancelShare:
 		if c, ok := s.genCancel(); ok {
 			return c, mustAccept
 		}
 	}
 	return s.genPlace()
+}
+
+// newCID is a client order id never used before.
+func (s *sim) newCID() engine.ClientOrderID {
+	s.nextCID++
+	c, err := engine.ParseClientOrderID(fmt.Sprintf("sim-%d", s.nextCID))
+	if err != nil {
+		s.fail("%v", err)
+	}
+	return c
+}
+
+// genAmend moves a resting order to a new price (mostly passive, sometimes
+// across the book) and size, named by its id or its client order id.
+func (s *sim) genAmend() (engine.Command, bool) {
+	m := s.randMarket()
+	list := s.resting[m]
+	if len(list) == 0 {
+		return engine.Command{}, false
+	}
+	o := list[s.rng.IntN(len(list))]
+	ro, ok := s.e.Book(m).Order(o.id)
+	if !ok || ro.Account != orderbook.AccountID(o.account) {
+		return engine.Command{}, false
+	}
+	c := s.cmd(engine.CmdAmendOrder, o.account, m)
+	c.OrderID = o.id
+	if !o.cid.IsZero() && s.rng.IntN(2) == 0 {
+		c.OrderID, c.ClientOrderID = 0, o.cid
+		s.stats.byClientID++
+	}
+	_, mark := s.e.Mark(m)
+	sign := int64(1)
+	if ro.Side == orderbook.Sell {
+		sign = -1
+	}
+	switch r := s.rng.IntN(10); {
+	case r < 3:
+		c.PriceTicks = ro.PriceTicks // size only
+	case r < 8:
+		c.PriceTicks = s.passive(mark, sign)
+	default:
+		c.PriceTicks = s.aggressive(mark, sign)
+	}
+	c.QtyLots = max(1, ro.QtyLots*(1+s.rng.Int64N(30))/16)
+	s.stats.amends++
+	return c, true
+}
+
+// genStop places a stop or take-profit order, watching the mark or the
+// last price, with its trigger 0.05% to 3% away on the side that does not
+// fire at once: a market or limit order, reduce-only when it closes a
+// position half of the time.
+func (s *sim) genStop() (engine.Command, bool) {
+	a, m := s.randAccount(), s.randMarket()
+	c := s.cmd(engine.CmdPlaceOrder, a, m)
+	_, mark := s.e.Mark(m)
+	c.TriggerBy = engine.TriggerByMark
+	watched := mark
+	if s.rng.IntN(2) == 0 {
+		c.TriggerBy, watched = engine.TriggerByLast, s.e.LastTradePrice(m)
+	}
+	if watched == 0 || mark == 0 {
+		return engine.Command{}, false
+	}
+	var sign int64
+	c.Side, sign = s.randSide()
+	c.Trigger = engine.TriggerStop
+	if s.rng.IntN(2) == 0 {
+		c.Trigger = engine.TriggerTakeProfit
+	}
+	dist := max(1, watched*(5+s.rng.Int64N(296))/10_000)
+	if c.Trigger == engine.TriggerStop == (c.Side == orderbook.Buy) {
+		c.TriggerTicks = watched + dist
+	} else {
+		c.TriggerTicks = max(1, watched-dist)
+	}
+	c.QtyLots = max(1, s.randLots(m, mark)/(1+s.rng.Int64N(4)))
+	c.STP = s.randSTP()
+	if p := s.pos[s.slot(a, m)]; p.size != 0 && s.rng.IntN(2) == 0 {
+		c.ReduceOnly, c.Side, sign = true, orderbook.Buy, 1
+		if p.size > 0 {
+			c.Side, sign = orderbook.Sell, -1
+		}
+		if c.Trigger == engine.TriggerStop == (c.Side == orderbook.Buy) {
+			c.TriggerTicks = watched + dist
+		} else {
+			c.TriggerTicks = max(1, watched-dist)
+		}
+	}
+	switch r := s.rng.IntN(10); {
+	case r < 5:
+		c.Type, c.TIF = orderbook.Market, orderbook.IOC
+	case r < 8:
+		c.Type, c.TIF, c.PriceTicks = orderbook.Limit, orderbook.GTC, s.aggressive(c.TriggerTicks, sign)
+	default:
+		c.Type, c.TIF, c.PriceTicks = orderbook.Limit, orderbook.IOC, s.aggressive(c.TriggerTicks, sign)
+	}
+	if s.rng.IntN(3) == 0 {
+		c.ClientOrderID = s.newCID()
+	}
+	s.stopIDs = append(s.stopIDs, s.lastID+1) // its id if accepted
+	s.stats.stopsPlaced++
+	return c, true
 }
 
 // stamp advances the clock by 0 to 2 s (a third of the commands share a
@@ -229,6 +342,9 @@ func (s *sim) genPlace() (engine.Command, simExpect) {
 		taker()
 		c.Type, c.TIF = orderbook.Market, orderbook.FOK
 	}
+	if s.rng.IntN(4) == 0 {
+		c.ClientOrderID = s.newCID()
+	}
 	return c, mayReject
 }
 
@@ -255,7 +371,7 @@ func (s *sim) findMode(mode clearing.MarginMode) (engine.AccountID, engine.Marke
 }
 
 // genReduceOnly closes part, all or (capped by the engine) more than all of
-// a position with an immediate order.
+// a position with an immediate order, or rests a reduce-only order.
 func (s *sim) genReduceOnly() (engine.Command, bool) {
 	a, m, p, ok := s.findPosition(false)
 	if !ok {
@@ -273,17 +389,40 @@ func (s *sim) genReduceOnly() (engine.Command, bool) {
 	c.QtyLots = min(1+s.rng.Int64N(size+size/2), s.markets[m].MaxQtyLots)
 	c.STP = s.randSTP()
 	switch r := s.rng.IntN(10); {
-	case r < 5:
+	case r < 3:
 		c.Type, c.TIF = orderbook.Market, orderbook.IOC
-	case r < 6:
+	case r < 4:
 		c.Type, c.TIF = orderbook.Market, orderbook.FOK
-	default:
+	case r < 6:
 		c.Type, c.TIF, c.PriceTicks = orderbook.Limit, orderbook.IOC, s.aggressive(mark, sign)
+	case r < 9: // a resting take-profit
+		c.Type, c.TIF, c.PriceTicks = orderbook.Limit, orderbook.GTC, s.passive(mark, sign)
+		c.QtyLots = max(1, c.QtyLots/(1+s.rng.Int64N(3)))
+	default:
+		c.Type, c.TIF, c.PriceTicks = orderbook.Limit, orderbook.PostOnly, s.passive(mark, sign)
+	}
+	if s.rng.IntN(3) == 0 {
+		c.ClientOrderID = s.newCID()
 	}
 	return c, true
 }
 
 func (s *sim) genCancel() (engine.Command, bool) {
+	if n := len(s.stopIDs); n > 0 && s.rng.IntN(8) == 0 {
+		// A conditional order, if the one picked still waits.
+		i := s.rng.IntN(n)
+		id := s.stopIDs[i]
+		s.stopIDs[i] = s.stopIDs[n-1]
+		s.stopIDs = s.stopIDs[:n-1]
+		if st, ok := s.stops[id]; ok {
+			c := s.cmd(engine.CmdCancelOrder, st.Account, st.Market)
+			c.OrderID = id
+			if !st.ClientOrderID.IsZero() && s.rng.IntN(2) == 0 {
+				c.OrderID, c.ClientOrderID = 0, st.ClientOrderID
+			}
+			return c, true
+		}
+	}
 	m := s.randMarket()
 	for range 4 {
 		list := s.resting[m]
@@ -297,6 +436,10 @@ func (s *sim) genCancel() (engine.Command, bool) {
 		if ro, ok := s.e.Book(m).Order(o.id); ok && ro.Account == orderbook.AccountID(o.account) {
 			c := s.cmd(engine.CmdCancelOrder, o.account, m)
 			c.OrderID = o.id
+			if !o.cid.IsZero() && s.rng.IntN(2) == 0 {
+				c.OrderID, c.ClientOrderID = 0, o.cid
+				s.stats.byClientID++
+			}
 			return c, true
 		}
 	}
@@ -367,6 +510,11 @@ func (s *sim) genAdjust() (engine.Command, simExpect) {
 func (s *sim) expectMode(a engine.AccountID, m engine.MarketID) simExpect {
 	if s.pos[s.slot(a, m)].size != 0 || s.e.Book(m).AccountOrderCount(orderbook.AccountID(a)) > 0 {
 		return mustReject(engine.ReasonPositionOrOrdersOpen)
+	}
+	for _, st := range s.stops {
+		if st.Account == a && st.Market == m {
+			return mustReject(engine.ReasonPositionOrOrdersOpen) // a conditional order waits
+		}
 	}
 	return mustAccept
 }
@@ -452,7 +600,51 @@ func (s *sim) genInvalid() (engine.Command, simExpect) {
 	a, m := s.randAccount(), s.randMarket()
 	marginOrLimits := []engine.Reason{engine.ReasonInsufficientMargin, engine.ReasonLeverageAboveBracket, engine.ReasonBelowMinNotional,
 		engine.ReasonTooManyOrders, engine.ReasonTooManyPriceLevels}
-	switch s.rng.IntN(21) {
+	switch s.rng.IntN(25) {
+	case 21: // a client order id with bytes outside the set, or after its padding
+		c := s.validOrder(a, m)
+		c.ClientOrderID = s.newCID()
+		if s.rng.IntN(2) == 0 {
+			c.ClientOrderID[s.rng.IntN(4)] = [...]byte{' ', '#', 0x80, 0xff}[s.rng.IntN(4)]
+		} else {
+			c.ClientOrderID[20+s.rng.IntN(16)] = 'x'
+		}
+		return c, mustReject(engine.ReasonInvalidClientOrderID)
+	case 22: // the client order id of one of the account's open orders
+		if list := s.resting[m]; len(list) > 0 {
+			o := list[s.rng.IntN(len(list))]
+			if _, ok := s.e.OrderByClientID(o.account, o.cid); ok && !o.cid.IsZero() {
+				c := s.validOrder(o.account, m)
+				c.ClientOrderID = o.cid
+				return c, mustReject(engine.ReasonDuplicateClientOrderID)
+			}
+		}
+		fallthrough
+	case 23: // a conditional order its price has reached already
+		c := s.validOrder(a, m)
+		_, mark := s.e.Mark(m)
+		c.Trigger, c.TriggerBy = engine.TriggerStop, engine.TriggerByMark
+		if c.Side == orderbook.Buy {
+			c.TriggerTicks = max(1, mark-s.rng.Int64N(mark/100+1))
+		} else {
+			c.TriggerTicks = mark + s.rng.Int64N(mark/100+1)
+		}
+		if s.rng.IntN(2) == 0 {
+			c.Trigger = engine.TriggerTakeProfit
+			c.Side = c.Side.Opposite()
+		}
+		return c, mustReject(engine.ReasonWouldTriggerImmediately, engine.ReasonBelowMinNotional)
+	case 24: // amending a conditional order, or a bad trigger
+		for _, id := range s.stopIDs {
+			if st, ok := s.stops[id]; ok {
+				c := s.cmd(engine.CmdAmendOrder, st.Account, st.Market)
+				c.OrderID, c.PriceTicks, c.QtyLots = id, st.TriggerTicks, st.QtyLots+1
+				return c, mustReject(engine.ReasonStopNotAmendable)
+			}
+		}
+		c := s.validOrder(a, m)
+		c.Trigger, c.TriggerBy, c.TriggerTicks = engine.Trigger(1+s.rng.IntN(2)), engine.TriggerPrice(3+s.rng.IntN(200)), 1
+		return c, mustReject(engine.ReasonInvalidTrigger)
 	case 0: // unknown account
 		kinds := [...]engine.CommandKind{engine.CmdDeposit, engine.CmdWithdraw, engine.CmdSetLeverage, engine.CmdSetMarginMode,
 			engine.CmdAdjustIsolatedMargin, engine.CmdPlaceOrder, engine.CmdCancelOrder, engine.CmdCancelAll}

@@ -92,6 +92,7 @@ func TestSimulation(t *testing.T) {
 
 const (
 	simDeterminismCommands = 50_000
+	simSnapshotEvery       = 100_000                              // commands between snapshot round trips
 	simAccounts            = 200                                  // created at the start
 	simMaxAccounts         = 230                                  // a few more appear later
 	simMaxMarkets          = 4                                    // fixed arrays in fingerprints
@@ -130,6 +131,21 @@ type simPos struct {
 type simOrder struct {
 	id      orderbook.OrderID
 	account engine.AccountID
+	cid     engine.ClientOrderID
+}
+
+// simIncoming is the order that trades as taker at this point of a
+// command's events: the placed order, the amended one, or a conditional
+// order its trigger just entered into the book.
+type simIncoming struct {
+	cmd         engine.Command // as a place command (an amend's order with its new price and size)
+	placed      orderbook.OrderID
+	acceptedQty int64
+	filled      int64
+	sizeBefore  int64 // its account's position before it traded
+	amend       bool
+	triggered   bool
+	refused     bool // a triggered order that ended before entering the book
 }
 
 // simExpect is what the generator knows of a command's outcome.
@@ -193,23 +209,37 @@ type sim struct {
 	ev  []engine.Event
 	cur *engine.Command // the command being checked
 
+	// Orders with features the checks follow: resting reduce-only orders
+	// (their maker fills must never grow or flip a position), conditional
+	// orders waiting for their trigger, and the next client order id.
+	roOrders    map[orderbook.OrderID]bool
+	stops       map[orderbook.OrderID]engine.Command
+	nextCID     int
+	ended       []simIncoming               // this command's incoming orders, checked at its end
+	makerFilled map[orderbook.OrderID]int64 // lots each order traded as maker in this command
+	stopIDs     []orderbook.OrderID         // ids conditional orders were given (some no longer wait)
+	in          simIncoming
+	amendBefore orderbook.RestingOrder // the order an amend names, before it
+	amendFound  bool
+
 	// Checking state.
-	fund       int64 // the insurance fund after the last command
-	swept      []int // per account: the command after which it was last compared
-	traceFrom  int   // ENGINE_SIM_TRACE=from-to: log these commands and their events
-	traceTo    int
-	fullSweep  bool    // ENGINE_SIM_FULL_SWEEP: compare every account after every command
-	lastPosEv  []int32 // per account×market: index of its last position event in this command + 1
-	touched    []int   // slots with a position event in this command
-	sweepNext  int
-	orderBuf   []orderbook.RestingOrder
-	fill       *engine.Event // the last fill
-	side       int           // whose trade events are due (sideNone, ...)
-	tradeBal   int64         // the trade balance change reported for that side
-	takerFees  int64         // the taker's fees over its fills (not self-trades)
-	takerFills int
-	takerDone  bool // the taker's summed trade events came
-	takerMixed bool // a self-trade came between the taker's fills
+	fund        int64 // the insurance fund after the last command
+	swept       []int // per account: the command after which it was last compared
+	traceFrom   int   // ENGINE_SIM_TRACE=from-to: log these commands and their events
+	traceTo     int
+	fullSweep   bool    // ENGINE_SIM_FULL_SWEEP: compare every account after every command
+	lastPosEv   []int32 // per account×market: index of its last position event in this command + 1
+	touched     []int   // slots with a position event in this command
+	sweepNext   int
+	orderBuf    []orderbook.RestingOrder
+	fill        *engine.Event // the last fill
+	side        int           // whose trade events are due (sideNone, ...)
+	tradeBal    int64         // the trade balance change reported for that side
+	takerFees   int64         // the taker's fees over its fills (not self-trades)
+	takerFills  int
+	takerDone   bool // the taker's summed trade events came
+	takerMixed  bool // a self-trade came between the taker's fills
+	fillMakerRO bool // the last fill's maker order is reduce-only
 
 	stats simStats
 }
@@ -246,6 +276,13 @@ type simStats struct {
 	tradesChecked   int
 	underfunded     [2]int // isolated fills (taker, maker) that left the position below its initial margin
 	underfundedEx   [2]string
+	triggered       int
+	roRested        int
+	roCuts          int
+	amends          int
+	stopsPlaced     int
+	byClientID      int
+	restores        int
 }
 
 func newSim(t *testing.T, seed uint64, rec *simRecording) *sim {
@@ -260,7 +297,8 @@ func newSim(t *testing.T, seed uint64, rec *simRecording) *sim {
 	}
 	s := &sim{t: t, seed: seed, e: e, l: e.Ledger(), markets: cfg.Markets, nm: len(cfg.Markets), defaultLeverage: cfg.DefaultLeverage,
 		rng: rand.New(rand.NewPCG(seed, 0x5eed_5eed_5eed_5eed)), rec: rec, now: simStart,
-		ev: make([]engine.Event, 0, 256), fullSweep: os.Getenv("ENGINE_SIM_FULL_SWEEP") != ""}
+		ev: make([]engine.Event, 0, 256), fullSweep: os.Getenv("ENGINE_SIM_FULL_SWEEP") != "",
+		roOrders: map[orderbook.OrderID]bool{}, stops: map[orderbook.OrderID]engine.Command{}, makerFilled: map[orderbook.OrderID]int64{}}
 	if tr := os.Getenv("ENGINE_SIM_TRACE"); tr != "" {
 		from, to, _ := strings.Cut(tr, "-")
 		s.traceFrom, _ = strconv.Atoi(from)
@@ -310,6 +348,14 @@ func (s *sim) apply(cmd engine.Command, x simExpect) {
 		sizeBefore = s.pos[s.slot(cmd.Account, cmd.Market)].size
 	}
 
+	s.amendFound = false
+	if cmd.Kind == engine.CmdAmendOrder && int(cmd.Market) < s.nm {
+		id := cmd.OrderID
+		if id == 0 {
+			id, _ = s.e.OrderByClientID(cmd.Account, cmd.ClientOrderID)
+		}
+		s.amendBefore, s.amendFound = s.e.Book(cmd.Market).Order(id)
+	}
 	s.ev = s.e.Apply(&cmd, s.ev[:0])
 	if s.traceFrom > 0 && s.n+1 >= s.traceFrom && s.n+1 <= s.traceTo {
 		s.t.Logf("#%d %+v\n%s", s.n+1, cmd, simEvents(s.ev))
@@ -328,6 +374,12 @@ func (s *sim) apply(cmd engine.Command, x simExpect) {
 		}
 	}
 	s.afterCommand(&cmd, rejected)
+	if s.n%16 == 0 {
+		s.checkStopsWait()
+	}
+	if s.n%simSnapshotEvery == 0 {
+		s.snapshotRoundTrip()
+	}
 	if r := s.rec; r != nil && r.compare == nil && s.n == r.upTo {
 		r.fingerprint = s.fingerprint()
 	}
@@ -438,6 +490,8 @@ func (s *sim) logSummary() {
 		fmt.Fprintf(&b, "; %s %s traded (%d USDT)", s.markets[m].Symbol, s.markets[m].Grid.Qty(st.fillLots[m]),
 			st.fillQuote[m]/1_000_000)
 	}
+	fmt.Fprintf(&b, "\nconditional orders placed %d, triggered %d; amends %d; cancels and amends by client order id %d; reduce-only orders rested %d, cut %d; snapshot round trips %d",
+		st.stopsPlaced, st.triggered, st.amends, st.byClientID, st.roRested, st.roCuts, st.restores)
 	fmt.Fprintf(&b, "\nrejections (%d built to be invalid, all refused for the right reason; %d built to be valid, all accepted):",
 		st.invalidRefused, st.validAccepted)
 	for r, c := range st.rejections {
