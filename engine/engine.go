@@ -93,6 +93,7 @@ type Engine struct {
 	posBuf      []clearing.Position
 	fundBuf     []clearing.FundingPayment
 	listBuf     []orderbook.RestingOrder
+	depthBuf    []orderbook.Level
 
 	// The client order ids of open orders (resting or waiting for a
 	// trigger), both ways.

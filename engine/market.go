@@ -44,7 +44,12 @@ type MarketSpec struct {
 	// PriceBand refuses limit prices further than this fraction from the
 	// mark price.
 	PriceBand decimal.Decimal `json:"priceBand"`
-	Brackets  []BracketSpec   `json:"brackets"`
+	// ImpactNotional (USDT) is the size whose average fill price on each
+	// side of the book (the impact bid and ask) measures the premium that
+	// sets funding. Zero takes Binance's rule: 200 USDT at the first
+	// bracket's maximum leverage (25,000 USDT for a 125x contract).
+	ImpactNotional decimal.Decimal `json:"impactNotional,omitempty"`
+	Brackets       []BracketSpec   `json:"brackets"`
 }
 
 // BracketSpec is one notional tier: from NotionalFloor up to NotionalCap
@@ -92,6 +97,7 @@ type Market struct {
 	FundingInterestPpm     int64
 	FundingClampPpm        int64
 	PriceBandPpm           int64
+	ImpactNotionalQuote    int64
 	Brackets               margin.Brackets
 }
 
@@ -185,6 +191,18 @@ func Compile(specs []MarketSpec) ([]Market, error) {
 		if len(tiers) == len(s.Brackets) {
 			if m.Brackets, err = margin.NewBrackets(tiers); err != nil {
 				bad(sym, "brackets: %v", err)
+			}
+		}
+		switch {
+		case s.ImpactNotional.IsNegative():
+			bad(sym, "impactNotional %s is negative", s.ImpactNotional)
+		case s.ImpactNotional.IsZero():
+			if m.Brackets.Len() > 0 {
+				m.ImpactNotionalQuote = 200 * fixed.QuoteUnitsPerWhole * m.Brackets.TierAt(0).MaxLeverage
+			}
+		default:
+			if m.ImpactNotionalQuote, err = fixed.QuoteUnits(s.ImpactNotional, 1, 1_000_000_000*fixed.QuoteUnitsPerWhole); err != nil {
+				bad(sym, "impactNotional: %v", err)
 			}
 		}
 		markets = append(markets, m)

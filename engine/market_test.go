@@ -38,6 +38,8 @@ func TestDefaultMarketsCompile(t *testing.T) {
 		{"BTC clamp ppm", btc.FundingClampPpm, 500},
 		{"BTC band ppm", btc.PriceBandPpm, 50_000},
 		{"SOL quote per tick-lot", ms[2].Grid.QuotePerTickLot(), 10_000},
+		{"BTC impact notional (200 USDT at 125x)", btc.ImpactNotionalQuote, 25_000 * fixed.QuoteUnitsPerWhole},
+		{"ETH impact notional (200 USDT at its max leverage)", ms[1].ImpactNotionalQuote, 200 * ms[1].Brackets.TierAt(0).MaxLeverage * fixed.QuoteUnitsPerWhole},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %d, want %d", c.name, c.got, c.want)
@@ -57,6 +59,7 @@ func TestCompileReportsEveryProblem(t *testing.T) {
 	specs[1].FundingInterval = 0
 	specs[2].Brackets[1].NotionalFloor = d("30000") // gap after tier 1's cap of 20000
 	specs[2].PriceBand = d("0")
+	specs[2].ImpactNotional = d("-5")
 	_, err := Compile(specs)
 	if !errors.Is(err, ErrInvalidMarket) {
 		t.Fatalf("err = %v, want ErrInvalidMarket", err)
@@ -69,6 +72,7 @@ func TestCompileReportsEveryProblem(t *testing.T) {
 		"fundingInterval 0s",
 		"SOLUSDT: brackets",
 		"SOLUSDT: priceBand",
+		"SOLUSDT: impactNotional -5 is negative",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)

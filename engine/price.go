@@ -3,7 +3,9 @@ package engine
 import (
 	"fmt"
 
+	"github.com/paperperps/exchange/fixed"
 	"github.com/paperperps/exchange/margin"
+	"github.com/paperperps/exchange/orderbook"
 )
 
 // maxFundingRatePpm caps the funding rate of one interval at 0.75%.
@@ -23,24 +25,69 @@ func (e *Engine) setIndex(cmd *Command, ev []Event) ([]Event, Reason) {
 		return ev, ReasonInvalidPrice
 	}
 	ms.indexTicks = cmd.PriceTicks
-	// The best bid and ask stand in for the impact prices (the prices at
-	// which a fixed notional would fill): a thin book then moves the
-	// premium less than venues' impact walks would.
+	// The mark's basis samples the mid of the best bid and ask, and only
+	// a two-sided book has one: while a side is empty the average keeps
+	// its earlier samples (and with none, the mark leans on the index and
+	// the last trade; see margin.MarkPrice).
 	bid, _, okBid := ms.book.BestBid()
 	ask, _, okAsk := ms.book.BestAsk()
 	if okBid && okAsk {
 		_ = ms.basis.Add(bid, ask, ms.indexTicks)
 	}
-	if !okBid {
-		bid = 0
-	}
-	if !okAsk {
-		ask = 0
-	}
-	if p, err := margin.PremiumIndexPpm(bid, ask, ms.indexTicks); err == nil {
+	// The funding premium samples the impact prices: what the impact
+	// notional would fetch on each side, so that a thin quote at the top
+	// of the book cannot set funding.
+	impactBid := e.impactPrice(ms, orderbook.Buy)
+	impactAsk := e.impactPrice(ms, orderbook.Sell)
+	if p, err := margin.PremiumIndexPpm(impactBid, impactAsk, ms.indexTicks); err == nil {
 		_ = ms.premium.Add(p)
 	}
 	return e.markEvent(cmd, ev, ms), ReasonNone
+}
+
+// impactPrice is the average price, in ticks, at which the market's impact
+// notional would fill against side of the book (the bids for the impact
+// bid), or 0 if that side cannot absorb it. The last level takes only the
+// notional still missing, so with Σ the lots × quote per tick-lot of the
+// levels before it, r the notional missing and p its price, the lots are
+// Σ/qptl + r/(p·qptl) and the average is notional·p / (Σ·p + r): exact,
+// rounded away from the book's middle (down for bids, up for asks), which
+// can only shrink the premium.
+func (e *Engine) impactPrice(ms *marketState, side orderbook.Side) int64 {
+	need, qptl := ms.ImpactNotionalQuote, ms.Grid.QuotePerTickLot()
+	rounding := fixed.RoundDown
+	if side == orderbook.Sell {
+		rounding = fixed.RoundUp
+	}
+	for n := 16; ; n *= 4 {
+		e.depthBuf = ms.book.Depth(side, n, e.depthBuf[:0])
+		var filled, lotsQuote int64 // notional of the whole levels, and their lots × qptl
+		for _, l := range e.depthBuf {
+			v, err := notionalAt(l.TotalLots, l.PriceTicks, qptl)
+			if err != nil || v >= need-filled {
+				// This level completes the notional (a level too large for
+				// int64 certainly does).
+				den, err1 := fixed.Mul(lotsQuote, l.PriceTicks)
+				if err1 == nil {
+					den, err1 = fixed.Add(den, need-filled)
+				}
+				p, err2 := fixed.MulDiv(need, l.PriceTicks, den, rounding)
+				if err1 != nil || err2 != nil {
+					return 0
+				}
+				return p
+			}
+			filled += v // below need: no overflow
+			lq, err := fixed.Mul(l.TotalLots, qptl)
+			if err != nil {
+				return 0
+			}
+			lotsQuote += lq // ≤ filled
+		}
+		if len(e.depthBuf) < n {
+			return 0 // the whole side is thinner than the impact notional
+		}
+	}
 }
 
 // markEvent recomputes the mark and reports it if it moved (or on a new
