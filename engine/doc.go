@@ -28,6 +28,12 @@
 // from margin.LiquidationPrice. Funding is paid when a command's time
 // passes a funding time (multiples of the interval since the epoch).
 //
-// Not built yet: liquidation itself, stop and take-profit orders, client
-// order ids, and reduce-only orders that rest.
+// Orders: limit and market (IOC, FOK, post-only, GTC), reduce-only (which
+// may rest, and are cut to stay within the position), stop and take-profit
+// orders watching the mark or the last price (they wait in a trigger index
+// and fire in the command that moves the price, keeping their id), amend,
+// cancel and cancel-all, by engine id or by client order id. See
+// docs/ARCHITECTURE.md, "Orders beyond the book".
+//
+// Not built yet: liquidation itself (the next step).
 package engine
