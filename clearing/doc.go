@@ -86,7 +86,9 @@
 // isolated position's PnL, fees and funding move its IsolatedMarginQuote,
 // which the engine funds with AddIsolatedMargin (also on a flat position,
 // just before the fill that opens it) and which a full close returns to the
-// wallet. Its loss never reaches the wallet: if margin would go negative, it
+// wallet. A partial close returns the closed share of it (rounded down),
+// with the closed part's PnL and fee settled against that share, as venues
+// release isolated margin pro rata. Its loss never reaches the wallet: if margin would go negative, it
 // is set to 0 and the shortfall is taken from the insurance fund and
 // reported (ShortfallQuote); the fund may go negative, also reported
 // (InsuranceFundQuote), which is where auto-deleveraging will come in.

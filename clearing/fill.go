@@ -52,8 +52,9 @@ type FillResult struct {
 	// WalletQuote is the account's wallet after the fill. Negative means a
 	// cross loss exceeded the wallet: a debt the engine must liquidate.
 	WalletQuote int64
-	// ReleasedMarginQuote is the isolated margin returned to the wallet
-	// because the fill closed the position.
+	// ReleasedMarginQuote is what an isolated position returned to the
+	// wallet: all its margin on a close, the closed share on a partial
+	// close, each with the closed part's PnL and fee settled in.
 	ReleasedMarginQuote int64
 	// ShortfallQuote > 0 means the isolated position was bankrupt: its loss
 	// and fee exceeded its margin by this much, the margin was set to 0 and
@@ -245,6 +246,29 @@ func settle(st *sideState, res *FillResult, qtyLots, priceTicks, qptl, feeRatePp
 	}
 	wallet, iso, fund := st.walletQuote, st.isolatedMarginQuote, st.insuranceFundQuote
 	if st.mode == Isolated {
+		if res.Change == ChangeReduced {
+			// A partial close hands the wallet the closed share of the
+			// margin, rounded down (the position keeps the remainder), as
+			// venues release isolated margin pro rata: the part that
+			// stays open keeps its margin ratio. The closed part's PnL and
+			// fee settle against that share first; a loss beyond it falls
+			// on the rest of the margin below, never on the wallet.
+			share, err := fixed.MulDiv(iso, res.ClosedLots, max(oldSize, -oldSize), fixed.RoundDown)
+			if err != nil {
+				return err
+			}
+			iso -= share
+			if delta, err = fixed.Add(delta, share); err != nil {
+				return err
+			}
+			if delta > 0 {
+				res.ReleasedMarginQuote = delta
+				if wallet, err = fixed.Add(wallet, delta); err != nil {
+					return err
+				}
+				delta = 0
+			}
+		}
 		if iso, err = fixed.Add(iso, delta); err != nil {
 			return err
 		}

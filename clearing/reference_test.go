@@ -208,6 +208,19 @@ func (r *refLedger) fill(a clearing.AccountID, m clearing.MarketID, qty, price i
 	// Money: PnL and fee to the wallet (cross) or isolated margin.
 	delta := fit(new(big.Int).Sub(bi(out.realized), bi(out.fee)))
 	if p.mode == clearing.Isolated {
+		if out.closed > 0 && p.size != 0 && rest == 0 {
+			// A partial close: the closed share of the margin (rounded
+			// down) goes to the wallet with the closed part's PnL and fee,
+			// unless they lose more than it.
+			share := fit(floorDiv(mul(p.iso, out.closed), bi(abs64(p.size)+out.closed)))
+			p.iso -= share
+			delta = add(delta, share)
+			if delta > 0 {
+				out.released = delta
+				r.wallet[a] = add(r.wallet[a], delta)
+				delta = 0
+			}
+		}
 		p.iso = add(p.iso, delta)
 		if p.iso < 0 {
 			out.shortfall = -p.iso

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"fmt"
+	"math/big"
 	"strings"
 
 	"github.com/paperperps/exchange/clearing"
@@ -508,6 +509,16 @@ func (s *sim) checkTrade(ev *engine.Event, fee int64, single bool, role int) {
 		wantWallet, wantIso := int64(0), max(0, before.iso+net)
 		if ev.SizeLots == 0 {
 			wantWallet, wantIso = wantIso, 0
+		} else if (ev.SizeLots > 0) == (before.size > 0) && abs64(ev.SizeLots) < abs64(before.size) {
+			// A partial close releases the closed share of the margin
+			// (rounded down), net of the closed part's PnL and fee.
+			closed := abs64(before.size) - abs64(ev.SizeLots)
+			share := new(big.Int).Div(new(big.Int).Mul(big.NewInt(before.iso), big.NewInt(closed)), big.NewInt(abs64(before.size))).Int64()
+			if d := net + share; d > 0 {
+				wantWallet, wantIso = d, before.iso-share
+			} else {
+				wantIso = max(0, before.iso-share+d)
+			}
 		}
 		if s.tradeBal != wantWallet || ev.IsolatedMarginQuote != wantIso {
 			s.fail("account %d (isolated, margin %d before) realized %d and paid %d: wallet moved %d, isolated margin now %d; want %d and %d",
