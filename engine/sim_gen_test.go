@@ -635,7 +635,7 @@ func (s *sim) genInvalid() (engine.Command, simExpect) {
 		}
 		return c, mustReject(engine.ReasonWouldTriggerImmediately, engine.ReasonBelowMinNotional)
 	case 24: // amending a conditional order, or a bad trigger
-		for _, id := range s.stopIDs {
+		for _, id := range s.stopIDs[:min(len(s.stopIDs), s.rng.IntN(2)*len(s.stopIDs))] {
 			if st, ok := s.stops[id]; ok {
 				c := s.cmd(engine.CmdAmendOrder, st.Account, st.Market)
 				c.OrderID, c.PriceTicks, c.QtyLots = id, st.TriggerTicks, st.QtyLots+1
