@@ -229,9 +229,11 @@ func (e *Engine) cancelStops(cmd *Command, ev []Event, a AccountID, m MarketID, 
 }
 
 // runTriggers fires the conditional orders of the command's market that
-// its new mark or last price reached, one at a time and the oldest first
-// among those due, since each one's trades can move the prices again and
-// fire more: a stop cascade plays out within the command that set it off.
+// its new mark or last price reached, one at a time, since each one's
+// trades can move the prices again and fire more: a stop cascade plays out
+// within the command that set it off. The order: each trigger tree fires
+// in the order the price crossed its triggers (the nearest first, ties by
+// age); between the trees, the older of their next orders goes first.
 // Every order fires at most once, so the loop ends.
 func (e *Engine) runTriggers(cmd *Command, ev []Event) []Event {
 	ms := &e.markets[cmd.Market]
@@ -244,8 +246,8 @@ func (e *Engine) runTriggers(cmd *Command, ev []Event) []Event {
 	}
 }
 
-// dueStop returns the oldest conditional order whose trigger the prices
-// have reached, nil if none.
+// dueStop returns the next conditional order to fire (see runTriggers),
+// nil if none is due.
 func (ms *marketState) dueStop() *stopOrder {
 	var due *stopOrder
 	for by := range ms.triggers.trees {
@@ -271,9 +273,13 @@ func (ms *marketState) dueStop() *stopOrder {
 func (e *Engine) fire(cmd *Command, ev []Event, s *stopOrder) []Event {
 	ms := &e.markets[s.market]
 	e.removeStop(s)
+	qty := s.qtyLots
+	if p, _ := e.ledger.Position(s.account, s.market); s.reduceOnly && p.SizeLots != 0 {
+		qty = min(qty, absInt(p.SizeLots)) // as enter cuts it (with no position it refuses)
+	}
 	ev, x := push(ev)
 	x.Kind, x.Seq, x.Account, x.Market, x.OrderID = EventOrderTriggered, cmd.Seq, s.account, s.market, s.id
-	x.Side, x.PriceTicks, x.ClientOrderID = s.side, ms.watchedTicks(s.by), s.cid
+	x.Side, x.PriceTicks, x.QtyLots, x.ClientOrderID = s.side, ms.watchedTicks(s.by), qty, s.cid
 	x.Trigger, x.TriggerBy, x.TriggerTicks = s.trigger, s.by, s.triggerTicks
 	c := Command{Kind: CmdPlaceOrder, Seq: cmd.Seq, TsNanos: cmd.TsNanos, Account: s.account, Market: s.market,
 		Side: s.side, Type: s.typ, TIF: s.tif, STP: s.stp, ReduceOnly: s.reduceOnly, PriceTicks: s.priceTicks,

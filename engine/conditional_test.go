@@ -152,3 +152,85 @@ func TestSnapshotKeepsStopsAndClientIDs(t *testing.T) {
 		t.Fatalf("tampered snapshot: %v", err)
 	}
 }
+
+// Restore refuses a conditional order of an account the ledger lacks (it
+// would index out of range when it fires) and ids used twice, across
+// markets and against the books.
+func TestRestoreRefusesBadConditionalOrders(t *testing.T) {
+	stop := func(id orderbook.OrderID, a AccountID, m MarketID) *stopOrder {
+		return &stopOrder{id: id, account: a, market: m, side: orderbook.Sell, typ: orderbook.Market,
+			tif: orderbook.IOC, trigger: TriggerStop, by: TriggerByMark, qtyLots: 10, triggerTicks: 100}
+	}
+	e, _ := stopFixture(t, DefaultConfig())
+	e.nextOrderID++
+	e.addStop(stop(e.nextOrderID, 7, 0))
+	if _, err := Restore(e.Config(), e.AppendSnapshot(nil)); !errors.Is(err, ErrBadSnapshot) {
+		t.Errorf("a stop of an unknown account: %v", err)
+	}
+	e, apply := stopFixture(t, DefaultConfig())
+	apply(Command{Kind: CmdSetIndexPrice, Market: 1, PriceTicks: 300_000})
+	e.nextOrderID++
+	e.addStop(stop(e.nextOrderID, 0, 0))
+	e.addStop(stop(e.nextOrderID, 0, 1))
+	if _, err := Restore(e.Config(), e.AppendSnapshot(nil)); !errors.Is(err, ErrBadSnapshot) {
+		t.Errorf("one id in two markets: %v", err)
+	}
+	e, apply = stopFixture(t, DefaultConfig())
+	id := apply(Command{Kind: CmdPlaceOrder, Side: orderbook.Buy, Type: orderbook.Limit, TIF: orderbook.GTC, PriceTicks: 990_000, QtyLots: 5})[0].OrderID
+	apply(Command{Kind: CmdSetIndexPrice, Market: 1, PriceTicks: 300_000})
+	e.addStop(stop(id, 0, 1))
+	if _, err := Restore(e.Config(), e.AppendSnapshot(nil)); !errors.Is(err, ErrBadSnapshot) {
+		t.Errorf("a stop with the id of an order resting in another market: %v", err)
+	}
+}
+
+// A reduce-only conditional order larger than the position enters the book
+// cut to it, and its triggered event says so.
+func TestTriggeredReduceOnlyReportsItsQuantity(t *testing.T) {
+	_, apply := stopFixture(t, DefaultConfig())
+	apply(Command{Kind: CmdCreateAccount})
+	apply(Command{Kind: CmdDeposit, Account: 1, AmountQuote: 100_000 * fixed.QuoteUnitsPerWhole})
+	apply(Command{Kind: CmdPlaceOrder, Account: 1, Side: orderbook.Sell, Type: orderbook.Limit, TIF: orderbook.GTC, PriceTicks: 1_000_000, QtyLots: 5})
+	apply(Command{Kind: CmdPlaceOrder, Side: orderbook.Buy, Type: orderbook.Market, TIF: orderbook.IOC, QtyLots: 5}) // long 5
+	apply(Command{Kind: CmdPlaceOrder, Account: 1, Side: orderbook.Buy, Type: orderbook.Limit, TIF: orderbook.GTC, PriceTicks: 990_000, QtyLots: 50})
+	sl := stopCmd(995_000) // a market sell of 10
+	sl.ReduceOnly = true
+	apply(sl)
+	var filled int64
+	triggered := false
+	for _, x := range apply(Command{Kind: CmdSetIndexPrice, PriceTicks: 980_000}) {
+		switch {
+		case x.Kind == EventOrderTriggered:
+			triggered = true
+			if x.QtyLots != 5 {
+				t.Errorf("triggered with %d lots, the order entered with 5", x.QtyLots)
+			}
+		case x.Kind == EventFill && x.Account == 0:
+			filled += x.QtyLots
+		}
+	}
+	if !triggered || filled != 5 {
+		t.Errorf("triggered %t, filled %d", triggered, filled)
+	}
+}
+
+// Within one trigger tree the order fires in the order the price crossed
+// the triggers: the nearest first, whatever its age.
+func TestTriggersFireInPriceOrder(t *testing.T) {
+	_, apply := stopFixture(t, DefaultConfig())
+	buyStop := func(trig int64) orderbook.OrderID {
+		return apply(Command{Kind: CmdPlaceOrder, Side: orderbook.Buy, Type: orderbook.Market, TIF: orderbook.IOC,
+			QtyLots: 10, Trigger: TriggerStop, TriggerBy: TriggerByMark, TriggerTicks: trig})[0].OrderID
+	}
+	far := buyStop(1_020_000)
+	near := buyStop(1_010_000)
+	var fired []orderbook.OrderID
+	for _, x := range apply(Command{Kind: CmdSetIndexPrice, PriceTicks: 1_030_000}) {
+		if x.Kind == EventOrderTriggered {
+			fired = append(fired, x.OrderID)
+		}
+	}
+	if len(fired) != 2 || fired[0] != near || fired[1] != far {
+		t.Errorf("fired %v, want %d then %d", fired, near, far)
+	}
+}

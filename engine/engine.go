@@ -195,7 +195,8 @@ func (e *Engine) slot(a AccountID, m MarketID) int { return int(a)*len(e.markets
 // Apply runs one command and appends its events to ev.
 func (e *Engine) Apply(cmd *Command, ev []Event) []Event {
 	reject := func(r Reason) []Event {
-		return append(ev, Event{Kind: EventRejected, Reason: r, Command: cmd.Kind, Seq: cmd.Seq, Account: cmd.Account, Market: cmd.Market, OrderID: cmd.OrderID})
+		return append(ev, Event{Kind: EventRejected, Reason: r, Command: cmd.Kind, Seq: cmd.Seq, Account: cmd.Account, Market: cmd.Market,
+			OrderID: cmd.OrderID, ClientOrderID: cmd.ClientOrderID})
 	}
 	if cmd.TsNanos < e.lastTs {
 		return reject(ReasonTimeWentBack)

@@ -35,9 +35,9 @@ const (
 	ReasonNoPrice
 	ReasonReduceOnlyNoPosition
 	ReasonReduceOnlyWouldIncrease
-	// ReasonReduceOnly: a resting reduce-only order was cut or cancelled
-	// because the position shrank, closed or flipped under it.
-	ReasonReduceOnly
+	// ReasonReduceOnlyMustNotRest is retired: reduce-only orders may rest
+	// now. The value stays taken.
+	ReasonReduceOnlyMustNotRest
 	ReasonTimeWentBack
 	ReasonInvalidPrice
 	// From the book (see orderbook.Reason).
@@ -63,6 +63,9 @@ const (
 	ReasonWouldTriggerImmediately
 	ReasonTooManyStopOrders
 	ReasonStopNotAmendable
+	// ReasonReduceOnly: a resting reduce-only order was cut or cancelled
+	// because the position shrank, closed or flipped under it.
+	ReasonReduceOnly
 	reasonCount
 )
 
@@ -76,7 +79,7 @@ var reasonNames = [...]string{
 	ReasonBelowMinQty: "below-min-qty", ReasonAboveMaxQty: "above-max-qty",
 	ReasonBelowMinNotional: "below-min-notional", ReasonNoPrice: "no-price",
 	ReasonReduceOnlyNoPosition: "reduce-only-no-position", ReasonReduceOnlyWouldIncrease: "reduce-only-would-increase",
-	ReasonReduceOnly: "reduce-only", ReasonTimeWentBack: "time-went-back",
+	ReasonReduceOnlyMustNotRest: "reduce-only-must-not-rest", ReasonTimeWentBack: "time-went-back",
 	ReasonInvalidPrice: "invalid-price", ReasonInvalidOrder: "invalid-order",
 	ReasonPriceOutsideBand: "price-outside-band", ReasonTooManyOrders: "too-many-orders",
 	ReasonTooManyPriceLevels: "too-many-price-levels", ReasonPostOnlyWouldTake: "post-only-would-take",
@@ -87,7 +90,7 @@ var reasonNames = [...]string{
 	ReasonInvalidTime: "invalid-time", ReasonInvalidClientOrderID: "invalid-client-order-id",
 	ReasonDuplicateClientOrderID: "duplicate-client-order-id", ReasonInvalidTrigger: "invalid-trigger",
 	ReasonWouldTriggerImmediately: "would-trigger-immediately", ReasonTooManyStopOrders: "too-many-stop-orders",
-	ReasonStopNotAmendable: "stop-not-amendable",
+	ReasonStopNotAmendable: "stop-not-amendable", ReasonReduceOnly: "reduce-only",
 }
 
 func (r Reason) String() string {
@@ -198,7 +201,8 @@ const (
 	EventOrderAmended
 	// EventOrderTriggered: conditional OrderID fired as the TriggerBy price
 	// reached PriceTicks (its trigger being TriggerTicks) and enters the
-	// book now, keeping its id: its fills, rest or end follow.
+	// book now with QtyLots (a reduce-only order cut to the position),
+	// keeping its id: its fills, rest or end follow.
 	EventOrderTriggered
 )
 
@@ -311,7 +315,7 @@ func (e Event) String() string {
 			f("reason=%s", e.Reason)
 		}
 	case EventOrderTriggered:
-		f("id=%d acct=%d market=%d %s %s=%d trigger=%d", e.OrderID, e.Account, e.Market, e.Trigger, e.TriggerBy, e.PriceTicks, e.TriggerTicks)
+		f("id=%d acct=%d market=%d %s %s=%d trigger=%d qty=%d", e.OrderID, e.Account, e.Market, e.Trigger, e.TriggerBy, e.PriceTicks, e.TriggerTicks, e.QtyLots)
 	case EventFill:
 		f("market=%d taker=%d/%d %s maker=%d/%d price=%d qty=%d taker-fee=%d maker-fee=%d",
 			e.Market, e.OrderID, e.Account, e.Side, e.MakerOrderID, e.MakerAccount, e.PriceTicks, e.QtyLots, e.FeeQuote, e.MakerFeeQuote)

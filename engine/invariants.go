@@ -21,6 +21,8 @@ func (e *Engine) CheckInvariants() error {
 	}
 	want := make([]openOrders, len(e.open))
 	books := 0 // book orders with a client order id
+	// Order ids are unique across every book and the conditional orders.
+	ids := map[orderbook.OrderID]bool{}
 	var orders []orderbook.RestingOrder
 	for i := range e.markets {
 		ms := &e.markets[i]
@@ -55,6 +57,10 @@ func (e *Engine) CheckInvariants() error {
 				if o.Tag&tagClientID != 0 {
 					books++
 				}
+				if ids[o.ID] || o.ID > e.nextOrderID {
+					return fmt.Errorf("%w: order %d rests twice or above the next id %d", ErrInvariant, o.ID, e.nextOrderID)
+				}
+				ids[o.ID] = true
 			}
 		}
 	}
@@ -67,7 +73,7 @@ func (e *Engine) CheckInvariants() error {
 			return err
 		}
 	}
-	return e.checkConditional(books)
+	return e.checkConditional(books, ids)
 }
 
 // checkReduceOnly checks fitReduceOnly's rule for one account and market:
@@ -92,11 +98,14 @@ func (e *Engine) checkReduceOnly(k int) error {
 // other, and the client order ids against the orders: every id belongs to
 // exactly one open order of its account (books of them rest, the others
 // wait for a trigger).
-func (e *Engine) checkConditional(books int) error {
+func (e *Engine) checkConditional(books int, ids map[orderbook.OrderID]bool) error {
 	if len(e.cids) != len(e.cidOf) {
 		return fmt.Errorf("%w: %d client order ids one way, %d the other", ErrInvariant, len(e.cids), len(e.cidOf))
 	}
 	for k, id := range e.cids {
+		if int(k.account) >= e.ledger.NumAccounts() {
+			return fmt.Errorf("%w: client order id %q of unknown account %d", ErrInvariant, k.cid, k.account)
+		}
 		if e.cidOf[id] != k {
 			return fmt.Errorf("%w: client order id %q of account %d names order %d, which names %+v", ErrInvariant, k.cid, k.account, id, e.cidOf[id])
 		}
@@ -108,6 +117,9 @@ func (e *Engine) checkConditional(books int) error {
 	count := map[[2]int]int{}
 	for it := e.stops.Iterator(); it.Next(); {
 		s, k := it.Value(), it.Key()
+		if int(s.account) >= e.ledger.NumAccounts() || int(s.market) >= len(e.markets) {
+			return fmt.Errorf("%w: conditional order %d of unknown account %d or market %d", ErrInvariant, s.id, s.account, s.market)
+		}
 		if k != (ownerKey{s.account, s.market, s.id}) {
 			return fmt.Errorf("%w: conditional order %d filed under %+v", ErrInvariant, s.id, k)
 		}
@@ -120,9 +132,10 @@ func (e *Engine) checkConditional(books int) error {
 			}
 			withCID++
 		}
-		if _, rests := e.markets[s.market].book.Order(s.id); rests {
-			return fmt.Errorf("%w: conditional order %d also rests", ErrInvariant, s.id)
+		if ids[s.id] || s.id == 0 || s.id > e.nextOrderID {
+			return fmt.Errorf("%w: conditional order %d: its id is taken, or not below the next id %d", ErrInvariant, s.id, e.nextOrderID)
 		}
+		ids[s.id] = true
 		count[[2]int{int(s.account), int(s.market)}]++
 	}
 	if indexed != e.stops.Size() {

@@ -275,8 +275,8 @@ func (s scenario) format(x Event) string {
 	case EventOrderCancelled:
 		return fmt.Sprintf("order %d cancelled acct=%d %s left=%s (%s)", x.OrderID, x.Account, sym, qty(x.QtyLots), x.Reason) + cidSuffix(x)
 	case EventOrderTriggered:
-		return fmt.Sprintf("order %d triggered acct=%d %s %s: %s %s reached %s", x.OrderID, x.Account, sym, x.Trigger, x.TriggerBy,
-			px(x.PriceTicks), px(x.TriggerTicks)) + cidSuffix(x)
+		return fmt.Sprintf("order %d triggered acct=%d %s %s: %s %s reached %s, %s %s enters", x.OrderID, x.Account, sym, x.Trigger, x.TriggerBy,
+			px(x.PriceTicks), px(x.TriggerTicks), x.Side, qty(x.QtyLots)) + cidSuffix(x)
 	case EventFill:
 		return fmt.Sprintf("fill %s %s @ %s taker %d/acct %d %s fee %s, maker %d/acct %d fee %s", sym, qty(x.QtyLots), px(x.PriceTicks),
 			x.OrderID, x.Account, x.Side, usdt(x.FeeQuote), x.MakerOrderID, x.MakerAccount, usdt(x.MakerFeeQuote))

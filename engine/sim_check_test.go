@@ -155,8 +155,11 @@ func (s *sim) checkEvents(cmd *engine.Command, x simExpect, crossings, marksBefo
 			c.Trigger, c.TriggerBy, c.TriggerTicks = engine.TriggerNone, 0, 0
 			size := s.pos[s.slot(c.Account, c.Market)].size
 			qty := c.QtyLots
-			if c.ReduceOnly {
+			if c.ReduceOnly && size != 0 {
 				qty = min(qty, abs64(size))
+			}
+			if ev.QtyLots != qty {
+				s.fail("conditional order %d of %d lots (reduce-only %t, position %d) triggered with %d", ev.OrderID, c.QtyLots, c.ReduceOnly, size, ev.QtyLots)
 			}
 			s.in = simIncoming{cmd: c, placed: ev.OrderID, acceptedQty: qty, sizeBefore: size, triggered: true}
 			s.stats.triggered++
