@@ -98,9 +98,8 @@ func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
 // with the new orders' margin and fees held back.
 func (e *Engine) checkOrders(a AccountID, m MarketID, before, after openOrders) Reason {
 	p, _ := e.ledger.Position(a, m)
-	was, err1 := e.exposureQuote(p, before)
-	reached, err2 := e.exposureQuote(p, after)
-	if err1 != nil || err2 != nil {
+	was, reached, err := e.exposureChange(p, before, after)
+	if err != nil {
 		return ReasonInsufficientMargin
 	}
 	if reached <= was {
@@ -109,7 +108,7 @@ func (e *Engine) checkOrders(a AccountID, m MarketID, before, after openOrders) 
 	if e.leverage[e.slot(a, m)] > e.markets[m].Brackets.MaxLeverage(reached) {
 		return ReasonLeverageAboveBracket
 	}
-	if free, err := e.freeCollateralWith(a, int(m), after); err != nil || free < 0 {
+	if free, err := e.freeCollateralWith(a, &p, after, reached); err != nil || free < 0 {
 		return ReasonInsufficientMargin
 	}
 	return ReasonNone

@@ -65,6 +65,36 @@ func notionalAt(lots, priceTicks, qptl int64) (int64, error) {
 	return fixed.Mul(v, qptl)
 }
 
+// exposureChange is exposureQuote of p with the resting orders before and
+// after a change. A change touches one side, so the side it leaves alone is
+// valued once for both; since the result fails when any side's valuation
+// does, that is the same answer as two calls of exposureQuote.
+func (e *Engine) exposureChange(p clearing.Position, before, after openOrders) (was, reached int64, err error) {
+	qptl := p.QuotePerTickLot
+	mark := e.valuationTicks(p.Market)
+	buysBefore, err := reachedValue(p.SizeLots, before.buyLots, before.buyValueQuote, mark, qptl)
+	if err != nil {
+		return 0, 0, err
+	}
+	buysAfter := buysBefore
+	if after.buyLots != before.buyLots || after.buyValueQuote != before.buyValueQuote {
+		if buysAfter, err = reachedValue(p.SizeLots, after.buyLots, after.buyValueQuote, mark, qptl); err != nil {
+			return 0, 0, err
+		}
+	}
+	sellsBefore, err := reachedValue(-p.SizeLots, before.sellLots, before.sellValueQuote, mark, qptl)
+	if err != nil {
+		return 0, 0, err
+	}
+	sellsAfter := sellsBefore
+	if after.sellLots != before.sellLots || after.sellValueQuote != before.sellValueQuote {
+		if sellsAfter, err = reachedValue(-p.SizeLots, after.sellLots, after.sellValueQuote, mark, qptl); err != nil {
+			return 0, 0, err
+		}
+	}
+	return max(buysBefore, sellsBefore), max(buysAfter, sellsAfter), nil
+}
+
 // requirementQuote is what position p with resting orders o holds back:
 // the initial margin of its exposure, plus the taker fees the larger side's
 // orders would pay if they filled.
@@ -73,6 +103,11 @@ func (e *Engine) requirementQuote(p clearing.Position, o openOrders) (int64, err
 	if err != nil {
 		return 0, err
 	}
+	return e.requirementAt(p, o, x)
+}
+
+// requirementAt is requirementQuote with the exposure x already valued.
+func (e *Engine) requirementAt(p clearing.Position, o openOrders, x int64) (int64, error) {
 	im, err := margin.InitialMargin(x, e.leverage[e.slot(p.Account, p.Market)])
 	if err != nil {
 		return 0, err
@@ -89,24 +124,35 @@ func (e *Engine) requirementQuote(p clearing.Position, o openOrders) (int64, err
 // realized), less every cross requirement, less what isolated requirements
 // need beyond their isolated margin.
 func (e *Engine) freeCollateral(a AccountID) (int64, error) {
-	return e.freeCollateralWith(a, -1, openOrders{})
+	return e.freeCollateralWith(a, nil, openOrders{}, 0)
 }
 
 // freeCollateralWith is freeCollateral with the resting orders of market
-// override replaced by o: "what if this order rested too".
-func (e *Engine) freeCollateralWith(a AccountID, override int, o openOrders) (int64, error) {
+// known.Market replaced by o: "what if this order rested too". The caller
+// has read that market's position (known) and valued o's exposure (x)
+// already, so neither is done again. A nil known replaces nothing.
+func (e *Engine) freeCollateralWith(a AccountID, known *clearing.Position, o openOrders, x int64) (int64, error) {
 	free, _ := e.ledger.Wallet(a)
 	for m := range e.markets {
-		k := e.slot(a, MarketID(m))
-		orders := e.open[k]
-		if m == override {
-			orders = o
+		var (
+			p   clearing.Position
+			req int64
+			err error
+		)
+		if known != nil && known.Market == MarketID(m) {
+			p = *known
+			if p.SizeLots == 0 && o == (openOrders{}) {
+				continue
+			}
+			req, err = e.requirementAt(p, o, x)
+		} else {
+			orders := e.open[e.slot(a, MarketID(m))]
+			p, _ = e.ledger.Position(a, MarketID(m))
+			if p.SizeLots == 0 && orders == (openOrders{}) {
+				continue
+			}
+			req, err = e.requirementQuote(p, orders)
 		}
-		p, _ := e.ledger.Position(a, MarketID(m))
-		if p.SizeLots == 0 && orders == (openOrders{}) {
-			continue
-		}
-		req, err := e.requirementQuote(p, orders)
 		if err != nil {
 			return 0, err
 		}
