@@ -2,6 +2,7 @@ package margin
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/paperperps/exchange/fixed"
 )
@@ -120,10 +121,9 @@ func LiquidationPrice(in LiqInput) (priceTicks int64, ok bool, err error) {
 		return 0, false, errLiqSizeOverflow
 	}
 	s := liqSolver{
-		tiers:   in.Brackets.tiers,
-		long:    in.Side == Long,
-		qp:      qp,
-		maxTick: math.MaxInt64 / qp,
+		tiers: in.Brackets.tiers,
+		long:  in.Side == Long,
+		qp:    qp,
 	}
 	// base = WB + UPNL₁ − TMM₁ − side·entry; |base| < 2^65.
 	s.base = i128From(in.WalletQuote).add(i128From(in.OtherUnrealizedQuote)).sub(i128From(in.OtherMaintQuote))
@@ -140,28 +140,28 @@ func LiquidationPrice(in LiqInput) (priceTicks int64, ok bool, err error) {
 	if !s.long {
 		dir = -1
 	}
-	var k int
+	var t tierSpan
 	if s.long && !in.Brackets.exact {
-		k = s.step(len(s.tiers), -1) // the top non-empty tier
-	} else if k = in.Brackets.index(in.EntryValueQuote); !s.nonEmpty(k) {
-		if k = s.step(k, -1); k < 0 {
-			k = s.step(in.Brackets.index(in.EntryValueQuote), 1)
+		t = s.step(len(s.tiers), -1) // the top non-empty tier
+	} else if t = s.span(in.Brackets.index(in.EntryValueQuote)); t.lo > t.hi {
+		if t = s.step(t.k, -1); t.k < 0 {
+			t = s.step(in.Brackets.index(in.EntryValueQuote), 1)
 		}
 	}
-	if s.good(k) {
-		for j := s.step(k, dir); j >= 0 && s.good(j); j = s.step(j, dir) {
-			k = j
+	if s.good(t) {
+		for j := s.step(t.k, dir); j.k >= 0 && s.good(j); j = s.step(j.k, dir) {
+			t = j
 		}
 	} else {
-		for k = s.step(k, -dir); k >= 0 && !s.good(k); k = s.step(k, -dir) {
+		for t = s.step(t.k, -dir); t.k >= 0 && !s.good(t); t = s.step(t.k, -dir) {
 		}
-		if k < 0 {
+		if t.k < 0 {
 			return 0, false, nil
 		}
 	}
-	p := s.bound(k)
+	p := s.bound(t)
 	if s.long {
-		if p >= s.maxTick {
+		if p >= s.maxTick() {
 			return 0, false, errLiqPriceOverflow
 		}
 		return p + 1, true, nil
@@ -185,44 +185,63 @@ func LiquidationPrice(in LiqInput) (priceTicks int64, ok bool, err error) {
 // which is linear in P: for a long (r − 10^6 < 0) it holds for P below
 // 10^6·(1 − B) / (qp·(10^6 − r)), for a short above 10^6·(B − 1) /
 // (qp·(10^6 + r)).
+//
+// The solver runs on every position event, so it avoids divisions where it
+// can: a tier's span is computed once per visit and carried along with the
+// tier (tierSpan), the highest tick only when needed, and the bound divides
+// in int64 when the numbers fit.
 type liqSolver struct {
-	tiers   []Tier
-	long    bool
-	qp      int64 // quote units per tick of price for the whole position
-	maxTick int64 // the highest tick whose notional fits in an int64
-	base    i128  // WB + UPNL₁ − TMM₁ − side·entry value
+	tiers []Tier
+	long  bool
+	qp    int64 // quote units per tick of price for the whole position
+	top   int64 // the highest tick whose notional fits in an int64; 0 until maxTick computes it
+	base  i128  // WB + UPNL₁ − TMM₁ − side·entry value
 }
 
-// span is the range of ticks in [1, maxTick] whose notional falls in tier
-// k; lo > hi when a tier is narrower than one tick of this position.
-func (s *liqSolver) span(k int) (lo, hi int64) {
+// tierSpan is tier k with its span of ticks: those in [1, maxTick] whose
+// notional falls in the tier; lo > hi when the tier is narrower than one
+// tick of this position. k is -1 for no tier.
+type tierSpan struct {
+	k      int
+	lo, hi int64
+}
+
+// maxTick is the highest tick whose notional fits in an int64.
+func (s *liqSolver) maxTick() int64 {
+	if s.top == 0 {
+		s.top = math.MaxInt64 / s.qp // at least 1: qp fits in an int64
+	}
+	return s.top
+}
+
+// span returns tier k with its span. The lowest tick is ceil(floor / qp),
+// at least 1, so a floor up to qp (tier 1's 0 among them) needs no
+// division. Below the last tier the highest is (cap − 1) / qp, which never
+// exceeds maxTick because cap − 1 < MaxInt64.
+func (s *liqSolver) span(k int) tierSpan {
 	t := &s.tiers[k]
-	lo = t.FloorQuote / s.qp // floors are >= 0
-	if t.FloorQuote%s.qp != 0 {
-		lo++
+	lo := int64(1) // floors are >= 0
+	if t.FloorQuote > s.qp {
+		lo = t.FloorQuote / s.qp
+		if t.FloorQuote%s.qp != 0 {
+			lo++
+		}
 	}
-	lo = max(lo, 1)
-	hi = s.maxTick
-	if k < len(s.tiers)-1 {
-		hi = min(hi, (t.CapQuote-1)/s.qp) // caps are >= 1
+	if k == len(s.tiers)-1 {
+		return tierSpan{k, lo, s.maxTick()}
 	}
-	return lo, hi
-}
-
-func (s *liqSolver) nonEmpty(k int) bool {
-	lo, hi := s.span(k)
-	return lo <= hi
+	return tierSpan{k, lo, (t.CapQuote - 1) / s.qp} // caps are >= 1
 }
 
 // step returns the next tier from k in direction dir (±1) that holds at
-// least one tick, or -1.
-func (s *liqSolver) step(k, dir int) int {
+// least one tick, with its span; k -1 if there is none.
+func (s *liqSolver) step(k, dir int) tierSpan {
 	for k += dir; k >= 0 && k < len(s.tiers); k += dir {
-		if s.nonEmpty(k) {
-			return k
+		if t := s.span(k); t.lo <= t.hi {
+			return t
 		}
 	}
-	return -1
+	return tierSpan{k: -1}
 }
 
 // liqAt is the engine's test at tick p (in [1, maxTick]) with tier k's
@@ -239,33 +258,78 @@ func (s *liqSolver) liqAt(k int, p int64) bool {
 	return lhs.cmp(b.sub(i128From(1)).mulU(fixed.PpmPerUnit)) > 0
 }
 
-// good reports whether some tick of the non-empty tier k is liquidatable:
+// good reports whether some tick of the non-empty tier t is liquidatable:
 // the test is monotone within a tier, so it is enough to try the tier's
 // most dangerous tick (the lowest for a long, the highest for a short).
-func (s *liqSolver) good(k int) bool {
-	lo, hi := s.span(k)
+func (s *liqSolver) good(t tierSpan) bool {
 	if s.long {
-		return s.liqAt(k, lo)
+		return s.liqAt(t.k, t.lo)
 	}
-	return s.liqAt(k, hi)
+	return s.liqAt(t.k, t.hi)
 }
 
 // bound is, for a tier where good holds, the highest liquidatable tick of
 // the tier for a long and the lowest for a short. Dividing by qp and then by
 // 10^6 ∓ r equals dividing by their product (nested floors and ceilings of
-// positive divisors compose), which keeps every divisor within 64 bits.
-func (s *liqSolver) bound(k int) int64 {
-	t := &s.tiers[k]
-	lo, hi := s.span(k)
-	b := s.base.add(i128From(t.MaintAmountQuote))
+// positive divisors compose), which keeps every divisor within 64 bits, or
+// when the product fits in an int64 makes it one division.
+func (s *liqSolver) bound(t tierSpan) int64 {
+	tier := &s.tiers[t.k]
+	b := s.base.add(i128From(tier.MaintAmountQuote))
 	if s.long {
 		// Largest P with P < X/D is ceil(X/D) − 1.
 		x := i128From(1).sub(b).mulU(fixed.PpmPerUnit)
-		c := x.ceilDivU(uint64(s.qp)).ceilDivU(uint64(fixed.PpmPerUnit - t.MaintRatePpm)).sub(i128From(1))
-		return min(c.clamp64(), hi)
+		d := fixed.PpmPerUnit - tier.MaintRatePpm
+		if x64, ok := x.int64(); ok {
+			return min(ceilDiv2(x64, s.qp, d)-1, t.hi)
+		}
+		c := x.ceilDivU(uint64(s.qp)).ceilDivU(uint64(d)).sub(i128From(1))
+		return min(c.clamp64(), t.hi)
 	}
 	// Smallest P with P > X/D is floor(X/D) + 1.
 	x := b.sub(i128From(1)).mulU(fixed.PpmPerUnit)
-	c := x.floorDivU(uint64(s.qp)).floorDivU(uint64(fixed.PpmPerUnit + t.MaintRatePpm)).add(i128From(1))
-	return max(c.clamp64(), lo)
+	d := fixed.PpmPerUnit + tier.MaintRatePpm
+	if x64, ok := x.int64(); ok {
+		return max(floorDiv2(x64, s.qp, d)+1, t.lo)
+	}
+	c := x.floorDivU(uint64(s.qp)).floorDivU(uint64(d)).add(i128From(1))
+	return max(c.clamp64(), t.lo)
+}
+
+// ceilDiv2 is ceil(ceil(x / a) / b) for a, b > 0, which equals ceil(x /
+// (a·b)): one division when a·b fits in an int64. |x| < 2^63 − 1 keeps the
+// result at least 2 above MinInt64, so the caller's − 1 cannot wrap.
+func ceilDiv2(x, a, b int64) int64 {
+	if hi, lo := bits.Mul64(uint64(a), uint64(b)); hi == 0 && lo <= math.MaxInt64 {
+		return ceilDiv(x, int64(lo))
+	}
+	return ceilDiv(ceilDiv(x, a), b)
+}
+
+// floorDiv2 is floor(floor(x / a) / b) = floor(x / (a·b)) for a, b > 0, as
+// ceilDiv2; the caller's + 1 cannot wrap for the same reason.
+func floorDiv2(x, a, b int64) int64 {
+	if hi, lo := bits.Mul64(uint64(a), uint64(b)); hi == 0 && lo <= math.MaxInt64 {
+		return floorDiv(x, int64(lo))
+	}
+	return floorDiv(floorDiv(x, a), b)
+}
+
+// ceilDiv is ceil(x / d) for d > 0 (Go's division truncates toward zero,
+// which is the ceiling only for a negative quotient).
+func ceilDiv(x, d int64) int64 {
+	q := x / d
+	if x%d != 0 && x > 0 {
+		q++
+	}
+	return q
+}
+
+// floorDiv is floor(x / d) for d > 0.
+func floorDiv(x, d int64) int64 {
+	q := x / d
+	if x%d != 0 && x < 0 {
+		q--
+	}
+	return q
 }
