@@ -87,14 +87,23 @@ func (l *Ledger) export(p *position) Position {
 
 // Position returns account a's position in market m: a flat cross position
 // if it never had one, ok false if the account or market is unknown.
-func (l *Ledger) Position(a AccountID, m MarketID) (Position, bool) {
+//
+// The engine calls it several times per fill, on a record the fill has
+// just written. The result is filled field by field (same-width loads from
+// the record, results returned in registers): a composite literal was built
+// in a stack temporary and copied out with 16-byte loads, which cannot take
+// their data from the narrower stores just made and stall.
+func (l *Ledger) Position(a AccountID, m MarketID) (p Position, ok bool) {
 	if !l.knownAccount(a) || int(m) >= len(l.markets) {
 		return Position{}, false
 	}
+	p.Account, p.Market = a, m
+	p.QuotePerTickLot = l.markets[m].spec.QuotePerTickLot
 	if i := l.lookup(a, m); i != 0 {
-		return l.export(&l.pos[i]), true
+		r := &l.pos[i]
+		p.Mode, p.SizeLots, p.EntryValueQuote, p.IsolatedMarginQuote = r.mode, r.sizeLots, r.entryValueQuote, r.isolatedMarginQuote
 	}
-	return Position{Account: a, Market: m, QuotePerTickLot: l.markets[m].spec.QuotePerTickLot}, true
+	return p, true
 }
 
 // OpenPositions appends market m's open positions to buf, in the order they
