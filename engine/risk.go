@@ -177,21 +177,29 @@ func (e *Engine) freeCollateralWith(a AccountID, known *clearing.Position, o ope
 // liquidationPrice of position p, 0 when it has none: from the isolated
 // margin alone, or for cross from the wallet and the other cross positions'
 // maintenance and unrealized PnL at their marks.
+//
+// It runs for every position event. The input is assembled in scalars,
+// written once and read in place by LiqInput.LiquidationPrice: passed by
+// value it was copied with 16-byte loads that stall on the narrower stores
+// just made.
 func (e *Engine) liquidationPrice(p clearing.Position) int64 {
 	a, m := p.Account, p.Market
 	if p.SizeLots == 0 {
 		return 0
 	}
-	in := margin.LiqInput{Side: margin.Long, SizeLots: p.SizeLots, EntryValueQuote: p.EntryValueQuote,
-		QuotePerTickLot: p.QuotePerTickLot, Brackets: e.markets[m].Brackets, WalletQuote: p.IsolatedMarginQuote}
+	side, size, entry, wallet := margin.Long, p.SizeLots, p.EntryValueQuote, p.IsolatedMarginQuote
 	if p.SizeLots < 0 {
-		in.Side, in.SizeLots, in.EntryValueQuote = margin.Short, -p.SizeLots, -p.EntryValueQuote
+		side, size, entry = margin.Short, -p.SizeLots, -p.EntryValueQuote
 	}
+	var otherUnrealized, otherMaint int64
 	if p.Mode == clearing.Cross {
-		in.WalletQuote, _ = e.ledger.Wallet(a)
+		wallet, _ = e.ledger.Wallet(a)
 		for o := range e.markets {
+			if MarketID(o) == m {
+				continue
+			}
 			q, _ := e.ledger.Position(a, MarketID(o))
-			if MarketID(o) == m || q.SizeLots == 0 || q.Mode != clearing.Cross {
+			if q.SizeLots == 0 || q.Mode != clearing.Cross {
 				continue
 			}
 			upnl, err1 := e.unrealized(q)
@@ -200,11 +208,15 @@ func (e *Engine) liquidationPrice(p clearing.Position) int64 {
 			if err1 != nil || err2 != nil || err3 != nil {
 				return 0
 			}
-			in.OtherUnrealizedQuote += upnl
-			in.OtherMaintQuote += mm
+			otherUnrealized += upnl
+			otherMaint += mm
 		}
 	}
-	lp, ok, err := margin.LiquidationPrice(in)
+	var in margin.LiqInput // by fields: a literal is built in a temporary and copied
+	in.Side, in.SizeLots, in.EntryValueQuote, in.QuotePerTickLot = side, size, entry, p.QuotePerTickLot
+	in.WalletQuote, in.OtherMaintQuote, in.OtherUnrealizedQuote = wallet, otherMaint, otherUnrealized
+	in.Brackets = e.markets[m].Brackets
+	lp, ok, err := in.LiquidationPrice()
 	if err != nil || !ok {
 		return 0
 	}

@@ -102,6 +102,15 @@ type LiqInput struct {
 // It allocates nothing: intermediate products (up to about 2^86) use a
 // 128-bit integer.
 func LiquidationPrice(in LiqInput) (priceTicks int64, ok bool, err error) {
+	return in.LiquidationPrice()
+}
+
+// LiquidationPrice is LiquidationPrice(*in), reading the input in place.
+// The engine computes a liquidation price for every position event, and a
+// LiqInput passed by value (too large for registers) is copied to the
+// stack with 16-byte loads, which stall on the narrower stores that have
+// just built it.
+func (in *LiqInput) LiquidationPrice() (priceTicks int64, ok bool, err error) {
 	switch {
 	case in.Side != Long && in.Side != Short:
 		return 0, false, errSide
