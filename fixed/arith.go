@@ -84,13 +84,19 @@ func Sub(a, b int64) (int64, error) {
 }
 
 // Mul returns a*b, or ErrOverflow instead of wrapping around.
+//
+// It is small enough to inline (notionals and PnL are products on every
+// fill): the signed 128-bit product's high word is the unsigned product's
+// less b when a < 0 and less a when b < 0 (two's complement), and the
+// product fits in an int64 exactly when that word is the sign extension of
+// the low word.
 func Mul(a, b int64) (int64, error) {
-	neg := (a < 0) != (b < 0)
-	hi, lo := bits.Mul64(absU(a), absU(b))
-	if hi != 0 {
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	hi -= uint64(a>>63&b) + uint64(b>>63&a)
+	if int64(hi) != int64(lo)>>63 {
 		return 0, ErrOverflow
 	}
-	return fromMagnitude(lo, neg)
+	return int64(lo), nil
 }
 
 // Abs returns |x|, or ErrOverflow for math.MinInt64, whose magnitude does not
