@@ -223,8 +223,10 @@ func (e *Engine) bookEvents(cmd *Command, ev []Event) []Event {
 		be := &e.bookEv[i]
 		switch be.Kind {
 		case orderbook.EventAccepted:
-			ev = append(ev, Event{Kind: EventOrderAccepted, Seq: cmd.Seq, Account: AccountID(be.Account), Market: m,
-				OrderID: be.OrderID, Side: be.Side, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots})
+			var x *Event
+			ev, x = push(ev)
+			x.Kind, x.Seq, x.Account, x.Market = EventOrderAccepted, cmd.Seq, AccountID(be.Account), m
+			x.OrderID, x.Side, x.PriceTicks, x.QtyLots = be.OrderID, be.Side, be.PriceTicks, be.QtyLots
 		case orderbook.EventAmended:
 			ev = append(ev, Event{Kind: EventOrderAmended, Seq: cmd.Seq, Account: AccountID(be.Account), Market: m,
 				OrderID: be.OrderID, Side: be.Side, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots, RemainingLots: be.RemainingLots})
@@ -234,8 +236,10 @@ func (e *Engine) bookEvents(cmd *Command, ev []Event) []Event {
 				// remainder never rested).
 				e.addOpen(AccountID(be.Account), m, be.Side, -be.QtyLots, be.PriceTicks)
 			}
-			ev = append(ev, Event{Kind: EventOrderCancelled, Seq: cmd.Seq, Account: AccountID(be.Account), Market: m,
-				OrderID: be.OrderID, Side: be.Side, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots, Reason: bookReason(be.Reason)})
+			var x *Event
+			ev, x = push(ev)
+			x.Kind, x.Seq, x.Account, x.Market = EventOrderCancelled, cmd.Seq, AccountID(be.Account), m
+			x.OrderID, x.Side, x.PriceTicks, x.QtyLots, x.Reason = be.OrderID, be.Side, be.PriceTicks, be.QtyLots, bookReason(be.Reason)
 		case orderbook.EventFill:
 			ev = e.settleFill(cmd, ev, be)
 		}
@@ -270,9 +274,10 @@ func (e *Engine) settleFill(cmd *Command, ev []Event, be *orderbook.Event) []Eve
 		panic(fmt.Errorf("engine: settling fill of order %d: %w", be.OrderID, err))
 	}
 	ms.lastTradeTicks = be.PriceTicks
-	ev = append(ev, Event{Kind: EventFill, Seq: cmd.Seq, Market: m, OrderID: be.OrderID, Account: taker, Side: be.Side,
-		MakerOrderID: be.MakerOrderID, MakerAccount: maker, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots,
-		FeeQuote: res.Taker.FeeQuote, MakerFeeQuote: res.Maker.FeeQuote})
+	ev, x := push(ev)
+	x.Kind, x.Seq, x.Market, x.OrderID, x.Account, x.Side = EventFill, cmd.Seq, m, be.OrderID, taker, be.Side
+	x.MakerOrderID, x.MakerAccount, x.PriceTicks, x.QtyLots = be.MakerOrderID, maker, be.PriceTicks, be.QtyLots
+	x.FeeQuote, x.MakerFeeQuote = res.Taker.FeeQuote, res.Maker.FeeQuote
 	if taker != maker {
 		// The taker's balance and position are reported once, after its
 		// last fill (see place); each maker's after its fill.
