@@ -124,8 +124,8 @@ func (e *Engine) trade(cmd *Command, ev []Event, id orderbook.OrderID) []Event {
 	ev = e.bookEvents(cmd, ev)
 	ev = e.flushTaker(cmd, ev, cmd.Account)
 	e.incomingID = 0
-	if o, ok := ms.book.Order(id); ok {
-		e.addOpen(cmd.Account, cmd.Market, o.Side, o.RemainingLots, o.PriceTicks)
+	if side, priceTicks, lots, ok := ms.book.Resting(id); ok {
+		e.addOpen(cmd.Account, cmd.Market, side, lots, priceTicks)
 	}
 	if ms.lastTradeTicks != lastTrade {
 		// The last price is one of the mark's three components: a trade
