@@ -97,8 +97,9 @@ func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
 // liquidatable as it opens), and free collateral must stay non-negative
 // with the new orders' margin and fees held back.
 func (e *Engine) checkOrders(a AccountID, m MarketID, before, after openOrders) Reason {
-	p, _ := e.ledger.Position(a, m)
-	was, reached, err := e.exposureChange(p, before, after)
+	var p clearing.Position
+	e.ledger.ReadPosition(a, m, &p)
+	was, reached, err := e.exposureChange(&p, before, after)
 	if err != nil {
 		return ReasonInsufficientMargin
 	}
@@ -253,16 +254,17 @@ func (e *Engine) settleFill(cmd *Command, ev []Event, be *orderbook.Event) []Eve
 	ms := &e.markets[m]
 	taker, maker := AccountID(be.Account), AccountID(be.MakerAccount)
 	e.addOpen(maker, m, be.Side.Opposite(), -be.QtyLots, be.PriceTicks)
-	pt, _ := e.ledger.Position(taker, m)
-	if taker == maker || fundsIsolated(pt, be.Side, be.QtyLots) {
+	var pt, pm clearing.Position
+	e.ledger.ReadPosition(taker, m, &pt)
+	if taker == maker || fundsIsolated(&pt, be.Side, be.QtyLots) {
 		// Another balance event of the taker's account is coming: report
 		// its fills so far first, so every event's balance follows from
 		// the one before.
 		ev = e.flushTaker(cmd, ev, taker)
 	}
-	ev = e.fundIsolated(cmd, ev, pt, be.Side, be.QtyLots, be.PriceTicks)
-	pm, _ := e.ledger.Position(maker, m) // after the taker's funding: a self-trade shares it
-	ev = e.fundIsolated(cmd, ev, pm, be.Side.Opposite(), be.QtyLots, be.PriceTicks)
+	ev = e.fundIsolated(cmd, ev, &pt, be.Side, be.QtyLots, be.PriceTicks)
+	e.ledger.ReadPosition(maker, m, &pm) // after the taker's funding: a self-trade shares it
+	ev = e.fundIsolated(cmd, ev, &pm, be.Side.Opposite(), be.QtyLots, be.PriceTicks)
 	takerWallet, _ := e.ledger.Wallet(taker)
 	makerWallet, _ := e.ledger.Wallet(maker)
 	res, err := e.ledger.SettleTrade(clearing.Trade{Market: m, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots,
@@ -311,7 +313,7 @@ func (e *Engine) flushTaker(cmd *Command, ev []Event, taker AccountID) []Event {
 // fundsIsolated reports whether fundIsolated may move margin for a fill of
 // lots on side into position p: it is isolated and the fill does not only
 // reduce it.
-func fundsIsolated(p clearing.Position, side orderbook.Side, lots int64) bool {
+func fundsIsolated(p *clearing.Position, side orderbook.Side, lots int64) bool {
 	if p.Mode != clearing.Isolated {
 		return false
 	}
@@ -341,7 +343,7 @@ func (e *Engine) tradeEvents(cmd *Command, ev []Event, a AccountID, walletBefore
 // USDT position of a 15,000 USDT account can lose at most its 5,000 (fee
 // included) and the 10,000 stays. Only what the wallet holds can move; the
 // order's check reserved it.
-func (e *Engine) fundIsolated(cmd *Command, ev []Event, p clearing.Position, side orderbook.Side, lots, priceTicks int64) []Event {
+func (e *Engine) fundIsolated(cmd *Command, ev []Event, p *clearing.Position, side orderbook.Side, lots, priceTicks int64) []Event {
 	if !fundsIsolated(p, side, lots) {
 		return ev // cross, or a reduction or a close: nothing to move
 	}
@@ -384,7 +386,8 @@ func (e *Engine) fundIsolated(cmd *Command, ev []Event, p clearing.Position, sid
 
 // positionEvent reports an account's position in m after a change.
 func (e *Engine) positionEvent(cmd *Command, ev []Event, a AccountID, m MarketID, realized int64) []Event {
-	p, _ := e.ledger.Position(a, m)
+	var p clearing.Position
+	e.ledger.ReadPosition(a, m, &p)
 	liq := e.liquidationPrice(p)
 	ev, x := push(ev)
 	x.Kind, x.Seq, x.Account, x.Market, x.Mode = EventPosition, cmd.Seq, a, m, p.Mode

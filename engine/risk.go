@@ -69,7 +69,7 @@ func notionalAt(lots, priceTicks, qptl int64) (int64, error) {
 // after a change. A change touches one side, so the side it leaves alone is
 // valued once for both; since the result fails when any side's valuation
 // does, that is the same answer as two calls of exposureQuote.
-func (e *Engine) exposureChange(p clearing.Position, before, after openOrders) (was, reached int64, err error) {
+func (e *Engine) exposureChange(p *clearing.Position, before, after openOrders) (was, reached int64, err error) {
 	qptl := p.QuotePerTickLot
 	mark := e.valuationTicks(p.Market)
 	buysBefore, err := reachedValue(p.SizeLots, before.buyLots, before.buyValueQuote, mark, qptl)
@@ -103,11 +103,11 @@ func (e *Engine) requirementQuote(p clearing.Position, o openOrders) (int64, err
 	if err != nil {
 		return 0, err
 	}
-	return e.requirementAt(p, o, x)
+	return e.requirementAt(&p, o, x)
 }
 
 // requirementAt is requirementQuote with the exposure x already valued.
-func (e *Engine) requirementAt(p clearing.Position, o openOrders, x int64) (int64, error) {
+func (e *Engine) requirementAt(p *clearing.Position, o openOrders, x int64) (int64, error) {
 	im, err := margin.InitialMargin(x, e.leverage[e.slot(p.Account, p.Market)])
 	if err != nil {
 		return 0, err
@@ -133,25 +133,27 @@ func (e *Engine) freeCollateral(a AccountID) (int64, error) {
 // already, so neither is done again. A nil known replaces nothing.
 func (e *Engine) freeCollateralWith(a AccountID, known *clearing.Position, o openOrders, x int64) (int64, error) {
 	free, _ := e.ledger.Wallet(a)
+	var other clearing.Position
 	for m := range e.markets {
 		var (
-			p   clearing.Position
+			p   *clearing.Position
 			req int64
 			err error
 		)
 		if known != nil && known.Market == MarketID(m) {
-			p = *known
+			p = known
 			if p.SizeLots == 0 && o == (openOrders{}) {
 				continue
 			}
 			req, err = e.requirementAt(p, o, x)
 		} else {
 			orders := e.open[e.slot(a, MarketID(m))]
-			p, _ = e.ledger.Position(a, MarketID(m))
+			p = &other
+			e.ledger.ReadPosition(a, MarketID(m), p)
 			if p.SizeLots == 0 && orders == (openOrders{}) {
 				continue
 			}
-			req, err = e.requirementQuote(p, orders)
+			req, err = e.requirementQuote(*p, orders)
 		}
 		if err != nil {
 			return 0, err
@@ -159,7 +161,7 @@ func (e *Engine) freeCollateralWith(a AccountID, known *clearing.Position, o ope
 		if p.Mode == clearing.Isolated {
 			req = max(0, req-p.IsolatedMarginQuote)
 		} else {
-			upnl, err := e.unrealized(p)
+			upnl, err := e.unrealized(*p)
 			if err != nil {
 				return 0, err
 			}
@@ -194,11 +196,12 @@ func (e *Engine) liquidationPrice(p clearing.Position) int64 {
 	var otherUnrealized, otherMaint int64
 	if p.Mode == clearing.Cross {
 		wallet, _ = e.ledger.Wallet(a)
+		var q clearing.Position
 		for o := range e.markets {
 			if MarketID(o) == m {
 				continue
 			}
-			q, _ := e.ledger.Position(a, MarketID(o))
+			e.ledger.ReadPosition(a, MarketID(o), &q)
 			if q.SizeLots == 0 || q.Mode != clearing.Cross {
 				continue
 			}
