@@ -379,14 +379,22 @@ func (l *Ledger) Fill(f FillSide) (FillResult, error) {
 // is stored, so on error (as for Fill) nothing changes. Maker and taker may
 // be the same account (a self-trade the book allowed): the taker side then
 // settles into the position the maker side left.
-//
-// The engine settles every fill through it, so the result is named (each
-// side's FillResult is written where the caller reads it) and the maker's
-// state is copied to the taker's only for a self-trade: a copy of a struct
-// just written field by field stalls on 16-byte loads.
 func (l *Ledger) SettleTrade(t Trade) (res TradeResult, err error) {
+	if err := l.SettleTradeInto(t, &res); err != nil {
+		return TradeResult{}, err
+	}
+	return res, nil
+}
+
+// SettleTradeInto is SettleTrade writing the result into *res (undefined
+// on error). The engine settles every fill through it: a TradeResult
+// returned by value is copied by the caller with 16-byte loads, which stall
+// on the narrower stores that have just written it. For the same reason the
+// maker's state is copied to the taker's only for a self-trade.
+func (l *Ledger) SettleTradeInto(t Trade, res *TradeResult) error {
+	*res = TradeResult{}
 	if int(t.Market) >= len(l.markets) || !l.knownAccount(t.Maker) || !l.knownAccount(t.Taker) || t.QtyLots <= 0 || t.PriceTicks <= 0 {
-		return TradeResult{}, fmt.Errorf("%w: trade in market %d (of %d), maker %d, taker %d (of %d), qty %d lots, price %d ticks",
+		return fmt.Errorf("%w: trade in market %d (of %d), maker %d, taker %d (of %d), qty %d lots, price %d ticks",
 			ErrInvalidFill, t.Market, len(l.markets), t.Maker, t.Taker, len(l.wallets), t.QtyLots, t.PriceTicks)
 	}
 	spec := &l.markets[t.Market].spec
@@ -399,7 +407,7 @@ func (l *Ledger) SettleTrade(t Trade) (res TradeResult, err error) {
 	var ms, ts sideState
 	l.load(mi, &ms)
 	if err := settle(&ms, &res.Maker, -takerQty, t.PriceTicks, spec.QuotePerTickLot, spec.MakerFeeRatePpm); err != nil {
-		return TradeResult{}, fmt.Errorf("clearing: trade in market %d, maker %d: %w", t.Market, t.Maker, err)
+		return fmt.Errorf("clearing: trade in market %d, maker %d: %w", t.Market, t.Maker, err)
 	}
 	if ti != mi {
 		l.load(ti, &ts)
@@ -408,9 +416,9 @@ func (l *Ledger) SettleTrade(t Trade) (res TradeResult, err error) {
 		ts = ms
 	}
 	if err := settle(&ts, &res.Taker, takerQty, t.PriceTicks, spec.QuotePerTickLot, spec.TakerFeeRatePpm); err != nil {
-		return TradeResult{}, fmt.Errorf("clearing: trade in market %d, taker %d: %w", t.Market, t.Taker, err)
+		return fmt.Errorf("clearing: trade in market %d, taker %d: %w", t.Market, t.Taker, err)
 	}
 	l.commit(mi, &ms)
 	l.commit(ti, &ts)
-	return res, nil
+	return nil
 }

@@ -267,8 +267,9 @@ func (e *Engine) settleFill(cmd *Command, ev []Event, be *orderbook.Event) []Eve
 	ev = e.fundIsolated(cmd, ev, &pm, be.Side.Opposite(), be.QtyLots, be.PriceTicks)
 	takerWallet, _ := e.ledger.Wallet(taker)
 	makerWallet, _ := e.ledger.Wallet(maker)
-	res, err := e.ledger.SettleTrade(clearing.Trade{Market: m, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots,
-		Maker: maker, Taker: taker, TakerBuys: be.Side == orderbook.Buy})
+	var res clearing.TradeResult
+	err := e.ledger.SettleTradeInto(clearing.Trade{Market: m, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots,
+		Maker: maker, Taker: taker, TakerBuys: be.Side == orderbook.Buy}, &res)
 	if err != nil {
 		// Quantities and prices are bounded by the market config, so this
 		// is a broken invariant: stop rather than continue with books that
