@@ -203,7 +203,13 @@ func (b Brackets) Tier(absNotionalQuote int64) Tier {
 // MaxLeverage is the highest leverage allowed for a position of
 // absNotionalQuote (the tier's MaxLeverage; 0 for the zero Brackets).
 func (b Brackets) MaxLeverage(absNotionalQuote int64) int64 {
-	return b.Tier(absNotionalQuote).MaxLeverage
+	// Indexed directly rather than through Tier, which copies the whole
+	// tier: this runs in every order's margin check.
+	i := b.index(absNotionalQuote)
+	if i < 0 {
+		return 0
+	}
+	return b.tiers[i].MaxLeverage
 }
 
 // MaintenanceMargin is the maintenance requirement of a position whose

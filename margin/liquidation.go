@@ -129,11 +129,10 @@ func (in *LiqInput) LiquidationPrice() (priceTicks int64, ok bool, err error) {
 	if err != nil {
 		return 0, false, errLiqSizeOverflow
 	}
-	s := liqSolver{
-		tiers: in.Brackets.tiers,
-		long:  in.Side == Long,
-		qp:    qp,
-	}
+	// By fields: a literal of this size is built in a temporary and copied
+	// with 16-byte loads, which stall on the stores that just built it.
+	var s liqSolver
+	s.tiers, s.long, s.qp = in.Brackets.tiers, in.Side == Long, qp
 	// base = WB + UPNL₁ − TMM₁ − side·entry; |base| < 2^65.
 	s.base = i128From(in.WalletQuote).add(i128From(in.OtherUnrealizedQuote)).sub(i128From(in.OtherMaintQuote))
 	if s.long {
