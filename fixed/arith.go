@@ -154,8 +154,26 @@ func Div(a, c int64, r Rounding) (int64, error) {
 // ApplyPpm returns amount × ratePpm / 1,000,000 rounded in direction r: a fee,
 // margin or funding payment computed from a quote amount and a rate. The rate
 // may be negative (maker rebates, funding paid to the other side).
+//
+// When amount × ratePpm fits in an int64 (every fee and margin the engine
+// charges) it divides that by the constant 10^6, which the compiler turns
+// into a multiplication, and rounds the truncated quotient itself; MulDiv's
+// 128-bit division is left for larger products, and for an invalid r, on
+// which it panics.
 func ApplyPpm(amount, ratePpm int64, r Rounding) (int64, error) {
-	return MulDiv(amount, ratePpm, PpmPerUnit, r)
+	p, err := Mul(amount, ratePpm)
+	if err != nil || r-1 > RoundTowardZero-1 {
+		return MulDiv(amount, ratePpm, PpmPerUnit, r)
+	}
+	q := p / PpmPerUnit // truncated toward zero
+	if p%PpmPerUnit != 0 && roundsAway(r, p < 0) {
+		if p < 0 {
+			q-- // a negative quotient's truncation is its ceiling
+		} else {
+			q++
+		}
+	}
+	return q, nil
 }
 
 // roundsAway reports whether a truncated magnitude must be incremented: the
