@@ -148,12 +148,16 @@ func (in *LiqInput) LiquidationPrice() (priceTicks int64, ok bool, err error) {
 	if !s.long {
 		dir = -1
 	}
-	var t tierSpan
+	var t tierTick
 	if s.long && !in.Brackets.exact {
 		t = s.step(len(s.tiers), -1) // the top non-empty tier
-	} else if t = s.span(in.Brackets.index(in.EntryValueQuote)); t.lo > t.hi {
-		if t = s.step(t.k, -1); t.k < 0 {
-			t = s.step(in.Brackets.index(in.EntryValueQuote), 1)
+	} else {
+		k := in.Brackets.index(in.EntryValueQuote)
+		var ok bool
+		if t, ok = s.at(k); !ok {
+			if t = s.step(k, -1); t.k < 0 {
+				t = s.step(k, 1)
+			}
 		}
 	}
 	if s.good(t) {
@@ -169,7 +173,9 @@ func (in *LiqInput) LiquidationPrice() (priceTicks int64, ok bool, err error) {
 	}
 	p := s.bound(t)
 	if s.long {
-		if p >= s.maxTick() {
+		// p >= maxTick = floor(MaxInt64 / qp) is (p + 1)·qp > MaxInt64; p
+		// is at least the tier's lowest tick, 1.
+		if hi, lo := bits.Mul64(uint64(p)+1, uint64(s.qp)); hi != 0 || lo > math.MaxInt64 {
 			return 0, false, errLiqPriceOverflow
 		}
 		return p + 1, true, nil
@@ -194,62 +200,79 @@ func (in *LiqInput) LiquidationPrice() (priceTicks int64, ok bool, err error) {
 // 10^6·(1 − B) / (qp·(10^6 − r)), for a short above 10^6·(B − 1) /
 // (qp·(10^6 + r)).
 //
-// The solver runs on every position event, so it avoids divisions where it
-// can: a tier's span is computed once per visit and carried along with the
-// tier (tierSpan), the highest tick only when needed, and the bound divides
-// in int64 when the numbers fit.
+// The solver runs on every position event, so it avoids divisions: a tier
+// is carried with the one tick the walk tests (tierTick), the other end of
+// its span is only compared with by multiplication (and computed in the
+// rare case a bound lies beyond it), maxTick is computed only for a short
+// in the last tier, and the bound divides in int64 when the numbers fit.
 type liqSolver struct {
 	tiers []Tier
 	long  bool
 	qp    int64 // quote units per tick of price for the whole position
-	top   int64 // the highest tick whose notional fits in an int64; 0 until maxTick computes it
 	base  i128  // WB + UPNL₁ − TMM₁ − side·entry value
 }
 
-// tierSpan is tier k with its span of ticks: those in [1, maxTick] whose
-// notional falls in the tier; lo > hi when the tier is narrower than one
-// tick of this position. k is -1 for no tier.
-type tierSpan struct {
-	k      int
-	lo, hi int64
+// A tier's span is the ticks in [1, maxTick] whose notional falls in it:
+// from lo = max(1, ceil(floor / qp)) to hi = floor(top / qp), where top is
+// cap − 1, or MaxInt64 for the last tier (maxTick = floor(MaxInt64 / qp);
+// below the last tier (cap − 1) / qp never exceeds it, as cap − 1 <
+// MaxInt64). It is empty when lo > hi.
+
+// tierTick is tier k with its most dangerous tick, the one good tests: the
+// lowest of its span for a long, the highest for a short. k is -1 for no
+// tier.
+type tierTick struct {
+	k    int
+	tick int64
 }
 
-// maxTick is the highest tick whose notional fits in an int64.
-func (s *liqSolver) maxTick() int64 {
-	if s.top == 0 {
-		s.top = math.MaxInt64 / s.qp // at least 1: qp fits in an int64
-	}
-	return s.top
-}
-
-// span returns tier k with its span. The lowest tick is ceil(floor / qp),
-// at least 1, so a floor up to qp (tier 1's 0 among them) needs no
-// division. Below the last tier the highest is (cap − 1) / qp, which never
-// exceeds maxTick because cap − 1 < MaxInt64.
-func (s *liqSolver) span(k int) tierSpan {
-	t := &s.tiers[k]
-	lo := int64(1) // floors are >= 0
-	if t.FloorQuote > s.qp {
-		lo = t.FloorQuote / s.qp
-		if t.FloorQuote%s.qp != 0 {
-			lo++
-		}
-	}
+// top is the numerator of tier k's highest tick.
+func (s *liqSolver) top(k int) uint64 {
 	if k == len(s.tiers)-1 {
-		return tierSpan{k, lo, s.maxTick()}
+		return math.MaxInt64
 	}
-	return tierSpan{k, lo, (t.CapQuote - 1) / s.qp} // caps are >= 1
+	return uint64(s.tiers[k].CapQuote - 1) // caps are >= 1
+}
+
+// lo and hi are tier k's span ends (one division each, none for a floor
+// up to qp).
+func (s *liqSolver) lo(k int) int64 {
+	f := s.tiers[k].FloorQuote // floors are >= 0
+	if f <= s.qp {
+		return 1
+	}
+	lo := f / s.qp
+	if f%s.qp != 0 {
+		lo++
+	}
+	return lo
+}
+
+func (s *liqSolver) hi(k int) int64 { return int64(s.top(k) / uint64(s.qp)) }
+
+// at returns tier k with its most dangerous tick, ok false when its span is
+// empty. The other end is compared by multiplication: for a long lo <= hi
+// is lo·qp <= top (lo·qp < floor + qp fits in a uint64); for a short it is
+// hi >= 1 and floor <= hi·qp (which is at most top).
+func (s *liqSolver) at(k int) (tierTick, bool) {
+	if s.long {
+		lo := s.lo(k)
+		hi, prod := bits.Mul64(uint64(lo), uint64(s.qp))
+		return tierTick{k, lo}, hi == 0 && prod <= s.top(k)
+	}
+	hi := s.hi(k)
+	return tierTick{k, hi}, hi >= 1 && s.tiers[k].FloorQuote <= hi*s.qp
 }
 
 // step returns the next tier from k in direction dir (±1) that holds at
-// least one tick, with its span; k -1 if there is none.
-func (s *liqSolver) step(k, dir int) tierSpan {
+// least one tick, with its most dangerous tick; k -1 if there is none.
+func (s *liqSolver) step(k, dir int) tierTick {
 	for k += dir; k >= 0 && k < len(s.tiers); k += dir {
-		if t := s.span(k); t.lo <= t.hi {
+		if t, ok := s.at(k); ok {
 			return t
 		}
 	}
-	return tierSpan{k: -1}
+	return tierTick{k: -1}
 }
 
 // liqAt is the engine's test at tick p (in [1, maxTick]) with tier k's
@@ -268,40 +291,49 @@ func (s *liqSolver) liqAt(k int, p int64) bool {
 
 // good reports whether some tick of the non-empty tier t is liquidatable:
 // the test is monotone within a tier, so it is enough to try the tier's
-// most dangerous tick (the lowest for a long, the highest for a short).
-func (s *liqSolver) good(t tierSpan) bool {
-	if s.long {
-		return s.liqAt(t.k, t.lo)
-	}
-	return s.liqAt(t.k, t.hi)
-}
+// most dangerous tick.
+func (s *liqSolver) good(t tierTick) bool { return s.liqAt(t.k, t.tick) }
 
 // bound is, for a tier where good holds, the highest liquidatable tick of
 // the tier for a long and the lowest for a short. Dividing by qp and then by
 // 10^6 ∓ r equals dividing by their product (nested floors and ceilings of
 // positive divisors compose), which keeps every divisor within 64 bits, or
 // when the product fits in an int64 makes it one division.
-func (s *liqSolver) bound(t tierSpan) int64 {
+func (s *liqSolver) bound(t tierTick) int64 {
 	tier := &s.tiers[t.k]
 	b := s.base.add(i128From(tier.MaintAmountQuote))
 	if s.long {
-		// Largest P with P < X/D is ceil(X/D) − 1.
+		// Largest P with P < X/D is ceil(X/D) − 1, then at most hi.
 		x := i128From(1).sub(b).mulU(fixed.PpmPerUnit)
 		d := fixed.PpmPerUnit - tier.MaintRatePpm
+		var c int64
 		if x64, ok := x.int64(); ok {
-			return min(ceilDiv2(x64, s.qp, d)-1, t.hi)
+			c = ceilDiv2(x64, s.qp, d) - 1
+		} else {
+			c = x.ceilDivU(uint64(s.qp)).ceilDivU(uint64(d)).sub(i128From(1)).clamp64()
 		}
-		c := x.ceilDivU(uint64(s.qp)).ceilDivU(uint64(d)).sub(i128From(1))
-		return min(c.clamp64(), t.hi)
+		// c <= hi is c·qp <= top (c is at least lo >= 1 since good holds;
+		// a smaller c needs no comparison).
+		if hi, prod := bits.Mul64(uint64(c), uint64(s.qp)); c < 1 || (hi == 0 && prod <= s.top(t.k)) {
+			return c
+		}
+		return s.hi(t.k)
 	}
-	// Smallest P with P > X/D is floor(X/D) + 1.
+	// Smallest P with P > X/D is floor(X/D) + 1, then at least lo.
 	x := b.sub(i128From(1)).mulU(fixed.PpmPerUnit)
 	d := fixed.PpmPerUnit + tier.MaintRatePpm
+	var c int64
 	if x64, ok := x.int64(); ok {
-		return max(floorDiv2(x64, s.qp, d)+1, t.lo)
+		c = floorDiv2(x64, s.qp, d) + 1
+	} else {
+		c = x.floorDivU(uint64(s.qp)).floorDivU(uint64(d)).add(i128From(1)).clamp64()
 	}
-	c := x.floorDivU(uint64(s.qp)).floorDivU(uint64(d)).add(i128From(1))
-	return max(c.clamp64(), t.lo)
+	// c >= lo is c >= 1 and c·qp >= floor (c is at most hi since good
+	// holds, so c·qp <= top fits).
+	if c >= 1 && c*s.qp >= tier.FloorQuote {
+		return c
+	}
+	return s.lo(t.k)
 }
 
 // ceilDiv2 is ceil(ceil(x / a) / b) for a, b > 0, which equals ceil(x /
