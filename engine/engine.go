@@ -74,6 +74,9 @@ type Engine struct {
 
 	nextOrderID orderbook.OrderID
 	lastTs      int64
+	// fundingDueNanos is the earliest funding time of any market, 0 until
+	// the first command sets them (see settleDueFunding); derived state.
+	fundingDueNanos int64
 
 	bookEv []orderbook.Event // scratch
 	taker  takerTally        // the incoming order's fills in this command
