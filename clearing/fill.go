@@ -86,21 +86,18 @@ type sideState struct {
 	mode                MarginMode
 }
 
-func (l *Ledger) load(i uint32) sideState {
+// load reads record i's side into st field by field: st is then written by
+// settle with narrow stores, and copying a whole sideState (as a returned
+// value or an assignment) uses 16-byte loads that would stall on them.
+func (l *Ledger) load(i uint32, st *sideState) {
 	p := &l.pos[i]
 	mk := &l.markets[p.market]
-	return sideState{
-		sizeLots:            p.sizeLots,
-		entryValueQuote:     p.entryValueQuote,
-		isolatedMarginQuote: p.isolatedMarginQuote,
-		walletQuote:         l.wallets[p.account],
-		feeAccountQuote:     l.feeAccountQuote,
-		insuranceFundQuote:  l.insuranceFundQuote,
-		longLots:            mk.longLots,
-		shortLots:           mk.shortLots,
-		unmatchedQuote:      l.unmatchedQuote,
-		mode:                p.mode,
-	}
+	st.sizeLots, st.entryValueQuote, st.isolatedMarginQuote = p.sizeLots, p.entryValueQuote, p.isolatedMarginQuote
+	st.walletQuote = l.wallets[p.account]
+	st.feeAccountQuote, st.insuranceFundQuote = l.feeAccountQuote, l.insuranceFundQuote
+	st.longLots, st.shortLots = mk.longLots, mk.shortLots
+	st.unmatchedQuote = l.unmatchedQuote
+	st.mode = p.mode
 }
 
 // shared copies the ledger-wide fields of from into st: the second side of
@@ -392,7 +389,8 @@ func (l *Ledger) Fill(f FillSide) (FillResult, error) {
 	}
 	i := l.record(f.Account, f.Market)
 	var res FillResult
-	st := l.load(i)
+	var st sideState
+	l.load(i, &st)
 	if err := settle(&st, &res, f.QtyLots, f.PriceTicks, spec.QuotePerTickLot, rate); err != nil {
 		return FillResult{}, fmt.Errorf("clearing: fill of account %d in market %d: %w", f.Account, f.Market, err)
 	}
@@ -405,9 +403,22 @@ func (l *Ledger) Fill(f FillSide) (FillResult, error) {
 // is stored, so on error (as for Fill) nothing changes. Maker and taker may
 // be the same account (a self-trade the book allowed): the taker side then
 // settles into the position the maker side left.
-func (l *Ledger) SettleTrade(t Trade) (TradeResult, error) {
+func (l *Ledger) SettleTrade(t Trade) (res TradeResult, err error) {
+	if err := l.SettleTradeInto(t, &res); err != nil {
+		return TradeResult{}, err
+	}
+	return res, nil
+}
+
+// SettleTradeInto is SettleTrade writing the result into *res (undefined
+// on error). The engine settles every fill through it: a TradeResult
+// returned by value is copied by the caller with 16-byte loads, which stall
+// on the narrower stores that have just written it. For the same reason the
+// maker's state is copied to the taker's only for a self-trade.
+func (l *Ledger) SettleTradeInto(t Trade, res *TradeResult) error {
+	*res = TradeResult{}
 	if int(t.Market) >= len(l.markets) || !l.knownAccount(t.Maker) || !l.knownAccount(t.Taker) || t.QtyLots <= 0 || t.PriceTicks <= 0 {
-		return TradeResult{}, fmt.Errorf("%w: trade in market %d (of %d), maker %d, taker %d (of %d), qty %d lots, price %d ticks",
+		return fmt.Errorf("%w: trade in market %d (of %d), maker %d, taker %d (of %d), qty %d lots, price %d ticks",
 			ErrInvalidFill, t.Market, len(l.markets), t.Maker, t.Taker, len(l.wallets), t.QtyLots, t.PriceTicks)
 	}
 	spec := &l.markets[t.Market].spec
@@ -417,20 +428,21 @@ func (l *Ledger) SettleTrade(t Trade) (TradeResult, error) {
 	}
 	mi := l.record(t.Maker, t.Market)
 	ti := l.record(t.Taker, t.Market)
-	var res TradeResult
-	ms := l.load(mi)
+	var ms, ts sideState
+	l.load(mi, &ms)
 	if err := settle(&ms, &res.Maker, -takerQty, t.PriceTicks, spec.QuotePerTickLot, spec.MakerFeeRatePpm); err != nil {
-		return TradeResult{}, fmt.Errorf("clearing: trade in market %d, maker %d: %w", t.Market, t.Maker, err)
+		return fmt.Errorf("clearing: trade in market %d, maker %d: %w", t.Market, t.Maker, err)
 	}
-	ts := ms
 	if ti != mi {
-		ts = l.load(ti)
+		l.load(ti, &ts)
 		ts.shared(&ms)
+	} else {
+		ts = ms
 	}
 	if err := settle(&ts, &res.Taker, takerQty, t.PriceTicks, spec.QuotePerTickLot, spec.TakerFeeRatePpm); err != nil {
-		return TradeResult{}, fmt.Errorf("clearing: trade in market %d, taker %d: %w", t.Market, t.Taker, err)
+		return fmt.Errorf("clearing: trade in market %d, taker %d: %w", t.Market, t.Taker, err)
 	}
 	l.commit(mi, &ms)
 	l.commit(ti, &ts)
-	return res, nil
+	return nil
 }

@@ -87,14 +87,28 @@ func (l *Ledger) export(p *position) Position {
 
 // Position returns account a's position in market m: a flat cross position
 // if it never had one, ok false if the account or market is unknown.
-func (l *Ledger) Position(a AccountID, m MarketID) (Position, bool) {
+func (l *Ledger) Position(a AccountID, m MarketID) (p Position, ok bool) {
+	ok = l.ReadPosition(a, m, &p)
+	return p, ok
+}
+
+// ReadPosition is Position writing into *p (left untouched when ok is
+// false), for hot paths. A Position has too many fields to stay in
+// registers: a returned one is stored by the caller and copied with 16-byte
+// loads, which stall on the narrower stores that have just written it. The
+// engine reads positions several times per fill, so it reads them in place.
+func (l *Ledger) ReadPosition(a AccountID, m MarketID, p *Position) (ok bool) {
 	if !l.knownAccount(a) || int(m) >= len(l.markets) {
-		return Position{}, false
+		return false
 	}
+	p.Account, p.Market, p.Mode = a, m, Cross
+	p.SizeLots, p.EntryValueQuote, p.IsolatedMarginQuote = 0, 0, 0
+	p.QuotePerTickLot = l.markets[m].spec.QuotePerTickLot
 	if i := l.lookup(a, m); i != 0 {
-		return l.export(&l.pos[i]), true
+		r := &l.pos[i]
+		p.Mode, p.SizeLots, p.EntryValueQuote, p.IsolatedMarginQuote = r.mode, r.sizeLots, r.entryValueQuote, r.isolatedMarginQuote
 	}
-	return Position{Account: a, Market: m, QuotePerTickLot: l.markets[m].spec.QuotePerTickLot}, true
+	return true
 }
 
 // OpenPositions appends market m's open positions to buf, in the order they

@@ -80,6 +80,9 @@ type Engine struct {
 
 	nextOrderID orderbook.OrderID
 	lastTs      int64
+	// fundingDueNanos is the earliest funding time of any market, 0 until
+	// the first command sets them (see settleDueFunding); derived state.
+	fundingDueNanos int64
 
 	bookEv []orderbook.Event // scratch
 	taker  takerTally        // the incoming order's fills in this command
@@ -268,7 +271,9 @@ func (e *Engine) createAccount(cmd *Command, ev []Event) ([]Event, Reason) {
 
 func (e *Engine) balanceEvent(cmd *Command, ev []Event, a AccountID, cause BalanceCause, amount int64) []Event {
 	w, _ := e.ledger.Wallet(a)
-	return append(ev, Event{Kind: EventBalance, Seq: cmd.Seq, Account: a, Cause: cause, AmountQuote: amount, BalanceQuote: w})
+	ev, x := push(ev)
+	x.Kind, x.Seq, x.Account, x.Cause, x.AmountQuote, x.BalanceQuote = EventBalance, cmd.Seq, a, cause, amount, w
+	return ev
 }
 
 func (e *Engine) deposit(cmd *Command, ev []Event) ([]Event, Reason) {

@@ -164,10 +164,10 @@ func (e *Engine) enter(cmd *Command, ev []Event, reserved orderbook.OrderID) ([]
 // liquidatable as it opens), and free collateral must stay non-negative
 // with the new orders' margin and fees held back.
 func (e *Engine) checkOrders(a AccountID, m MarketID, before, after openOrders) Reason {
-	p, _ := e.ledger.Position(a, m)
-	was, err1 := e.exposureQuote(p, before)
-	reached, err2 := e.exposureQuote(p, after)
-	if err1 != nil || err2 != nil {
+	var p clearing.Position
+	e.ledger.ReadPosition(a, m, &p)
+	was, reached, err := e.exposureChange(&p, before, after)
+	if err != nil {
 		return ReasonInsufficientMargin
 	}
 	if reached <= was {
@@ -176,7 +176,7 @@ func (e *Engine) checkOrders(a AccountID, m MarketID, before, after openOrders) 
 	if e.leverage[e.slot(a, m)] > e.markets[m].Brackets.MaxLeverage(reached) {
 		return ReasonLeverageAboveBracket
 	}
-	if free, err := e.freeCollateralWith(a, int(m), after); err != nil || free < 0 {
+	if free, err := e.freeCollateralWith(a, &p, after, reached); err != nil || free < 0 {
 		return ReasonInsufficientMargin
 	}
 	return ReasonNone
@@ -192,8 +192,8 @@ func (e *Engine) trade(cmd *Command, ev []Event, id orderbook.OrderID, tag uint8
 	ev = e.bookEvents(cmd, ev)
 	ev = e.flushTaker(cmd, ev, cmd.Account)
 	e.incomingID = 0
-	if o, ok := ms.book.Order(id); ok {
-		e.addOpen(cmd.Account, cmd.Market, o.Side, o.RemainingLots, o.PriceTicks, o.Tag)
+	if side, priceTicks, lots, ok := ms.book.Resting(id); ok {
+		e.addOpen(cmd.Account, cmd.Market, side, lots, priceTicks, tag)
 	} else if tag&tagClientID != 0 {
 		e.releaseCID(id) // filled in full on arrival: no event ended it
 	}
@@ -337,8 +337,8 @@ func (e *Engine) bookEvents(cmd *Command, ev []Event) []Event {
 			}
 			var x *Event
 			ev, x = push(ev)
-			x.Kind, x.Seq, x.Account, x.Market, x.OrderID = EventOrderAccepted, cmd.Seq, AccountID(be.Account), m, be.OrderID
-			x.Side, x.PriceTicks, x.QtyLots = be.Side, be.PriceTicks, be.QtyLots
+			x.Kind, x.Seq, x.Account, x.Market = EventOrderAccepted, cmd.Seq, AccountID(be.Account), m
+			x.OrderID, x.Side, x.PriceTicks, x.QtyLots = be.OrderID, be.Side, be.PriceTicks, be.QtyLots
 			if be.Tag&tagClientID != 0 {
 				x.ClientOrderID = e.cidOf[be.OrderID].cid
 			}
@@ -379,20 +379,22 @@ func (e *Engine) settleFill(cmd *Command, ev []Event, be *orderbook.Event) []Eve
 	ms := &e.markets[m]
 	taker, maker := AccountID(be.Account), AccountID(be.MakerAccount)
 	e.addOpen(maker, m, be.Side.Opposite(), -be.QtyLots, be.PriceTicks, be.MakerTag)
-	pt, _ := e.ledger.Position(taker, m)
-	if taker == maker || fundsIsolated(pt, be.Side, be.QtyLots) {
+	var pt, pm clearing.Position
+	e.ledger.ReadPosition(taker, m, &pt)
+	if taker == maker || fundsIsolated(&pt, be.Side, be.QtyLots) {
 		// Another balance event of the taker's account is coming: report
 		// its fills so far first, so every event's balance follows from
 		// the one before.
 		ev = e.flushTaker(cmd, ev, taker)
 	}
-	ev = e.fundIsolated(cmd, ev, pt, be.Side, be.QtyLots, be.PriceTicks)
-	pm, _ := e.ledger.Position(maker, m) // after the taker's funding: a self-trade shares it
-	ev = e.fundIsolated(cmd, ev, pm, be.Side.Opposite(), be.QtyLots, be.PriceTicks)
+	ev = e.fundIsolated(cmd, ev, &pt, be.Side, be.QtyLots, be.PriceTicks)
+	e.ledger.ReadPosition(maker, m, &pm) // after the taker's funding: a self-trade shares it
+	ev = e.fundIsolated(cmd, ev, &pm, be.Side.Opposite(), be.QtyLots, be.PriceTicks)
 	takerWallet, _ := e.ledger.Wallet(taker)
 	makerWallet, _ := e.ledger.Wallet(maker)
-	res, err := e.ledger.SettleTrade(clearing.Trade{Market: m, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots,
-		Maker: maker, Taker: taker, TakerBuys: be.Side == orderbook.Buy})
+	var res clearing.TradeResult
+	err := e.ledger.SettleTradeInto(clearing.Trade{Market: m, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots,
+		Maker: maker, Taker: taker, TakerBuys: be.Side == orderbook.Buy}, &res)
 	if err != nil {
 		// Quantities and prices are bounded by the market config, so this
 		// is a broken invariant: stop rather than continue with books that
@@ -400,9 +402,10 @@ func (e *Engine) settleFill(cmd *Command, ev []Event, be *orderbook.Event) []Eve
 		panic(fmt.Errorf("engine: settling fill of order %d: %w", be.OrderID, err))
 	}
 	ms.lastTradeTicks = be.PriceTicks
-	ev = append(ev, Event{Kind: EventFill, Seq: cmd.Seq, Market: m, OrderID: be.OrderID, Account: taker, Side: be.Side,
-		MakerOrderID: be.MakerOrderID, MakerAccount: maker, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots,
-		FeeQuote: res.Taker.FeeQuote, MakerFeeQuote: res.Maker.FeeQuote})
+	ev, x := push(ev)
+	x.Kind, x.Seq, x.Market, x.OrderID, x.Account, x.Side = EventFill, cmd.Seq, m, be.OrderID, taker, be.Side
+	x.MakerOrderID, x.MakerAccount, x.PriceTicks, x.QtyLots = be.MakerOrderID, maker, be.PriceTicks, be.QtyLots
+	x.FeeQuote, x.MakerFeeQuote = res.Taker.FeeQuote, res.Maker.FeeQuote
 	if taker != maker {
 		// The taker's balance and position are reported once, after its
 		// last fill (see place); each maker's after its fill.
@@ -436,7 +439,7 @@ func (e *Engine) flushTaker(cmd *Command, ev []Event, taker AccountID) []Event {
 // fundsIsolated reports whether fundIsolated may move margin for a fill of
 // lots on side into position p: it is isolated and the fill does not only
 // reduce it.
-func fundsIsolated(p clearing.Position, side orderbook.Side, lots int64) bool {
+func fundsIsolated(p *clearing.Position, side orderbook.Side, lots int64) bool {
 	if p.Mode != clearing.Isolated {
 		return false
 	}
@@ -466,7 +469,7 @@ func (e *Engine) tradeEvents(cmd *Command, ev []Event, a AccountID, walletBefore
 // USDT position of a 15,000 USDT account can lose at most its 5,000 (fee
 // included) and the 10,000 stays. Only what the wallet holds can move; the
 // order's check reserved it.
-func (e *Engine) fundIsolated(cmd *Command, ev []Event, p clearing.Position, side orderbook.Side, lots, priceTicks int64) []Event {
+func (e *Engine) fundIsolated(cmd *Command, ev []Event, p *clearing.Position, side orderbook.Side, lots, priceTicks int64) []Event {
 	if !fundsIsolated(p, side, lots) {
 		return ev // cross, or a reduction or a close: nothing to move
 	}
@@ -509,7 +512,8 @@ func (e *Engine) fundIsolated(cmd *Command, ev []Event, p clearing.Position, sid
 
 // positionEvent reports an account's position in m after a change.
 func (e *Engine) positionEvent(cmd *Command, ev []Event, a AccountID, m MarketID, realized int64) []Event {
-	p, _ := e.ledger.Position(a, m)
+	var p clearing.Position
+	e.ledger.ReadPosition(a, m, &p)
 	liq := e.liquidationPrice(p)
 	ev, x := push(ev)
 	x.Kind, x.Seq, x.Account, x.Market, x.Mode = EventPosition, cmd.Seq, a, m, p.Mode

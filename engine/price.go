@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/paperperps/exchange/fixed"
 	"github.com/paperperps/exchange/margin"
@@ -123,21 +124,33 @@ func (e *Engine) updateMark(ms *marketState, tsNanos int64) {
 // replay settles at exactly the same point of the command stream. Funding
 // times are the multiples of the interval since the Unix epoch (00:00, 08:00
 // and 16:00 UTC for 8 hours).
+//
+// It runs before every command and almost always finds nothing due, so that
+// case is one comparison, inlined: fundingDueNanos is the earliest funding
+// time of any market, 0 until they are all set (by the first command).
 func (e *Engine) settleDueFunding(cmd *Command, ev []Event) []Event {
+	if e.fundingDueNanos != 0 && cmd.TsNanos < e.fundingDueNanos {
+		return ev
+	}
+	return e.settleDueFundingAll(cmd, ev)
+}
+
+func (e *Engine) settleDueFundingAll(cmd *Command, ev []Event) []Event {
+	due := int64(math.MaxInt64)
 	for i := range e.markets {
 		ms := &e.markets[i]
 		if ms.nextFundingNanos == 0 {
 			ms.nextFundingNanos = (cmd.TsNanos/ms.FundingIntervalNanos + 1) * ms.FundingIntervalNanos
-			continue
-		}
-		if cmd.TsNanos >= ms.nextFundingNanos {
+		} else if cmd.TsNanos >= ms.nextFundingNanos {
 			// Funding is paid once even if the clock skipped several
 			// funding times (the exchange was down): positions held
 			// through the gap pay one interval, as on a venue that resumes.
 			ev = e.settleFunding(cmd, ev, ms)
 			ms.nextFundingNanos = (cmd.TsNanos/ms.FundingIntervalNanos + 1) * ms.FundingIntervalNanos
 		}
+		due = min(due, ms.nextFundingNanos)
 	}
+	e.fundingDueNanos = due
 	return ev
 }
 

@@ -65,6 +65,36 @@ func notionalAt(lots, priceTicks, qptl int64) (int64, error) {
 	return fixed.Mul(v, qptl)
 }
 
+// exposureChange is exposureQuote of p with the resting orders before and
+// after a change. A change touches one side, so the side it leaves alone is
+// valued once for both; since the result fails when any side's valuation
+// does, that is the same answer as two calls of exposureQuote.
+func (e *Engine) exposureChange(p *clearing.Position, before, after openOrders) (was, reached int64, err error) {
+	qptl := p.QuotePerTickLot
+	mark := e.valuationTicks(p.Market)
+	buysBefore, err := reachedValue(p.SizeLots, before.buyLots, before.buyValueQuote, mark, qptl)
+	if err != nil {
+		return 0, 0, err
+	}
+	buysAfter := buysBefore
+	if after.buyLots != before.buyLots || after.buyValueQuote != before.buyValueQuote {
+		if buysAfter, err = reachedValue(p.SizeLots, after.buyLots, after.buyValueQuote, mark, qptl); err != nil {
+			return 0, 0, err
+		}
+	}
+	sellsBefore, err := reachedValue(-p.SizeLots, before.sellLots, before.sellValueQuote, mark, qptl)
+	if err != nil {
+		return 0, 0, err
+	}
+	sellsAfter := sellsBefore
+	if after.sellLots != before.sellLots || after.sellValueQuote != before.sellValueQuote {
+		if sellsAfter, err = reachedValue(-p.SizeLots, after.sellLots, after.sellValueQuote, mark, qptl); err != nil {
+			return 0, 0, err
+		}
+	}
+	return max(buysBefore, sellsBefore), max(buysAfter, sellsAfter), nil
+}
+
 // requirementQuote is what position p with resting orders o holds back:
 // the initial margin of its exposure, plus the taker fees the larger side's
 // orders would pay if they filled.
@@ -73,6 +103,11 @@ func (e *Engine) requirementQuote(p clearing.Position, o openOrders) (int64, err
 	if err != nil {
 		return 0, err
 	}
+	return e.requirementAt(&p, o, x)
+}
+
+// requirementAt is requirementQuote with the exposure x already valued.
+func (e *Engine) requirementAt(p *clearing.Position, o openOrders, x int64) (int64, error) {
 	im, err := margin.InitialMargin(x, e.leverage[e.slot(p.Account, p.Market)])
 	if err != nil {
 		return 0, err
@@ -89,31 +124,44 @@ func (e *Engine) requirementQuote(p clearing.Position, o openOrders) (int64, err
 // realized), less every cross requirement, less what isolated requirements
 // need beyond their isolated margin.
 func (e *Engine) freeCollateral(a AccountID) (int64, error) {
-	return e.freeCollateralWith(a, -1, openOrders{})
+	return e.freeCollateralWith(a, nil, openOrders{}, 0)
 }
 
 // freeCollateralWith is freeCollateral with the resting orders of market
-// override replaced by o: "what if this order rested too".
-func (e *Engine) freeCollateralWith(a AccountID, override int, o openOrders) (int64, error) {
+// known.Market replaced by o: "what if this order rested too". The caller
+// has read that market's position (known) and valued o's exposure (x)
+// already, so neither is done again. A nil known replaces nothing.
+func (e *Engine) freeCollateralWith(a AccountID, known *clearing.Position, o openOrders, x int64) (int64, error) {
 	free, _ := e.ledger.Wallet(a)
+	var other clearing.Position
 	for m := range e.markets {
-		k := e.slot(a, MarketID(m))
-		orders := e.open[k]
-		if m == override {
-			orders = o
+		var (
+			p   *clearing.Position
+			req int64
+			err error
+		)
+		if known != nil && known.Market == MarketID(m) {
+			p = known
+			if p.SizeLots == 0 && o == (openOrders{}) {
+				continue
+			}
+			req, err = e.requirementAt(p, o, x)
+		} else {
+			orders := e.open[e.slot(a, MarketID(m))]
+			p = &other
+			e.ledger.ReadPosition(a, MarketID(m), p)
+			if p.SizeLots == 0 && orders == (openOrders{}) {
+				continue
+			}
+			req, err = e.requirementQuote(*p, orders)
 		}
-		p, _ := e.ledger.Position(a, MarketID(m))
-		if p.SizeLots == 0 && orders == (openOrders{}) {
-			continue
-		}
-		req, err := e.requirementQuote(p, orders)
 		if err != nil {
 			return 0, err
 		}
 		if p.Mode == clearing.Isolated {
 			req = max(0, req-p.IsolatedMarginQuote)
 		} else {
-			upnl, err := e.unrealized(p)
+			upnl, err := e.unrealized(*p)
 			if err != nil {
 				return 0, err
 			}
@@ -131,21 +179,30 @@ func (e *Engine) freeCollateralWith(a AccountID, override int, o openOrders) (in
 // liquidationPrice of position p, 0 when it has none: from the isolated
 // margin alone, or for cross from the wallet and the other cross positions'
 // maintenance and unrealized PnL at their marks.
+//
+// It runs for every position event. The input is assembled in scalars,
+// written once and read in place by LiqInput.LiquidationPrice: passed by
+// value it was copied with 16-byte loads that stall on the narrower stores
+// just made.
 func (e *Engine) liquidationPrice(p clearing.Position) int64 {
 	a, m := p.Account, p.Market
 	if p.SizeLots == 0 {
 		return 0
 	}
-	in := margin.LiqInput{Side: margin.Long, SizeLots: p.SizeLots, EntryValueQuote: p.EntryValueQuote,
-		QuotePerTickLot: p.QuotePerTickLot, Brackets: e.markets[m].Brackets, WalletQuote: p.IsolatedMarginQuote}
+	side, size, entry, wallet := margin.Long, p.SizeLots, p.EntryValueQuote, p.IsolatedMarginQuote
 	if p.SizeLots < 0 {
-		in.Side, in.SizeLots, in.EntryValueQuote = margin.Short, -p.SizeLots, -p.EntryValueQuote
+		side, size, entry = margin.Short, -p.SizeLots, -p.EntryValueQuote
 	}
+	var otherUnrealized, otherMaint int64
 	if p.Mode == clearing.Cross {
-		in.WalletQuote, _ = e.ledger.Wallet(a)
+		wallet, _ = e.ledger.Wallet(a)
+		var q clearing.Position
 		for o := range e.markets {
-			q, _ := e.ledger.Position(a, MarketID(o))
-			if MarketID(o) == m || q.SizeLots == 0 || q.Mode != clearing.Cross {
+			if MarketID(o) == m {
+				continue
+			}
+			e.ledger.ReadPosition(a, MarketID(o), &q)
+			if q.SizeLots == 0 || q.Mode != clearing.Cross {
 				continue
 			}
 			upnl, err1 := e.unrealized(q)
@@ -154,11 +211,15 @@ func (e *Engine) liquidationPrice(p clearing.Position) int64 {
 			if err1 != nil || err2 != nil || err3 != nil {
 				return 0
 			}
-			in.OtherUnrealizedQuote += upnl
-			in.OtherMaintQuote += mm
+			otherUnrealized += upnl
+			otherMaint += mm
 		}
 	}
-	lp, ok, err := margin.LiquidationPrice(in)
+	var in margin.LiqInput // by fields: a literal is built in a temporary and copied
+	in.Side, in.SizeLots, in.EntryValueQuote, in.QuotePerTickLot = side, size, entry, p.QuotePerTickLot
+	in.WalletQuote, in.OtherMaintQuote, in.OtherUnrealizedQuote = wallet, otherMaint, otherUnrealized
+	in.Brackets = e.markets[m].Brackets
+	lp, ok, err := in.LiquidationPrice()
 	if err != nil || !ok {
 		return 0
 	}

@@ -84,13 +84,19 @@ func Sub(a, b int64) (int64, error) {
 }
 
 // Mul returns a*b, or ErrOverflow instead of wrapping around.
+//
+// It is small enough to inline (notionals and PnL are products on every
+// fill): the signed 128-bit product's high word is the unsigned product's
+// less b when a < 0 and less a when b < 0 (two's complement), and the
+// product fits in an int64 exactly when that word is the sign extension of
+// the low word.
 func Mul(a, b int64) (int64, error) {
-	neg := (a < 0) != (b < 0)
-	hi, lo := bits.Mul64(absU(a), absU(b))
-	if hi != 0 {
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	hi -= uint64(a>>63&b) + uint64(b>>63&a)
+	if int64(hi) != int64(lo)>>63 {
 		return 0, ErrOverflow
 	}
-	return fromMagnitude(lo, neg)
+	return int64(lo), nil
 }
 
 // Abs returns |x|, or ErrOverflow for math.MinInt64, whose magnitude does not
@@ -148,8 +154,26 @@ func Div(a, c int64, r Rounding) (int64, error) {
 // ApplyPpm returns amount × ratePpm / 1,000,000 rounded in direction r: a fee,
 // margin or funding payment computed from a quote amount and a rate. The rate
 // may be negative (maker rebates, funding paid to the other side).
+//
+// When amount × ratePpm fits in an int64 (every fee and margin the engine
+// charges) it divides that by the constant 10^6, which the compiler turns
+// into a multiplication, and rounds the truncated quotient itself; MulDiv's
+// 128-bit division is left for larger products, and for an invalid r, on
+// which it panics.
 func ApplyPpm(amount, ratePpm int64, r Rounding) (int64, error) {
-	return MulDiv(amount, ratePpm, PpmPerUnit, r)
+	p, err := Mul(amount, ratePpm)
+	if err != nil || r-1 > RoundTowardZero-1 {
+		return MulDiv(amount, ratePpm, PpmPerUnit, r)
+	}
+	q := p / PpmPerUnit // truncated toward zero
+	if p%PpmPerUnit != 0 && roundsAway(r, p < 0) {
+		if p < 0 {
+			q-- // a negative quotient's truncation is its ceiling
+		} else {
+			q++
+		}
+	}
+	return q, nil
 }
 
 // roundsAway reports whether a truncated magnitude must be incremented: the

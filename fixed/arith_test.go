@@ -303,6 +303,40 @@ func TestMulDivAgainstBig(t *testing.T) {
 	}
 }
 
+// ApplyPpm divides small products by the constant itself; it must agree
+// with the 128-bit reference everywhere, rates of fees and margins as well
+// as arbitrary operands.
+func TestApplyPpmAgainstBig(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20240602, 8))
+	var fast, slow int
+	for i := range 300_000 {
+		amount, rate := randOperand(rng), randOperand(rng)
+		if i%2 == 0 {
+			rate = rng.Int64N(2_000_001) - 1_000_000
+		}
+		r := roundings[i%len(roundings)]
+		got, err := fixed.ApplyPpm(amount, rate, r)
+		want, ok := refMulDiv(amount, rate, fixed.PpmPerUnit, r)
+		if !ok {
+			if err != fixed.ErrOverflow {
+				t.Fatalf("ApplyPpm(%d, %d, %v) = %d, %v; want ErrOverflow", amount, rate, r, got, err)
+			}
+			continue
+		}
+		if err != nil || got != want {
+			t.Fatalf("ApplyPpm(%d, %d, %v) = %d, %v; want %d", amount, rate, r, got, err, want)
+		}
+		if _, err := fixed.Mul(amount, rate); err == nil {
+			fast++
+		} else {
+			slow++
+		}
+	}
+	if fast < 100_000 || slow < 10_000 {
+		t.Errorf("generator skewed: %d products in int64, %d beyond", fast, slow)
+	}
+}
+
 func TestMulAddSubAgainstBig(t *testing.T) {
 	rng := rand.New(rand.NewPCG(99, 3))
 	check := func(name string, a, b int64, got int64, err error, want *big.Int) {

@@ -203,7 +203,13 @@ func (b Brackets) Tier(absNotionalQuote int64) Tier {
 // MaxLeverage is the highest leverage allowed for a position of
 // absNotionalQuote (the tier's MaxLeverage; 0 for the zero Brackets).
 func (b Brackets) MaxLeverage(absNotionalQuote int64) int64 {
-	return b.Tier(absNotionalQuote).MaxLeverage
+	// Indexed directly rather than through Tier, which copies the whole
+	// tier: this runs in every order's margin check.
+	i := b.index(absNotionalQuote)
+	if i < 0 {
+		return 0
+	}
+	return b.tiers[i].MaxLeverage
 }
 
 // MaintenanceMargin is the maintenance requirement of a position whose
@@ -244,7 +250,12 @@ func InitialMargin(absNotionalQuote, leverage int64) (int64, error) {
 	if leverage < 1 {
 		return 0, errLeverage
 	}
-	// Cannot fail: leverage >= 1 and the dividend is non-negative.
-	m, _ := fixed.Div(absNotionalQuote, leverage, fixed.RoundUp)
+	// Both are non-negative, so truncation is the floor and the ceiling is
+	// one more when there is a remainder; one int64 division (this runs in
+	// every order's margin check) where fixed.Div would go through 128 bits.
+	m := absNotionalQuote / leverage
+	if absNotionalQuote%leverage != 0 {
+		m++
+	}
 	return m, nil
 }

@@ -312,6 +312,19 @@ func TestInitialMargin(t *testing.T) {
 			t.Errorf("IM(%d, %d) = %d, %v; want %d", tc.notional, tc.lev, got, err, tc.want)
 		}
 	}
+	// The int64 ceiling against fixed's 128-bit rounding, at every scale.
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 100_000 {
+		n := int64(r.Uint64()>>1) >> r.IntN(63)
+		lev := 1 + r.Int64N(125)
+		if r.IntN(4) == 0 {
+			lev = 1 + int64(r.Uint64()>>1)>>r.IntN(63)
+		}
+		want, _ := fixed.Div(n, lev, fixed.RoundUp)
+		if got, err := margin.InitialMargin(n, lev); err != nil || got != want {
+			t.Fatalf("IM(%d, %d) = %d, %v; want %d", n, lev, got, err, want)
+		}
+	}
 	_, err := margin.InitialMargin(-1, 10)
 	wantErr(t, "negative", err, margin.ErrInvalidInput, "negative notional")
 	_, err = margin.InitialMargin(1, 0)

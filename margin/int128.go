@@ -103,3 +103,11 @@ func (a i128) clamp64() int64 {
 	}
 	return math.MaxInt64
 }
+
+// int64 returns a as an int64 when |a| < 2^63 − 1, so that callers may
+// divide it with int64 arithmetic and adjust the quotient by one without
+// wrapping.
+func (a i128) int64() (int64, bool) {
+	v := int64(a.lo)
+	return v, a.hi == uint64(v>>63) && v > math.MinInt64+1 && v < math.MaxInt64
+}

@@ -89,6 +89,18 @@ func TestI128AgainstBig(t *testing.T) {
 			t.Errorf("round trip %d", v)
 		}
 	}
+	// int64 accepts exactly |v| < 2^63 − 1.
+	lim := new(big.Int).SetInt64(math.MaxInt64 - 1)
+	for _, v := range []i128{i128From(math.MaxInt64), i128From(math.MaxInt64 - 1), i128From(math.MinInt64),
+		i128From(math.MinInt64 + 1), i128From(math.MinInt64 + 2), i128From(0), i128From(-1),
+		{hi: 1}, {hi: math.MaxUint64}, {hi: math.MaxUint64 - 1, lo: math.MaxUint64}, randI128(r, 64), randI128(r, 63), randI128(r, 65)} {
+		got, ok := v.int64()
+		b := v.big()
+		want := new(big.Int).Abs(b).Cmp(lim) <= 0
+		if ok != want || (ok && got != b.Int64()) {
+			t.Errorf("int64(%s) = %d, %v", b, got, ok)
+		}
+	}
 }
 
 func bitsLeading(m uint64) int {
@@ -97,4 +109,31 @@ func bitsLeading(m uint64) int {
 		n++
 	}
 	return n
+}
+
+// ceilDiv2 and floorDiv2 against big integers, with divisors whose product
+// overflows an int64 as well as ones where it fits.
+func TestNestedDivAgainstBig(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for range 200_000 {
+		x := int64(r.Uint64()>>r.IntN(64)) >> 1
+		if r.IntN(2) == 0 {
+			x = -x
+		}
+		if x <= math.MinInt64+1 || x >= math.MaxInt64 {
+			continue
+		}
+		a, b := max(1, int64(r.Uint64()>>(1+r.IntN(63)))), max(1, int64(r.Uint64()>>(1+r.IntN(63))))
+		d := new(big.Int).Mul(big.NewInt(a), big.NewInt(b))
+		q, m := new(big.Int).DivMod(big.NewInt(x), d, new(big.Int)) // Euclidean, d > 0: floor
+		if got := floorDiv2(x, a, b); got != q.Int64() {
+			t.Fatalf("floor(%d / (%d·%d)) = %d, want %s", x, a, b, got, q)
+		}
+		if m.Sign() != 0 {
+			q.Add(q, big.NewInt(1))
+		}
+		if got := ceilDiv2(x, a, b); got != q.Int64() {
+			t.Fatalf("ceil(%d / (%d·%d)) = %d, want %s", x, a, b, got, q)
+		}
+	}
 }

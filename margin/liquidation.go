@@ -2,6 +2,7 @@ package margin
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/paperperps/exchange/fixed"
 )
@@ -101,6 +102,15 @@ type LiqInput struct {
 // It allocates nothing: intermediate products (up to about 2^86) use a
 // 128-bit integer.
 func LiquidationPrice(in LiqInput) (priceTicks int64, ok bool, err error) {
+	return in.LiquidationPrice()
+}
+
+// LiquidationPrice is LiquidationPrice(*in), reading the input in place.
+// The engine computes a liquidation price for every position event, and a
+// LiqInput passed by value (too large for registers) is copied to the
+// stack with 16-byte loads, which stall on the narrower stores that have
+// just built it.
+func (in *LiqInput) LiquidationPrice() (priceTicks int64, ok bool, err error) {
 	switch {
 	case in.Side != Long && in.Side != Short:
 		return 0, false, errSide
@@ -119,12 +129,10 @@ func LiquidationPrice(in LiqInput) (priceTicks int64, ok bool, err error) {
 	if err != nil {
 		return 0, false, errLiqSizeOverflow
 	}
-	s := liqSolver{
-		tiers:   in.Brackets.tiers,
-		long:    in.Side == Long,
-		qp:      qp,
-		maxTick: math.MaxInt64 / qp,
-	}
+	// By fields: a literal of this size is built in a temporary and copied
+	// with 16-byte loads, which stall on the stores that just built it.
+	var s liqSolver
+	s.tiers, s.long, s.qp = in.Brackets.tiers, in.Side == Long, qp
 	// base = WB + UPNL₁ − TMM₁ − side·entry; |base| < 2^65.
 	s.base = i128From(in.WalletQuote).add(i128From(in.OtherUnrealizedQuote)).sub(i128From(in.OtherMaintQuote))
 	if s.long {
@@ -140,28 +148,34 @@ func LiquidationPrice(in LiqInput) (priceTicks int64, ok bool, err error) {
 	if !s.long {
 		dir = -1
 	}
-	var k int
+	var t tierTick
 	if s.long && !in.Brackets.exact {
-		k = s.step(len(s.tiers), -1) // the top non-empty tier
-	} else if k = in.Brackets.index(in.EntryValueQuote); !s.nonEmpty(k) {
-		if k = s.step(k, -1); k < 0 {
-			k = s.step(in.Brackets.index(in.EntryValueQuote), 1)
+		t = s.step(len(s.tiers), -1) // the top non-empty tier
+	} else {
+		k := in.Brackets.index(in.EntryValueQuote)
+		var ok bool
+		if t, ok = s.at(k); !ok {
+			if t = s.step(k, -1); t.k < 0 {
+				t = s.step(k, 1)
+			}
 		}
 	}
-	if s.good(k) {
-		for j := s.step(k, dir); j >= 0 && s.good(j); j = s.step(j, dir) {
-			k = j
+	if s.good(t) {
+		for j := s.step(t.k, dir); j.k >= 0 && s.good(j); j = s.step(j.k, dir) {
+			t = j
 		}
 	} else {
-		for k = s.step(k, -dir); k >= 0 && !s.good(k); k = s.step(k, -dir) {
+		for t = s.step(t.k, -dir); t.k >= 0 && !s.good(t); t = s.step(t.k, -dir) {
 		}
-		if k < 0 {
+		if t.k < 0 {
 			return 0, false, nil
 		}
 	}
-	p := s.bound(k)
+	p := s.bound(t)
 	if s.long {
-		if p >= s.maxTick {
+		// p >= maxTick = floor(MaxInt64 / qp) is (p + 1)·qp > MaxInt64; p
+		// is at least the tier's lowest tick, 1.
+		if hi, lo := bits.Mul64(uint64(p)+1, uint64(s.qp)); hi != 0 || lo > math.MaxInt64 {
 			return 0, false, errLiqPriceOverflow
 		}
 		return p + 1, true, nil
@@ -185,44 +199,80 @@ func LiquidationPrice(in LiqInput) (priceTicks int64, ok bool, err error) {
 // which is linear in P: for a long (r − 10^6 < 0) it holds for P below
 // 10^6·(1 − B) / (qp·(10^6 − r)), for a short above 10^6·(B − 1) /
 // (qp·(10^6 + r)).
+//
+// The solver runs on every position event, so it avoids divisions: a tier
+// is carried with the one tick the walk tests (tierTick), the other end of
+// its span is only compared with by multiplication (and computed in the
+// rare case a bound lies beyond it), maxTick is computed only for a short
+// in the last tier, and the bound divides in int64 when the numbers fit.
 type liqSolver struct {
-	tiers   []Tier
-	long    bool
-	qp      int64 // quote units per tick of price for the whole position
-	maxTick int64 // the highest tick whose notional fits in an int64
-	base    i128  // WB + UPNL₁ − TMM₁ − side·entry value
+	tiers []Tier
+	long  bool
+	qp    int64 // quote units per tick of price for the whole position
+	base  i128  // WB + UPNL₁ − TMM₁ − side·entry value
 }
 
-// span is the range of ticks in [1, maxTick] whose notional falls in tier
-// k; lo > hi when a tier is narrower than one tick of this position.
-func (s *liqSolver) span(k int) (lo, hi int64) {
-	t := &s.tiers[k]
-	lo = t.FloorQuote / s.qp // floors are >= 0
-	if t.FloorQuote%s.qp != 0 {
+// A tier's span is the ticks in [1, maxTick] whose notional falls in it:
+// from lo = max(1, ceil(floor / qp)) to hi = floor(top / qp), where top is
+// cap − 1, or MaxInt64 for the last tier (maxTick = floor(MaxInt64 / qp);
+// below the last tier (cap − 1) / qp never exceeds it, as cap − 1 <
+// MaxInt64). It is empty when lo > hi.
+
+// tierTick is tier k with its most dangerous tick, the one good tests: the
+// lowest of its span for a long, the highest for a short. k is -1 for no
+// tier.
+type tierTick struct {
+	k    int
+	tick int64
+}
+
+// top is the numerator of tier k's highest tick.
+func (s *liqSolver) top(k int) uint64 {
+	if k == len(s.tiers)-1 {
+		return math.MaxInt64
+	}
+	return uint64(s.tiers[k].CapQuote - 1) // caps are >= 1
+}
+
+// lo and hi are tier k's span ends (one division each, none for a floor
+// up to qp).
+func (s *liqSolver) lo(k int) int64 {
+	f := s.tiers[k].FloorQuote // floors are >= 0
+	if f <= s.qp {
+		return 1
+	}
+	lo := f / s.qp
+	if f%s.qp != 0 {
 		lo++
 	}
-	lo = max(lo, 1)
-	hi = s.maxTick
-	if k < len(s.tiers)-1 {
-		hi = min(hi, (t.CapQuote-1)/s.qp) // caps are >= 1
-	}
-	return lo, hi
+	return lo
 }
 
-func (s *liqSolver) nonEmpty(k int) bool {
-	lo, hi := s.span(k)
-	return lo <= hi
+func (s *liqSolver) hi(k int) int64 { return int64(s.top(k) / uint64(s.qp)) }
+
+// at returns tier k with its most dangerous tick, ok false when its span is
+// empty. The other end is compared by multiplication: for a long lo <= hi
+// is lo·qp <= top (lo·qp < floor + qp fits in a uint64); for a short it is
+// hi >= 1 and floor <= hi·qp (which is at most top).
+func (s *liqSolver) at(k int) (tierTick, bool) {
+	if s.long {
+		lo := s.lo(k)
+		hi, prod := bits.Mul64(uint64(lo), uint64(s.qp))
+		return tierTick{k, lo}, hi == 0 && prod <= s.top(k)
+	}
+	hi := s.hi(k)
+	return tierTick{k, hi}, hi >= 1 && s.tiers[k].FloorQuote <= hi*s.qp
 }
 
 // step returns the next tier from k in direction dir (±1) that holds at
-// least one tick, or -1.
-func (s *liqSolver) step(k, dir int) int {
+// least one tick, with its most dangerous tick; k -1 if there is none.
+func (s *liqSolver) step(k, dir int) tierTick {
 	for k += dir; k >= 0 && k < len(s.tiers); k += dir {
-		if s.nonEmpty(k) {
-			return k
+		if t, ok := s.at(k); ok {
+			return t
 		}
 	}
-	return -1
+	return tierTick{k: -1}
 }
 
 // liqAt is the engine's test at tick p (in [1, maxTick]) with tier k's
@@ -239,33 +289,87 @@ func (s *liqSolver) liqAt(k int, p int64) bool {
 	return lhs.cmp(b.sub(i128From(1)).mulU(fixed.PpmPerUnit)) > 0
 }
 
-// good reports whether some tick of the non-empty tier k is liquidatable:
+// good reports whether some tick of the non-empty tier t is liquidatable:
 // the test is monotone within a tier, so it is enough to try the tier's
-// most dangerous tick (the lowest for a long, the highest for a short).
-func (s *liqSolver) good(k int) bool {
-	lo, hi := s.span(k)
-	if s.long {
-		return s.liqAt(k, lo)
-	}
-	return s.liqAt(k, hi)
-}
+// most dangerous tick.
+func (s *liqSolver) good(t tierTick) bool { return s.liqAt(t.k, t.tick) }
 
 // bound is, for a tier where good holds, the highest liquidatable tick of
 // the tier for a long and the lowest for a short. Dividing by qp and then by
 // 10^6 ∓ r equals dividing by their product (nested floors and ceilings of
-// positive divisors compose), which keeps every divisor within 64 bits.
-func (s *liqSolver) bound(k int) int64 {
-	t := &s.tiers[k]
-	lo, hi := s.span(k)
-	b := s.base.add(i128From(t.MaintAmountQuote))
+// positive divisors compose), which keeps every divisor within 64 bits, or
+// when the product fits in an int64 makes it one division.
+func (s *liqSolver) bound(t tierTick) int64 {
+	tier := &s.tiers[t.k]
+	b := s.base.add(i128From(tier.MaintAmountQuote))
 	if s.long {
-		// Largest P with P < X/D is ceil(X/D) − 1.
+		// Largest P with P < X/D is ceil(X/D) − 1, then at most hi.
 		x := i128From(1).sub(b).mulU(fixed.PpmPerUnit)
-		c := x.ceilDivU(uint64(s.qp)).ceilDivU(uint64(fixed.PpmPerUnit - t.MaintRatePpm)).sub(i128From(1))
-		return min(c.clamp64(), hi)
+		d := fixed.PpmPerUnit - tier.MaintRatePpm
+		var c int64
+		if x64, ok := x.int64(); ok {
+			c = ceilDiv2(x64, s.qp, d) - 1
+		} else {
+			c = x.ceilDivU(uint64(s.qp)).ceilDivU(uint64(d)).sub(i128From(1)).clamp64()
+		}
+		// c <= hi is c·qp <= top (c is at least lo >= 1 since good holds;
+		// a smaller c needs no comparison).
+		if hi, prod := bits.Mul64(uint64(c), uint64(s.qp)); c < 1 || (hi == 0 && prod <= s.top(t.k)) {
+			return c
+		}
+		return s.hi(t.k)
 	}
-	// Smallest P with P > X/D is floor(X/D) + 1.
+	// Smallest P with P > X/D is floor(X/D) + 1, then at least lo.
 	x := b.sub(i128From(1)).mulU(fixed.PpmPerUnit)
-	c := x.floorDivU(uint64(s.qp)).floorDivU(uint64(fixed.PpmPerUnit + t.MaintRatePpm)).add(i128From(1))
-	return max(c.clamp64(), lo)
+	d := fixed.PpmPerUnit + tier.MaintRatePpm
+	var c int64
+	if x64, ok := x.int64(); ok {
+		c = floorDiv2(x64, s.qp, d) + 1
+	} else {
+		c = x.floorDivU(uint64(s.qp)).floorDivU(uint64(d)).add(i128From(1)).clamp64()
+	}
+	// c >= lo is c >= 1 and c·qp >= floor (c is at most hi since good
+	// holds, so c·qp <= top fits).
+	if c >= 1 && c*s.qp >= tier.FloorQuote {
+		return c
+	}
+	return s.lo(t.k)
+}
+
+// ceilDiv2 is ceil(ceil(x / a) / b) for a, b > 0, which equals ceil(x /
+// (a·b)): one division when a·b fits in an int64. |x| < 2^63 − 1 keeps the
+// result at least 2 above MinInt64, so the caller's − 1 cannot wrap.
+func ceilDiv2(x, a, b int64) int64 {
+	if hi, lo := bits.Mul64(uint64(a), uint64(b)); hi == 0 && lo <= math.MaxInt64 {
+		return ceilDiv(x, int64(lo))
+	}
+	return ceilDiv(ceilDiv(x, a), b)
+}
+
+// floorDiv2 is floor(floor(x / a) / b) = floor(x / (a·b)) for a, b > 0, as
+// ceilDiv2; the caller's + 1 cannot wrap for the same reason.
+func floorDiv2(x, a, b int64) int64 {
+	if hi, lo := bits.Mul64(uint64(a), uint64(b)); hi == 0 && lo <= math.MaxInt64 {
+		return floorDiv(x, int64(lo))
+	}
+	return floorDiv(floorDiv(x, a), b)
+}
+
+// ceilDiv is ceil(x / d) for d > 0 (Go's division truncates toward zero,
+// which is the ceiling only for a negative quotient).
+func ceilDiv(x, d int64) int64 {
+	q := x / d
+	if x%d != 0 && x > 0 {
+		q++
+	}
+	return q
+}
+
+// floorDiv is floor(x / d) for d > 0.
+func floorDiv(x, d int64) int64 {
+	q := x / d
+	if x%d != 0 && x < 0 {
+		q--
+	}
+	return q
 }

@@ -604,3 +604,55 @@ func TestLiquidationPriceBruteForce(t *testing.T) {
 	}
 	t.Logf("%d longs with non-contiguous liquidatable ticks", gaps)
 }
+
+// TestLiquidationPriceMatchesReference compares LiquidationPrice with the
+// walk it replaced (LiquidationPriceRef, kept in a test file) on random
+// positions: the documented property is tested above, and this says the
+// faster walk changed no answer at all, errors and ok included. Besides
+// randomLiqInput's positions it draws balances and sizes near the int64
+// limits, where the bound takes the 128-bit path, maxTick is small and a
+// long may have no representable price.
+func TestLiquidationPriceMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	tables := []margin.Brackets{margin.DefaultBTC(), margin.DefaultETH(), margin.DefaultSOL(), singleTier,
+		margin.MustNewBrackets([]margin.TierSpec{{0, 3, 1, 500_000}, {3, 10, 1, 700_000}, {10, 1 << 40, 1, 750_000}}),
+		margin.MustNewBrackets([]margin.TierSpec{{0, 5, 1, 600_000}, {5, 6, 1, 720_000}, {6, 7, 1, 780_000}, {7, 1 << 40, 1, 880_000}})}
+	for range 16 {
+		tables = append(tables, randomBrackets(r, true), randomBrackets(r, false))
+	}
+	signed := func(hi int64) int64 {
+		v := logUniform(r, 1, hi)
+		if r.IntN(2) == 0 {
+			v = -v
+		}
+		return v
+	}
+	for i := range 1_000_000 {
+		in := randomLiqInput(r, tables)
+		switch i % 4 {
+		case 1: // balances anywhere in the int64 range
+			in.WalletQuote = signed(math.MaxInt64)
+			in.OtherUnrealizedQuote = signed(math.MaxInt64)
+			in.OtherMaintQuote = logUniform(r, 1, math.MaxInt64)
+		case 2: // positions whose notional nearly fills an int64
+			in.QuotePerTickLot = logUniform(r, 1, 1<<20)
+			in.SizeLots = logUniform(r, 1, math.MaxInt64/in.QuotePerTickLot)
+			in.EntryValueQuote = logUniform(r, 1, math.MaxInt64)
+			in.WalletQuote = signed(math.MaxInt64)
+			if r.IntN(2) == 0 { // a balance near the entry value: the bound fits in int64
+				in.WalletQuote = in.EntryValueQuote/2 + signed(1<<40)
+			}
+		case 3: // tiny positions on tiny tables
+			in.SizeLots, in.QuotePerTickLot = logUniform(r, 1, 4), logUniform(r, 1, 4)
+			in.EntryValueQuote = logUniform(r, 1, 1<<12)
+			in.WalletQuote = signed(1 << 12)
+			in.OtherUnrealizedQuote = signed(1 << 8)
+			in.OtherMaintQuote = r.Int64N(1 << 8)
+		}
+		lp, ok, err := margin.LiquidationPrice(in)
+		wantLP, wantOK, wantErr := margin.LiquidationPriceRef(in)
+		if lp != wantLP || ok != wantOK || err != wantErr {
+			t.Fatalf("%+v: got %d %v %v, reference %d %v %v", in, lp, ok, err, wantLP, wantOK, wantErr)
+		}
+	}
+}

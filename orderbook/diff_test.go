@@ -191,6 +191,9 @@ func (p *bookPair) deepCheck(ids []OrderID) string {
 		if wo != gotO || wok != gok {
 			return fmt.Sprintf("Order(%d): want %+v %t, got %+v %t", id, wo, wok, gotO, gok)
 		}
+		if side, price, left, ok := p.b.Resting(id); ok != wok || side != wo.Side || price != wo.PriceTicks || left != wo.RemainingLots {
+			return fmt.Sprintf("Resting(%d) = %s %d %d %t, want those of %+v %t", id, side, price, left, ok, wo, wok)
+		}
 	}
 	if msg := checkView(p.b, p.cfg); msg != "" {
 		return "optimized book: " + msg

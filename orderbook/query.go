@@ -116,6 +116,23 @@ func (b *Book) Order(id OrderID) (RestingOrder, bool) {
 	return b.view(i), true
 }
 
+// Resting is Order reduced to what the engine reads after every placement:
+// whether the order rests, and its side, limit price and remaining lots. A
+// RestingOrder is returned through memory and copied with 16-byte loads,
+// which stall on the narrower stores that have just written it; these
+// scalars come back in registers.
+func (b *Book) Resting(id OrderID) (side Side, priceTicks, remainingLots int64, ok bool) {
+	if id == 0 {
+		return 0, 0, 0, false
+	}
+	i, ok := b.ids.get(id, b.orders)
+	if !ok {
+		return 0, 0, 0, false
+	}
+	o := &b.orders[i]
+	return o.side, o.priceTicks, o.remaining, true
+}
+
 func (b *Book) view(i uint32) RestingOrder {
 	o := &b.orders[i]
 	return RestingOrder{ID: o.id, Account: o.account, Side: o.side, TIF: o.tif, STP: o.stp, Tag: o.tag,
