@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -166,8 +167,12 @@ func cidChar(b byte) bool {
 		b == '.' || b == '_' || b == ':' || b == '/' || b == '-'
 }
 
-// IsZero reports whether c is the absent id.
-func (c ClientOrderID) IsZero() bool { return c == ClientOrderID{} }
+// IsZero reports whether c is the absent id. Every command asks, so it
+// ORs the bytes in five word loads rather than comparing 36 bytes.
+func (c *ClientOrderID) IsZero() bool {
+	le := binary.LittleEndian
+	return le.Uint64(c[0:])|le.Uint64(c[8:])|le.Uint64(c[16:])|le.Uint64(c[24:])|uint64(le.Uint32(c[32:])) == 0
+}
 
 // String returns the id without its padding.
 func (c ClientOrderID) String() string {

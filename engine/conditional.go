@@ -67,6 +67,17 @@ type triggerKey struct {
 // one that fires k orders O(k log n): nothing is scanned.
 type triggerIndex struct {
 	trees [2][2]*redblacktree.Tree[triggerKey, *stopOrder] // [by-1][0: rises, 1: falls]
+	n     int                                              // orders in the trees: 0 lets a command skip them
+}
+
+func (x *triggerIndex) put(s *stopOrder) {
+	x.tree(s).Put(triggerKey{s.triggerTicks, s.id}, s)
+	x.n++
+}
+
+func (x *triggerIndex) remove(s *stopOrder) {
+	x.tree(s).Remove(triggerKey{s.triggerTicks, s.id})
+	x.n--
 }
 
 func newTriggerIndex() triggerIndex {
@@ -175,7 +186,7 @@ func (e *Engine) placeStop(cmd *Command, ev []Event) ([]Event, Reason) {
 // addStop indexes a conditional order and registers its client order id.
 func (e *Engine) addStop(s *stopOrder) {
 	e.stops.Put(ownerKey{s.account, s.market, s.id}, s)
-	e.markets[s.market].triggers.tree(s).Put(triggerKey{s.triggerTicks, s.id}, s)
+	e.markets[s.market].triggers.put(s)
 	if !s.cid.IsZero() {
 		e.registerCID(s.account, s.cid, s.id)
 	}
@@ -185,7 +196,7 @@ func (e *Engine) addStop(s *stopOrder) {
 // order id stays registered (a triggered order keeps it).
 func (e *Engine) removeStop(s *stopOrder) {
 	e.stops.Remove(ownerKey{s.account, s.market, s.id})
-	e.markets[s.market].triggers.tree(s).Remove(triggerKey{s.triggerTicks, s.id})
+	e.markets[s.market].triggers.remove(s)
 }
 
 // stopCount is the number of a's conditional orders waiting in m: at most
@@ -237,6 +248,9 @@ func (e *Engine) cancelStops(cmd *Command, ev []Event, a AccountID, m MarketID, 
 // Every order fires at most once, so the loop ends.
 func (e *Engine) runTriggers(cmd *Command, ev []Event) []Event {
 	ms := &e.markets[cmd.Market]
+	if ms.triggers.n == 0 {
+		return ev
+	}
 	for {
 		s := ms.dueStop()
 		if s == nil {

@@ -244,19 +244,23 @@ func (c BalanceCause) String() string {
 // Event is one outcome of a command: a flat value appended to a
 // caller-owned buffer. Seq is the command's.
 type Event struct {
-	Kind    EventKind
-	Reason  Reason
-	Command CommandKind
-	Cause   BalanceCause
-	Side    orderbook.Side
-	Mode    clearing.MarginMode
-	Seq     uint64
-	Account AccountID
-	Market  MarketID
+	Kind      EventKind
+	Reason    Reason
+	Command   CommandKind
+	Cause     BalanceCause
+	Side      orderbook.Side
+	Mode      clearing.MarginMode
+	Trigger   Trigger
+	TriggerBy TriggerPrice
+	Seq       uint64
+	Account   AccountID
+	// The narrow fields are grouped (MakerAccount beside Account, Market
+	// beside ClientOrderID at the end) so the struct has no holes: every
+	// event is zeroed before it is written.
+	MakerAccount AccountID
 
 	OrderID       orderbook.OrderID
 	MakerOrderID  orderbook.OrderID
-	MakerAccount  AccountID
 	PriceTicks    int64
 	IndexTicks    int64
 	QtyLots       int64
@@ -277,10 +281,9 @@ type Event struct {
 	// ClientOrderID is the order's on its lifecycle events (accepted,
 	// amended, triggered, cancelled) and on a refused placement; fills
 	// name orders by OrderID only.
-	ClientOrderID ClientOrderID
-	Trigger       Trigger
-	TriggerBy     TriggerPrice
 	TriggerTicks  int64
+	Market        MarketID
+	ClientOrderID ClientOrderID
 }
 
 // String renders the event for scenario files and logs: the kind, then the

@@ -112,7 +112,11 @@ func (e *Engine) checkConditional(books int, ids map[orderbook.OrderID]bool) err
 	}
 	indexed, withCID := 0, 0
 	for i := range e.markets {
-		indexed += e.markets[i].triggers.len()
+		x := &e.markets[i].triggers
+		if x.n != x.len() {
+			return fmt.Errorf("%w: market %d counts %d conditional orders, its trees hold %d", ErrInvariant, i, x.n, x.len())
+		}
+		indexed += x.n
 	}
 	count := map[[2]int]int{}
 	for it := e.stops.Iterator(); it.Next(); {

@@ -233,7 +233,7 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 			st.cid = k.cid
 		}
 		e.stops.Put(ownerKey{st.account, st.market, st.id}, st)
-		e.markets[st.market].triggers.tree(st).Put(triggerKey{st.triggerTicks, st.id}, st)
+		e.markets[st.market].triggers.put(st)
 	}
 	ledger, rest, err := clearing.Restore(r.Rest())
 	if err != nil {
