@@ -86,6 +86,8 @@ type Engine struct {
 	incomingID orderbook.OrderID
 	posBuf     []clearing.Position
 	fundBuf    []clearing.FundingPayment
+	// preloadSink keeps preload's loads; nothing reads it.
+	preloadSink int64
 }
 
 // openOrders sums an account's resting orders in one market, per side, for

@@ -14,6 +14,7 @@ import (
 func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
 	a, m := cmd.Account, cmd.Market
 	ms := &e.markets[m]
+	e.preload(a, m)
 	if ms.markTicks == 0 {
 		return ev, ReasonNoPrice
 	}
