@@ -97,6 +97,8 @@ type Engine struct {
 	fundBuf     []clearing.FundingPayment
 	listBuf     []orderbook.RestingOrder
 	depthBuf    []orderbook.Level
+	// preloadSink keeps preload's loads; nothing reads it.
+	preloadSink int64
 
 	// The client order ids of open orders (resting or waiting for a
 	// trigger), both ways.

@@ -76,6 +76,7 @@ func reduceOnlyReason(size int64, side orderbook.Side) Reason {
 func (e *Engine) enter(cmd *Command, ev []Event, reserved orderbook.OrderID) ([]Event, Reason) {
 	a, m := cmd.Account, cmd.Market
 	ms := &e.markets[m]
+	e.preload(a, m)
 	if ms.markTicks == 0 {
 		return ev, ReasonNoPrice
 	}
