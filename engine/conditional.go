@@ -344,8 +344,11 @@ func (e *Engine) releaseCID(id orderbook.OrderID) ClientOrderID {
 // newest reduce-only orders first (an amend down, which keeps priority, or
 // a cancel), and non-reduce-only orders are never touched.
 func (e *Engine) fitReduceOnly(cmd *Command, ev []Event, a AccountID, m MarketID) []Event {
+	if e.roResting == 0 {
+		return ev
+	}
 	k := e.slot(a, m)
-	if e.open[k].roBuyLots == 0 && e.open[k].roSellLots == 0 {
+	if e.ro[k] == (roLots{}) {
 		return ev
 	}
 	p, _ := e.ledger.Position(a, m)

@@ -77,6 +77,10 @@ type Engine struct {
 	// Per (account, market), indexed by account×len(markets)+market.
 	leverage []int64
 	open     []openOrders
+	ro       []roLots
+	// roResting counts the resting reduce-only lots of every account: while
+	// it is 0, no order needs fitReduceOnly's look.
+	roResting int64
 
 	nextOrderID orderbook.OrderID
 	lastTs      int64
@@ -120,8 +124,13 @@ type cidKey struct {
 type openOrders struct {
 	buyLots, buyValueQuote   int64
 	sellLots, sellValueQuote int64
-	// The reduce-only orders' share of the lots (fitReduceOnly).
-	roBuyLots, roSellLots int64
+}
+
+// roLots is the reduce-only share of an account's resting lots in one
+// market (fitReduceOnly). It lives beside openOrders, not in it: ordinary
+// orders then never touch it, and openOrders stays half a cache line.
+type roLots struct {
+	buy, sell int64
 }
 
 func (o *openOrders) lotsOn(side orderbook.Side) int64 {
@@ -267,6 +276,7 @@ func (e *Engine) createAccount(cmd *Command, ev []Event) ([]Event, Reason) {
 	for range e.markets {
 		e.leverage = append(e.leverage, e.cfg.DefaultLeverage)
 		e.open = append(e.open, openOrders{})
+		e.ro = append(e.ro, roLots{})
 	}
 	return append(ev, Event{Kind: EventAccountCreated, Seq: cmd.Seq, Account: id}), ReasonNone
 }

@@ -20,7 +20,9 @@ func (e *Engine) CheckInvariants() error {
 		return fmt.Errorf("%w: %w", ErrInvariant, err)
 	}
 	want := make([]openOrders, len(e.open))
+	wantRO := make([]roLots, len(e.ro))
 	books := 0 // book orders with a client order id
+	var roTotal int64
 	// Order ids are unique across every book and the conditional orders.
 	ids := map[orderbook.OrderID]bool{}
 	var orders []orderbook.RestingOrder
@@ -37,7 +39,7 @@ func (e *Engine) CheckInvariants() error {
 				if k >= len(want) {
 					return fmt.Errorf("%w: order %d of unknown account %d", ErrInvariant, o.ID, o.Account)
 				}
-				w := &want[k]
+				w, wro := &want[k], &wantRO[k]
 				ro := int64(0)
 				if o.Tag&tagReduceOnly != 0 {
 					ro = o.RemainingLots
@@ -45,12 +47,13 @@ func (e *Engine) CheckInvariants() error {
 				if s == orderbook.Buy {
 					w.buyLots += o.RemainingLots
 					w.buyValueQuote += o.RemainingLots * o.PriceTicks * qptl
-					w.roBuyLots += ro
+					wro.buy += ro
 				} else {
 					w.sellLots += o.RemainingLots
 					w.sellValueQuote += o.RemainingLots * o.PriceTicks * qptl
-					w.roSellLots += ro
+					wro.sell += ro
 				}
+				roTotal += ro
 				if cid, ok := e.cidOf[o.ID]; ok != (o.Tag&tagClientID != 0) || ok && cid.account != AccountID(o.Account) {
 					return fmt.Errorf("%w: order %d of account %d has tag %#x, client order id %+v", ErrInvariant, o.ID, o.Account, o.Tag, cid)
 				}
@@ -64,10 +67,13 @@ func (e *Engine) CheckInvariants() error {
 			}
 		}
 	}
+	if roTotal != e.roResting {
+		return fmt.Errorf("%w: %d reduce-only lots counted, the books hold %d", ErrInvariant, e.roResting, roTotal)
+	}
 	for k := range want {
-		if want[k] != e.open[k] {
-			return fmt.Errorf("%w: account %d market %d: open orders %+v, the book holds %+v",
-				ErrInvariant, k/len(e.markets), k%len(e.markets), e.open[k], want[k])
+		if want[k] != e.open[k] || wantRO[k] != e.ro[k] {
+			return fmt.Errorf("%w: account %d market %d: open orders %+v (reduce-only %+v), the book holds %+v (%+v)",
+				ErrInvariant, k/len(e.markets), k%len(e.markets), e.open[k], e.ro[k], want[k], wantRO[k])
 		}
 		if err := e.checkReduceOnly(k); err != nil {
 			return err
@@ -80,16 +86,16 @@ func (e *Engine) CheckInvariants() error {
 // reduce-only orders rest only on the closing side, and while one does, the
 // orders on that side total at most the position.
 func (e *Engine) checkReduceOnly(k int) error {
-	o := &e.open[k]
-	if o.roBuyLots == 0 && o.roSellLots == 0 {
+	o, ro := &e.open[k], e.ro[k]
+	if ro == (roLots{}) {
 		return nil
 	}
 	a, m := AccountID(k/len(e.markets)), MarketID(k%len(e.markets))
 	p, _ := e.ledger.Position(a, m)
-	ok := p.SizeLots > 0 && o.roBuyLots == 0 && o.sellLots <= p.SizeLots ||
-		p.SizeLots < 0 && o.roSellLots == 0 && o.buyLots <= -p.SizeLots
+	ok := p.SizeLots > 0 && ro.buy == 0 && o.sellLots <= p.SizeLots ||
+		p.SizeLots < 0 && ro.sell == 0 && o.buyLots <= -p.SizeLots
 	if !ok {
-		return fmt.Errorf("%w: account %d market %d: reduce-only orders %+v against position %d", ErrInvariant, a, m, *o, p.SizeLots)
+		return fmt.Errorf("%w: account %d market %d: orders %+v, reduce-only %+v, against position %d", ErrInvariant, a, m, *o, ro, p.SizeLots)
 	}
 	return nil
 }

@@ -309,19 +309,22 @@ func (e *Engine) cancelAll(cmd *Command, ev []Event) ([]Event, Reason) {
 // account's open-order sums.
 func (e *Engine) addOpen(a AccountID, m MarketID, side orderbook.Side, lots, priceTicks int64, tag uint8) {
 	v := lots * priceTicks * e.markets[m].Grid.QuotePerTickLot() // bounded: the order passed the value check
-	o := &e.open[e.slot(a, m)]
-	ro := lots
-	if tag&tagReduceOnly == 0 {
-		ro = 0
-	}
+	k := e.slot(a, m)
+	o := &e.open[k]
 	if side == orderbook.Buy {
 		o.buyLots += lots
 		o.buyValueQuote += v
-		o.roBuyLots += ro
 	} else {
 		o.sellLots += lots
 		o.sellValueQuote += v
-		o.roSellLots += ro
+	}
+	if tag&tagReduceOnly != 0 {
+		e.roResting += lots
+		if side == orderbook.Buy {
+			e.ro[k].buy += lots
+		} else {
+			e.ro[k].sell += lots
+		}
 	}
 }
 

@@ -253,6 +253,7 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 	}
 	e.ledger = ledger
 	e.open = make([]openOrders, n)
+	e.ro = make([]roLots, n)
 	var orders []orderbook.RestingOrder
 	for i := range e.markets {
 		for _, s := range [...]orderbook.Side{orderbook.Buy, orderbook.Sell} {
