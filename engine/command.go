@@ -56,33 +56,35 @@ func (k CommandKind) String() string {
 // encode it compactly and replay it exactly. The sequencer stamps Seq and
 // TsNanos; the engine reads no clock. Fields a kind does not use are zero.
 type Command struct {
-	Kind    CommandKind
-	Seq     uint64
-	TsNanos int64
-	Account AccountID
-	Market  MarketID
-
-	AmountQuote int64               // deposit, withdraw, adjust-isolated-margin
-	Leverage    int64               // set-leverage
-	Mode        clearing.MarginMode // set-margin-mode
-
-	OrderID    orderbook.OrderID // cancel, amend
+	// The narrow fields come first, grouped so the struct has no holes:
+	// the journal stores commands by the million.
+	Kind       CommandKind
+	Mode       clearing.MarginMode // set-margin-mode
 	Side       orderbook.Side
 	Type       orderbook.OrderType
 	TIF        orderbook.TimeInForce
 	STP        orderbook.STP
 	ReduceOnly bool
-	PriceTicks int64 // limit price, market protection price, or the index
-	QtyLots    int64
+	// Trigger makes a placed order a stop or take-profit order: it waits
+	// outside the book until the TriggerBy price reaches TriggerTicks.
+	Trigger   Trigger
+	TriggerBy TriggerPrice
+	Market    MarketID
+	Account   AccountID
+	Seq       uint64
+	TsNanos   int64
+
+	AmountQuote int64 // deposit, withdraw, adjust-isolated-margin
+	Leverage    int64 // set-leverage
+
+	OrderID      orderbook.OrderID // cancel, amend
+	PriceTicks   int64             // limit price, market protection price, or the index
+	QtyLots      int64
+	TriggerTicks int64
 
 	// ClientOrderID names a new order (optional), or on cancel and amend
 	// the order to act on when OrderID is 0.
 	ClientOrderID ClientOrderID
-	// Trigger makes a placed order a stop or take-profit order: it waits
-	// outside the book until the TriggerBy price reaches TriggerTicks.
-	Trigger      Trigger
-	TriggerBy    TriggerPrice
-	TriggerTicks int64
 }
 
 // Trigger says when a conditional order enters the book. A stop order
