@@ -250,9 +250,21 @@ func settle(st *sideState, res *FillResult, qtyLots, priceTicks, qptl, feeRatePp
 			// stays open keeps its margin ratio. The closed part's PnL and
 			// fee settle against that share first; a loss beyond it falls
 			// on the rest of the margin below, never on the wallet.
-			share, err := fixed.MulDiv(iso, res.ClosedLots, max(oldSize, -oldSize), fixed.RoundDown)
-			if err != nil {
-				return err
+			//
+			// The share is MulDiv(iso, ClosedLots, |oldSize|, RoundDown).
+			// Every partial close asks, and the product nearly always fits
+			// in an int64: then, all three being non-negative (p ≥ 0 with
+			// ClosedLots > 0 means iso ≥ 0), Go's truncating division is
+			// that floor, without the 128-bit division and its call.
+			absOld := max(oldSize, -oldSize)
+			share, err := fixed.Mul(iso, res.ClosedLots)
+			if err != nil || share < 0 || res.ClosedLots <= 0 || absOld <= 0 {
+				share, err = fixed.MulDiv(iso, res.ClosedLots, absOld, fixed.RoundDown)
+				if err != nil {
+					return err
+				}
+			} else {
+				share /= absOld
 			}
 			iso -= share
 			if delta, err = fixed.Add(delta, share); err != nil {
