@@ -194,7 +194,10 @@ func (e *Engine) trade(cmd *Command, ev []Event, id orderbook.OrderID, tag uint8
 	ev = e.flushTaker(cmd, ev, cmd.Account)
 	e.incomingID = 0
 	if side, priceTicks, lots, ok := ms.book.Resting(id); ok {
-		e.addOpen(cmd.Account, cmd.Market, side, lots, priceTicks, tag)
+		e.addSums(cmd.Account, cmd.Market, side, lots, priceTicks) // addOpen, inlined
+		if tag&tagReduceOnly != 0 {
+			e.addRO(cmd.Account, cmd.Market, side, lots)
+		}
 	} else if tag&tagClientID != 0 {
 		e.releaseCID(id) // filled in full on arrival: no event ended it
 	}
@@ -306,11 +309,21 @@ func (e *Engine) cancelAll(cmd *Command, ev []Event) ([]Event, Reason) {
 }
 
 // addOpen adds (or with negative lots removes) resting quantity to an
-// account's open-order sums.
+// account's open-order sums, and for a reduce-only order (tag) to its
+// reduce-only share.
 func (e *Engine) addOpen(a AccountID, m MarketID, side orderbook.Side, lots, priceTicks int64, tag uint8) {
+	e.addSums(a, m, side, lots, priceTicks)
+	if tag&tagReduceOnly != 0 {
+		e.addRO(a, m, side, lots)
+	}
+}
+
+// addSums is addOpen without the reduce-only share. It runs for every fill,
+// cancel and resting order, and is kept small enough to inline: those call
+// sites write addOpen out as addSums and a tag check.
+func (e *Engine) addSums(a AccountID, m MarketID, side orderbook.Side, lots, priceTicks int64) {
 	v := lots * priceTicks * e.markets[m].Grid.QuotePerTickLot() // bounded: the order passed the value check
-	k := e.slot(a, m)
-	o := &e.open[k]
+	o := &e.open[e.slot(a, m)]
 	if side == orderbook.Buy {
 		o.buyLots += lots
 		o.buyValueQuote += v
@@ -318,13 +331,16 @@ func (e *Engine) addOpen(a AccountID, m MarketID, side orderbook.Side, lots, pri
 		o.sellLots += lots
 		o.sellValueQuote += v
 	}
-	if tag&tagReduceOnly != 0 {
-		e.roResting += lots
-		if side == orderbook.Buy {
-			e.ro[k].buy += lots
-		} else {
-			e.ro[k].sell += lots
-		}
+}
+
+// addRO is addOpen's reduce-only share.
+func (e *Engine) addRO(a AccountID, m MarketID, side orderbook.Side, lots int64) {
+	e.roResting += lots
+	k := e.slot(a, m)
+	if side == orderbook.Buy {
+		e.ro[k].buy += lots
+	} else {
+		e.ro[k].sell += lots
 	}
 }
 
@@ -358,7 +374,10 @@ func (e *Engine) bookEvents(cmd *Command, ev []Event) []Event {
 			if be.OrderID != e.incomingID {
 				// A resting order left the book (the incoming order's own
 				// remainder never rested).
-				e.addOpen(AccountID(be.Account), m, be.Side, -be.QtyLots, be.PriceTicks, be.Tag)
+				e.addSums(AccountID(be.Account), m, be.Side, -be.QtyLots, be.PriceTicks) // addOpen, inlined
+				if be.Tag&tagReduceOnly != 0 {
+					e.addRO(AccountID(be.Account), m, be.Side, -be.QtyLots)
+				}
 			}
 			var x *Event
 			ev, x = push(ev)
@@ -382,7 +401,10 @@ func (e *Engine) settleFill(cmd *Command, ev []Event, be *orderbook.Event) []Eve
 	m := cmd.Market
 	ms := &e.markets[m]
 	taker, maker := AccountID(be.Account), AccountID(be.MakerAccount)
-	e.addOpen(maker, m, be.Side.Opposite(), -be.QtyLots, be.PriceTicks, be.MakerTag)
+	e.addSums(maker, m, be.Side.Opposite(), -be.QtyLots, be.PriceTicks) // addOpen, inlined
+	if be.MakerTag&tagReduceOnly != 0 {
+		e.addRO(maker, m, be.Side.Opposite(), -be.QtyLots)
+	}
 	var pt, pm clearing.Position
 	e.ledger.ReadPosition(taker, m, &pt)
 	if taker == maker || fundsIsolated(&pt, be.Side, be.QtyLots) {
