@@ -246,11 +246,18 @@ func (e *Engine) cancelStops(cmd *Command, ev []Event, a AccountID, m MarketID, 
 // in the order the price crossed its triggers (the nearest first, ties by
 // age); between the trees, the older of their next orders goes first.
 // Every order fires at most once, so the loop ends.
+//
+// Most markets have no conditional order waiting most of the time: that
+// test stays small enough to inline, and the loop is in fireDue.
 func (e *Engine) runTriggers(cmd *Command, ev []Event) []Event {
-	ms := &e.markets[cmd.Market]
-	if ms.triggers.n == 0 {
+	if e.markets[cmd.Market].triggers.n == 0 {
 		return ev
 	}
+	return e.fireDue(cmd, ev)
+}
+
+func (e *Engine) fireDue(cmd *Command, ev []Event) []Event {
+	ms := &e.markets[cmd.Market]
 	for {
 		s := ms.dueStop()
 		if s == nil {
@@ -343,10 +350,17 @@ func (e *Engine) releaseCID(id orderbook.OrderID) ClientOrderID {
 // wrong side are cancelled; the excess on the closing side is cut from the
 // newest reduce-only orders first (an amend down, which keeps priority, or
 // a cancel), and non-reduce-only orders are never touched.
+//
+// The gate is all most commands see (no reduce-only order rests anywhere),
+// so it stays small enough to inline and the work is in fitReduceOnlyIn.
 func (e *Engine) fitReduceOnly(cmd *Command, ev []Event, a AccountID, m MarketID) []Event {
 	if e.roResting == 0 {
 		return ev
 	}
+	return e.fitReduceOnlyIn(cmd, ev, a, m)
+}
+
+func (e *Engine) fitReduceOnlyIn(cmd *Command, ev []Event, a AccountID, m MarketID) []Event {
 	k := e.slot(a, m)
 	if e.ro[k] == (roLots{}) {
 		return ev

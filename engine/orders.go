@@ -50,7 +50,7 @@ func (e *Engine) checkOrderFields(cmd *Command) Reason {
 	case cmd.QtyLots > ms.MaxQtyLots:
 		return ReasonAboveMaxQty
 	case cmd.PriceTicks < 0 || (cmd.Type == orderbook.Limit && cmd.PriceTicks == 0) ||
-		cmd.PriceTicks > ms.book.Config().MaxPriceTicks:
+		cmd.PriceTicks > ms.book.MaxPriceTicks():
 		return ReasonInvalidPrice
 	}
 	return ReasonNone

@@ -84,6 +84,10 @@ func New(cfg Config) (*Book, error) {
 // Config returns the book's config.
 func (b *Book) Config() Config { return b.cfg }
 
+// MaxPriceTicks returns Config().MaxPriceTicks without copying the config:
+// the engine checks every order's price against it.
+func (b *Book) MaxPriceTicks() int64 { return b.cfg.MaxPriceTicks }
+
 func (b *Book) ladder(s Side) *ladder { return &b.ladders[s-1] }
 
 // begin and end bracket every command so that Changes and UpdateID describe
