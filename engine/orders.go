@@ -540,7 +540,7 @@ func (e *Engine) fundIsolated(cmd *Command, ev []Event, p *clearing.Position, si
 func (e *Engine) positionEvent(cmd *Command, ev []Event, a AccountID, m MarketID, realized int64) []Event {
 	var p clearing.Position
 	e.ledger.ReadPosition(a, m, &p)
-	liq := e.liquidationPrice(p)
+	liq := e.liquidationPrice(&p)
 	ev, x := push(ev)
 	x.Kind, x.Seq, x.Account, x.Market, x.Mode = EventPosition, cmd.Seq, a, m, p.Mode
 	x.SizeLots, x.EntryValueQuote, x.IsolatedMarginQuote = p.SizeLots, p.EntryValueQuote, p.IsolatedMarginQuote

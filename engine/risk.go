@@ -200,7 +200,7 @@ func (e *Engine) freeCollateralWith(a AccountID, known *clearing.Position, o ope
 // written once and read in place by LiqInput.LiquidationPrice: passed by
 // value it was copied with 16-byte loads that stall on the narrower stores
 // just made.
-func (e *Engine) liquidationPrice(p clearing.Position) int64 {
+func (e *Engine) liquidationPrice(p *clearing.Position) int64 {
 	a, m := p.Account, p.Market
 	if p.SizeLots == 0 {
 		return 0

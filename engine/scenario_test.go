@@ -303,7 +303,7 @@ func (s scenario) position() string {
 	free, _ := s.e.freeCollateral(a)
 	g := s.e.markets[m].Grid
 	liq := "none"
-	if lp := s.e.liquidationPrice(p); lp > 0 {
+	if lp := s.e.liquidationPrice(&p); lp > 0 {
 		liq = g.Price(lp).String()
 	}
 	upnl, _ := s.e.unrealized(p)
