@@ -334,7 +334,7 @@ func (b *Book) place(o *Order, reserved bool, ev []Event) []Event {
 	case t.selfTrade:
 		ev = appendCancelledTaker(ev, o, t.remaining, ReasonSelfTrade)
 	case o.TIF == GTC || o.TIF == PostOnly:
-		b.rest(o, t.remaining)
+		b.rest(o, t.remaining, reserved)
 	default:
 		if o.TIF == FOK {
 			panic(fmt.Sprintf("orderbook: FOK order %d left %d lots after the fillable check", o.ID, t.remaining))
@@ -462,14 +462,14 @@ func (b *Book) match(t *incoming, limit int64, ev []Event) []Event {
 }
 
 // rest puts the remainder of a new order at the back of its level.
-func (b *Book) rest(o *Order, remaining int64) {
+func (b *Book) rest(o *Order, remaining int64, reserved bool) {
 	i := b.alloc()
 	r := &b.orders[i] // filled field by field: see push
 	r.id, r.priceTicks, r.qtyLots, r.remaining = o.ID, o.PriceTicks, o.QtyLots, remaining
 	r.account, r.side, r.tif, r.stp, r.tag = o.Account, o.Side, o.TIF, o.STP, o.Tag
 	b.linkLevel(i)
 	b.ids.insert(o.ID, i, b.orders)
-	b.linkAccount(i)
+	b.linkAccount(i, reserved)
 	b.resting++
 }
 
@@ -518,7 +518,7 @@ func (b *Book) unlinkLevel(l *ladder, lvl *level, i uint32) {
 	}
 }
 
-func (b *Book) linkAccount(i uint32) {
+func (b *Book) linkAccount(i uint32, reserved bool) {
 	o := &b.orders[i]
 	a := b.account(o.account)
 	if a == nil {
@@ -529,15 +529,18 @@ func (b *Book) linkAccount(i uint32) {
 		b.accounts[c] = make([]accountOrders, 1<<accountChunkBits)
 		a = b.account(o.account)
 	}
-	// The list is in id order. A new id goes to the tail; a reserved one
-	// (PlaceReserved) walks back to its place.
-	prev := a.tail
-	for prev != 0 && b.orders[prev].id > o.id {
-		prev = b.orders[prev].acctPrev
-	}
-	next := a.head
-	if prev != 0 {
-		next = b.orders[prev].acctNext
+	// The list is in id order. A new id goes to the tail, with stores
+	// only, as before reserved ids existed; a reserved one (PlaceReserved)
+	// walks back to its place.
+	prev, next := a.tail, uint32(0)
+	if reserved {
+		for prev != 0 && b.orders[prev].id > o.id {
+			prev = b.orders[prev].acctPrev
+		}
+		next = a.head
+		if prev != 0 {
+			next = b.orders[prev].acctNext
+		}
 	}
 	o.acctPrev, o.acctNext = prev, next
 	if prev == 0 {

@@ -185,7 +185,7 @@ func Restore(data []byte) (*Book, []byte, error) {
 			return nil, nil, r.Errorf("order %d rests twice", o.id)
 		}
 		b.ids.insert(o.id, i, b.orders)
-		b.linkAccount(i)
+		b.linkAccount(i, false) // in id order: each goes to the tail
 		if n := b.AccountOrderCount(o.account); n > cfg.MaxOrdersPerAccount {
 			return nil, nil, r.Errorf("account %d has more than MaxOrdersPerAccount (%d) orders", o.account, cfg.MaxOrdersPerAccount)
 		}
