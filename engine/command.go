@@ -137,6 +137,14 @@ func (t Trigger) rises(side orderbook.Side) bool {
 	return (t == TriggerStop) == (side == orderbook.Buy)
 }
 
+// op is the comparison that fires it, for display: ">=" or "<=".
+func (t Trigger) op(side orderbook.Side) string {
+	if t.rises(side) {
+		return ">="
+	}
+	return "<="
+}
+
 // MaxClientOrderIDLen is the longest client order id, as on large venues.
 const MaxClientOrderIDLen = 36
 

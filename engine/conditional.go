@@ -219,6 +219,12 @@ func (e *Engine) stopCount(a AccountID, m MarketID) int {
 // cancelStop ends a waiting conditional order.
 func (e *Engine) cancelStop(cmd *Command, ev []Event, s *stopOrder, r Reason) []Event {
 	e.removeStop(s)
+	return e.endStop(cmd, ev, s, r)
+}
+
+// endStop reports the end of a conditional order already out of the
+// indexes (cancelled, or refused as it fired) and frees its client order id.
+func (e *Engine) endStop(cmd *Command, ev []Event, s *stopOrder, r Reason) []Event {
 	if !s.cid.IsZero() {
 		e.releaseCID(s.id)
 	}
@@ -311,13 +317,7 @@ func (e *Engine) fire(cmd *Command, ev []Event, s *stopOrder) []Event {
 	if r == ReasonNone {
 		return ev
 	}
-	if !s.cid.IsZero() {
-		e.releaseCID(s.id)
-	}
-	ev, x = push(ev)
-	x.Kind, x.Seq, x.Account, x.Market, x.OrderID = EventOrderCancelled, cmd.Seq, s.account, s.market, s.id
-	x.Side, x.PriceTicks, x.QtyLots, x.Reason, x.ClientOrderID = s.side, s.priceTicks, s.qtyLots, r, s.cid
-	return ev
+	return e.endStop(cmd, ev, s, r)
 }
 
 func (e *Engine) registerCID(a AccountID, cid ClientOrderID, id orderbook.OrderID) {

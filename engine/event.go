@@ -304,11 +304,7 @@ func (e Event) String() string {
 	case EventOrderAccepted:
 		f("id=%d acct=%d market=%d %s price=%d qty=%d", e.OrderID, e.Account, e.Market, e.Side, e.PriceTicks, e.QtyLots)
 		if e.Trigger != TriggerNone {
-			op := ">="
-			if !e.Trigger.rises(e.Side) {
-				op = "<="
-			}
-			f("%s when %s%s%d", e.Trigger, e.TriggerBy, op, e.TriggerTicks)
+			f("%s when %s%s%d", e.Trigger, e.TriggerBy, e.Trigger.op(e.Side), e.TriggerTicks)
 		}
 	case EventOrderCancelled:
 		f("id=%d acct=%d market=%d qty=%d reason=%s", e.OrderID, e.Account, e.Market, e.QtyLots, e.Reason)

@@ -259,11 +259,7 @@ func (s scenario) format(x Event) string {
 	case EventOrderAccepted:
 		out := fmt.Sprintf("order %d accepted acct=%d %s %s %s @ %s", x.OrderID, x.Account, sym, x.Side, qty(x.QtyLots), px(x.PriceTicks))
 		if x.Trigger != TriggerNone {
-			op := ">="
-			if !x.Trigger.rises(x.Side) {
-				op = "<="
-			}
-			out += fmt.Sprintf(", %s when %s %s %s", x.Trigger, x.TriggerBy, op, px(x.TriggerTicks))
+			out += fmt.Sprintf(", %s when %s %s %s", x.Trigger, x.TriggerBy, x.Trigger.op(x.Side), px(x.TriggerTicks))
 		}
 		return out + cidSuffix(x)
 	case EventOrderAmended:
