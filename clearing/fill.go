@@ -28,6 +28,10 @@ type Trade struct {
 	// TakerBuys: the taker bought (and the maker sold); otherwise the
 	// reverse.
 	TakerBuys bool
+	// TakerFeeFree and MakerFeeFree waive that side's fee: a liquidation
+	// order pays the liquidation fee instead (see the engine), and an
+	// auto-deleveraging trade charges neither side.
+	TakerFeeFree, MakerFeeFree bool
 }
 
 // FillResult is what a fill did to its account. Balances are those after
@@ -442,7 +446,14 @@ func (l *Ledger) SettleTradeInto(t Trade, res *TradeResult) error {
 	ti := l.record(t.Taker, t.Market)
 	var ms, ts sideState
 	l.load(mi, &ms)
-	if err := settle(&ms, &res.Maker, -takerQty, t.PriceTicks, spec.QuotePerTickLot, spec.MakerFeeRatePpm); err != nil {
+	makerFee, takerFee := spec.MakerFeeRatePpm, spec.TakerFeeRatePpm
+	if t.MakerFeeFree {
+		makerFee = 0
+	}
+	if t.TakerFeeFree {
+		takerFee = 0
+	}
+	if err := settle(&ms, &res.Maker, -takerQty, t.PriceTicks, spec.QuotePerTickLot, makerFee); err != nil {
 		return fmt.Errorf("clearing: trade in market %d, maker %d: %w", t.Market, t.Maker, err)
 	}
 	if ti != mi {
@@ -451,7 +462,7 @@ func (l *Ledger) SettleTradeInto(t Trade, res *TradeResult) error {
 	} else {
 		ts = ms
 	}
-	if err := settle(&ts, &res.Taker, takerQty, t.PriceTicks, spec.QuotePerTickLot, spec.TakerFeeRatePpm); err != nil {
+	if err := settle(&ts, &res.Taker, takerQty, t.PriceTicks, spec.QuotePerTickLot, takerFee); err != nil {
 		return fmt.Errorf("clearing: trade in market %d, taker %d: %w", t.Market, t.Taker, err)
 	}
 	l.commit(mi, &ms)

@@ -304,6 +304,33 @@ func (l *Ledger) InsuranceDeposit(amountQuote int64) Reason {
 	return ReasonNone
 }
 
+// InsuranceTransfer moves amountQuote from account a's wallet to the
+// insurance fund, or with a negative amount from the fund to the wallet:
+// the liquidation fee a liquidated account pays from what its pool had left,
+// and the fund covering a bankrupt account's deficit. The source must hold
+// the amount (the fund never goes below zero this way, and a wallet only
+// when it covers a deficit... which it cannot: a positive amount needs the
+// wallet to hold it).
+func (l *Ledger) InsuranceTransfer(a AccountID, amountQuote int64) Reason {
+	if !l.knownAccount(a) {
+		return ReasonUnknownAccount
+	}
+	switch {
+	case amountQuote == 0 || amountQuote == math.MinInt64:
+		return ReasonInvalidAmount
+	case amountQuote > 0 && l.wallets[a] < amountQuote,
+		amountQuote < 0 && l.insuranceFundQuote < -amountQuote:
+		return ReasonInsufficientBalance
+	}
+	w, err1 := fixed.Sub(l.wallets[a], amountQuote)
+	f, err2 := fixed.Add(l.insuranceFundQuote, amountQuote)
+	if err1 != nil || err2 != nil {
+		return ReasonAmountTooLarge
+	}
+	l.wallets[a], l.insuranceFundQuote = w, f
+	return ReasonNone
+}
+
 // SetMarginMode sets the margin mode of account a's position in market m.
 // Whether a change is allowed (venues refuse it while the position or any
 // order is open) is the engine's decision; the ledger only keeps its books

@@ -26,6 +26,21 @@ type Config struct {
 	// MaxStopOrders bounds an account's conditional orders waiting in one
 	// market. Default 10, as on large venues.
 	MaxStopOrders int
+	// LiquidationsPerCommand bounds the accounts one command liquidates;
+	// the rest wait, in order, for the next command. Default 10,000.
+	LiquidationsPerCommand int
+	// CrossBandPpm is how far (ppm of the mark) the index assumes the other
+	// markets' marks may move against an account with cross positions in
+	// several markets before it re-checks it (see watch). Default 20,000
+	// (2%).
+	CrossBandPpm int64
+	// DisableLiquidation turns the liquidation engine off: no account is
+	// checked, indexed or liquidated, and losses beyond a pool's margin fall
+	// to the ledger's backstop (a cross wallet goes negative, an isolated
+	// shortfall is taken from the insurance fund). It exists for tests of
+	// the trading mechanics alone and for research runs comparing an
+	// exchange without liquidations; a live exchange never sets it.
+	DisableLiquidation bool
 }
 
 // DefaultConfig returns the defaults with the built-in markets.
@@ -34,7 +49,8 @@ func DefaultConfig() Config {
 	if err != nil {
 		panic(err) // the built-in markets are tested to compile
 	}
-	return Config{Markets: ms, MaxAccounts: 1_000_000, DefaultLeverage: 20, Book: orderbook.DefaultConfig(), MaxStopOrders: 10}
+	return Config{Markets: ms, MaxAccounts: 1_000_000, DefaultLeverage: 20, Book: orderbook.DefaultConfig(), MaxStopOrders: 10,
+		LiquidationsPerCommand: 10_000, CrossBandPpm: 20_000}
 }
 
 // Validate reports every problem at once.
@@ -59,6 +75,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxStopOrders < 0 || c.MaxStopOrders > 1000 {
 		bad("MaxStopOrders %d not in [0, 1000]", c.MaxStopOrders)
+	}
+	if c.LiquidationsPerCommand < 1 || c.LiquidationsPerCommand > 1_000_000 {
+		bad("LiquidationsPerCommand %d not in [1, 1000000]", c.LiquidationsPerCommand)
+	}
+	if c.CrossBandPpm < 0 || c.CrossBandPpm > 500_000 {
+		bad("CrossBandPpm %d not in [0, 500000]", c.CrossBandPpm)
 	}
 	if err := c.Book.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("%w: book: %w", ErrInvalidConfig, err))
@@ -111,6 +133,26 @@ type Engine struct {
 	// stops holds every waiting conditional order by owner; each market's
 	// trigger index holds the same orders by trigger price.
 	stops *stopTree
+
+	// Liquidation (liquidation.go, liqindex.go). Per account: the version
+	// of its valid index entries, and whether it waits to be checked
+	// (touched) or liquidated (pending, a FIFO from pendHead); per
+	// (account, market, direction): its valid entries in that heap.
+	watchVer  []uint32
+	watchCnt  []uint16
+	isTouched []bool
+	isPending []bool
+	touched   []AccountID
+	pending   []AccountID
+	pendHead  int
+	budget    int // liquidations this command may still run
+	// The liquidation order's fills in this command (closePosition).
+	liqFilledLots, liqFilledValue int64
+	accBuf                        []clearing.Position
+	trigBuf                       []trigger
+	advBuf                        []adverseFigures
+	badBuf                        []bool
+	adlBuf                        []adlCandidate
 }
 
 type cidKey struct {
@@ -150,6 +192,7 @@ type marketState struct {
 	fundingRatePpm                        int64
 	nextFundingNanos                      int64 // 0 until the first command
 	triggers                              triggerIndex
+	liq                                   [2]liqHeap // the liquidation index: dirFalls, dirRises
 }
 
 // New returns an engine with no accounts.
@@ -175,8 +218,12 @@ func New(cfg Config) (*Engine, error) {
 		if err := ledger.AddMarket(m.ID, spec); err != nil {
 			return nil, err
 		}
-		e.markets = append(e.markets, marketState{Market: m, book: book, triggers: newTriggerIndex()})
+		e.markets = append(e.markets, marketState{Market: m, book: book, triggers: newTriggerIndex(),
+			liq: [2]liqHeap{{rises: false}, {rises: true}}})
 	}
+	n := len(cfg.Markets)
+	e.accBuf, e.badBuf = make([]clearing.Position, n), make([]bool, n)
+	e.advBuf = make([]adverseFigures, n)
 	return e, nil
 }
 
@@ -219,6 +266,7 @@ func (e *Engine) Apply(cmd *Command, ev []Event) []Event {
 		return reject(ReasonInvalidTime)
 	}
 	e.lastTs = cmd.TsNanos
+	e.budget = e.cfg.LiquidationsPerCommand
 	// Whatever fell due by this command's time happens before it.
 	ev = e.settleDueFunding(cmd, ev)
 	if cmd.Kind != CmdCreateAccount && cmd.Kind != CmdSetIndexPrice && cmd.Kind != CmdClockTick {
@@ -265,7 +313,7 @@ func (e *Engine) Apply(cmd *Command, ev []Event) []Event {
 		// The mark or the last price may have moved.
 		ev = e.runTriggers(cmd, ev)
 	}
-	return ev
+	return e.settleRisk(cmd, ev)
 }
 
 func (e *Engine) createAccount(cmd *Command, ev []Event) ([]Event, Reason) {
@@ -277,11 +325,18 @@ func (e *Engine) createAccount(cmd *Command, ev []Event) ([]Event, Reason) {
 		e.leverage = append(e.leverage, e.cfg.DefaultLeverage)
 		e.open = append(e.open, openOrders{})
 		e.ro = append(e.ro, roLots{})
+		e.watchCnt = append(e.watchCnt, 0, 0)
 	}
+	e.watchVer = append(e.watchVer, 0)
+	e.isTouched = append(e.isTouched, false)
+	e.isPending = append(e.isPending, false)
 	return append(ev, Event{Kind: EventAccountCreated, Seq: cmd.Seq, Account: id}), ReasonNone
 }
 
+// balanceEvent reports a change of account a's wallet; every such change
+// also marks the account for a margin check.
 func (e *Engine) balanceEvent(cmd *Command, ev []Event, a AccountID, cause BalanceCause, amount int64) []Event {
+	e.touch(a)
 	w, _ := e.ledger.Wallet(a)
 	ev, x := push(ev)
 	x.Kind, x.Seq, x.Account, x.Cause, x.AmountQuote, x.BalanceQuote = EventBalance, cmd.Seq, a, cause, amount, w

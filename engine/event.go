@@ -66,6 +66,9 @@ const (
 	// ReasonReduceOnly: a resting reduce-only order was cut or cancelled
 	// because the position shrank, closed or flipped under it.
 	ReasonReduceOnly
+	// ReasonLiquidation: the order was cancelled because its account's
+	// margin pool is being liquidated.
+	ReasonLiquidation
 	reasonCount
 )
 
@@ -91,6 +94,7 @@ var reasonNames = [...]string{
 	ReasonDuplicateClientOrderID: "duplicate-client-order-id", ReasonInvalidTrigger: "invalid-trigger",
 	ReasonWouldTriggerImmediately: "would-trigger-immediately", ReasonTooManyStopOrders: "too-many-stop-orders",
 	ReasonStopNotAmendable: "stop-not-amendable", ReasonReduceOnly: "reduce-only",
+	ReasonLiquidation: "liquidation",
 }
 
 func (r Reason) String() string {
@@ -204,6 +208,19 @@ const (
 	// book now with QtyLots (a reduce-only order cut to the position),
 	// keeping its id: its fills, rest or end follow.
 	EventOrderTriggered
+	// EventLiquidation: Account's position in Market was liquidated: an
+	// order on Side for QtyLots at the bankruptcy price PriceTicks went to
+	// the book (its fills are EventFill with Cause CauseLiquidation,
+	// averaging AvgPriceTicks, 0 if none), and RemainingLots of it were
+	// closed by auto-deleveraging.
+	EventLiquidation
+	// EventADL: auto-deleveraging reduced Account's position in Market by
+	// QtyLots (an order on Side) at PriceTicks, the bankruptcy price of
+	// MakerAccount, whose liquidation it completed.
+	EventADL
+	// EventInsuranceFund: the fund received AmountQuote (negative: paid it)
+	// from the liquidation of Account and now holds BalanceQuote.
+	EventInsuranceFund
 )
 
 var eventNames = [...]string{
@@ -211,6 +228,7 @@ var eventNames = [...]string{
 	EventSettings: "settings", EventOrderAccepted: "order-accepted", EventOrderCancelled: "order-cancelled",
 	EventFill: "fill", EventPosition: "position", EventMarkPrice: "mark", EventFunding: "funding",
 	EventOrderAmended: "order-amended", EventOrderTriggered: "order-triggered",
+	EventLiquidation: "liquidation", EventADL: "adl", EventInsuranceFund: "insurance-fund",
 }
 
 func (k EventKind) String() string {
@@ -229,10 +247,17 @@ const (
 	CauseIsolatedMargin // moved between the wallet and an isolated position
 	CauseTrade          // realized PnL and fees of a fill
 	CauseFunding
+	// CauseLiquidation: the liquidation fee a liquidated pool paid to the
+	// insurance fund, or the fund covering its deficit. On an EventFill:
+	// the taker is a liquidation order.
+	CauseLiquidation
+	// CauseADL marks an EventFill of auto-deleveraging.
+	CauseADL
 )
 
 var causeNames = [...]string{CauseDeposit: "deposit", CauseWithdrawal: "withdrawal",
-	CauseIsolatedMargin: "isolated-margin", CauseTrade: "trade", CauseFunding: "funding"}
+	CauseIsolatedMargin: "isolated-margin", CauseTrade: "trade", CauseFunding: "funding",
+	CauseLiquidation: "liquidation", CauseADL: "adl"}
 
 func (c BalanceCause) String() string {
 	if int(c) < len(causeNames) && causeNames[c] != "" {
@@ -277,6 +302,7 @@ type Event struct {
 	RealizedPnLQuote    int64
 	LiqPriceTicks       int64
 	RatePpm             int64
+	AvgPriceTicks       int64
 
 	// ClientOrderID is the order's on its lifecycle events (accepted,
 	// amended, triggered, cancelled) and on a refused placement; fills
@@ -318,6 +344,15 @@ func (e Event) String() string {
 	case EventFill:
 		f("market=%d taker=%d/%d %s maker=%d/%d price=%d qty=%d taker-fee=%d maker-fee=%d",
 			e.Market, e.OrderID, e.Account, e.Side, e.MakerOrderID, e.MakerAccount, e.PriceTicks, e.QtyLots, e.FeeQuote, e.MakerFeeQuote)
+		if e.Cause != 0 {
+			f("%s", e.Cause)
+		}
+	case EventLiquidation:
+		f("acct=%d market=%d %s qty=%d bankruptcy=%d avg-fill=%d adl=%d", e.Account, e.Market, e.Side, e.QtyLots, e.PriceTicks, e.AvgPriceTicks, e.RemainingLots)
+	case EventADL:
+		f("acct=%d market=%d %s qty=%d price=%d against=%d", e.Account, e.Market, e.Side, e.QtyLots, e.PriceTicks, e.MakerAccount)
+	case EventInsuranceFund:
+		f("acct=%d amount=%d balance=%d", e.Account, e.AmountQuote, e.BalanceQuote)
 	case EventPosition:
 		f("acct=%d market=%d %s size=%d entry-value=%d isolated=%d realized=%d liq=%d",
 			e.Account, e.Market, e.Mode, e.SizeLots, e.EntryValueQuote, e.IsolatedMarginQuote, e.RealizedPnLQuote, e.LiqPriceTicks)

@@ -191,6 +191,11 @@ func Compile(specs []MarketSpec) ([]Market, error) {
 		if len(tiers) == len(s.Brackets) {
 			if m.Brackets, err = margin.NewBrackets(tiers); err != nil {
 				bad(sym, "brackets: %v", err)
+			} else if !m.Brackets.Exact() {
+				// The liquidation index relies on a liquidation price that
+				// divides liquidatable prices from safe ones, which a
+				// rounded maintenance amount breaks (margin.LiquidationPrice).
+				bad(sym, "brackets: a maintenance amount is not a whole quote unit (floor × rate step); use whole-USDT floors")
 			}
 		}
 		switch {

@@ -13,8 +13,9 @@ import (
 // ends of orders that have a client order id or are reduce-only cost a
 // lookup.
 const (
-	tagClientID   uint8 = 1 << iota // registered in cids
-	tagReduceOnly                   // kept within the position (fitReduceOnly)
+	tagClientID    uint8 = 1 << iota // registered in cids
+	tagReduceOnly                    // kept within the position (fitReduceOnly)
+	tagLiquidation                   // a liquidation order: no taker fee, fills marked
 )
 
 // place takes a new order: a conditional one waits in the stop index, any
@@ -419,8 +420,9 @@ func (e *Engine) settleFill(cmd *Command, ev []Event, be *orderbook.Event) []Eve
 	takerWallet, _ := e.ledger.Wallet(taker)
 	makerWallet, _ := e.ledger.Wallet(maker)
 	var res clearing.TradeResult
+	liq := be.Tag&tagLiquidation != 0
 	err := e.ledger.SettleTradeInto(clearing.Trade{Market: m, PriceTicks: be.PriceTicks, QtyLots: be.QtyLots,
-		Maker: maker, Taker: taker, TakerBuys: be.Side == orderbook.Buy}, &res)
+		Maker: maker, Taker: taker, TakerBuys: be.Side == orderbook.Buy, TakerFeeFree: liq}, &res)
 	if err != nil {
 		// Quantities and prices are bounded by the market config, so this
 		// is a broken invariant: stop rather than continue with books that
@@ -428,10 +430,17 @@ func (e *Engine) settleFill(cmd *Command, ev []Event, be *orderbook.Event) []Eve
 		panic(fmt.Errorf("engine: settling fill of order %d: %w", be.OrderID, err))
 	}
 	ms.lastTradeTicks = be.PriceTicks
+	e.touch(taker)
+	e.touch(maker)
 	ev, x := push(ev)
 	x.Kind, x.Seq, x.Market, x.OrderID, x.Account, x.Side = EventFill, cmd.Seq, m, be.OrderID, taker, be.Side
 	x.MakerOrderID, x.MakerAccount, x.PriceTicks, x.QtyLots = be.MakerOrderID, maker, be.PriceTicks, be.QtyLots
 	x.FeeQuote, x.MakerFeeQuote = res.Taker.FeeQuote, res.Maker.FeeQuote
+	if liq {
+		x.Cause = CauseLiquidation
+		e.liqFilledLots += be.QtyLots
+		e.liqFilledValue += be.QtyLots * be.PriceTicks // bounded: the order passed the book's limits
+	}
 	if taker != maker {
 		// The taker's balance and position are reported once, after its
 		// last fill (see place); each maker's after its fill.

@@ -180,6 +180,7 @@ func (e *Engine) settleFunding(cmd *Command, ev []Event, ms *marketState) []Even
 		panic(fmt.Errorf("engine: funding %s: %w", ms.Symbol, err))
 	}
 	for _, p := range e.fundBuf {
+		e.touch(p.Account)
 		ev = append(ev, Event{Kind: EventFunding, Seq: cmd.Seq, Account: p.Account, Market: ms.ID, RatePpm: rate,
 			AmountQuote: p.AmountQuote, BalanceQuote: p.BalanceQuote, Mode: p.Mode})
 	}

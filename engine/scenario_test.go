@@ -274,8 +274,23 @@ func (s scenario) format(x Event) string {
 		return fmt.Sprintf("order %d triggered acct=%d %s %s: %s %s reached %s, %s %s enters", x.OrderID, x.Account, sym, x.Trigger, x.TriggerBy,
 			px(x.PriceTicks), px(x.TriggerTicks), x.Side, qty(x.QtyLots)) + cidSuffix(x)
 	case EventFill:
-		return fmt.Sprintf("fill %s %s @ %s taker %d/acct %d %s fee %s, maker %d/acct %d fee %s", sym, qty(x.QtyLots), px(x.PriceTicks),
+		out := fmt.Sprintf("fill %s %s @ %s taker %d/acct %d %s fee %s, maker %d/acct %d fee %s", sym, qty(x.QtyLots), px(x.PriceTicks),
 			x.OrderID, x.Account, x.Side, usdt(x.FeeQuote), x.MakerOrderID, x.MakerAccount, usdt(x.MakerFeeQuote))
+		if x.Cause != 0 {
+			out += " (" + x.Cause.String() + ")"
+		}
+		return out
+	case EventLiquidation:
+		avg := "none"
+		if x.AvgPriceTicks > 0 {
+			avg = px(x.AvgPriceTicks)
+		}
+		return fmt.Sprintf("liquidation acct=%d %s %s %s at bankruptcy %s: book avg %s, adl %s", x.Account, sym, x.Side, qty(x.QtyLots),
+			px(x.PriceTicks), avg, qty(x.RemainingLots))
+	case EventADL:
+		return fmt.Sprintf("adl acct=%d %s %s %s @ %s against acct %d", x.Account, sym, x.Side, qty(x.QtyLots), px(x.PriceTicks), x.MakerAccount)
+	case EventInsuranceFund:
+		return fmt.Sprintf("insurance-fund from acct=%d %s -> fund %s", x.Account, usdt(x.AmountQuote), usdt(x.BalanceQuote))
 	case EventPosition:
 		liq := "none"
 		if x.LiqPriceTicks > 0 {

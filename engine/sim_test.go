@@ -288,6 +288,9 @@ type simStats struct {
 func newSim(t *testing.T, seed uint64, rec *simRecording) *sim {
 	t.Helper()
 	cfg := engine.DefaultConfig()
+	// This simulation checks the trading mechanics against a mirror built
+	// from the events; liquidations have their own (liquidation_sim_test.go).
+	cfg.DisableLiquidation = true
 	e, err := engine.New(cfg)
 	if err != nil {
 		t.Fatal(err)

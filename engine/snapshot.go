@@ -16,7 +16,7 @@ import (
 // ErrBadSnapshot is wrapped by every error Restore returns.
 var ErrBadSnapshot = errors.New("engine: bad snapshot")
 
-const snapshotVersion = 2
+const snapshotVersion = 3
 
 // AppendSnapshot appends the engine's whole state to dst in a canonical
 // binary form: two engines whose observable state is the same give the same
@@ -27,7 +27,9 @@ const snapshotVersion = 2
 // snapshot is never restored under another market config), each market's
 // price state and book, the per-account leverage table, the conditional
 // orders (by account, market and id), the client order ids of resting
-// orders (by order id), then the ledger.
+// orders (by order id), the liquidation index's valid entries (by market,
+// direction, price and account) and the accounts waiting to be checked and
+// to be liquidated (in their order), then the ledger.
 func (e *Engine) AppendSnapshot(dst []byte) []byte {
 	dst = append(dst, snapshotVersion)
 	dst = binary.AppendVarint(dst, e.lastTs)
@@ -79,6 +81,7 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, uint64(k.account))
 		dst = snapshot.AppendBlob(dst, k.cid.String())
 	}
+	dst = e.appendLiquidationState(dst)
 	return e.ledger.AppendSnapshot(dst)
 }
 
@@ -222,6 +225,7 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 		prevID = id
 		e.registerCID(a, cid, id)
 	}
+	liq := e.readLiquidationState(&r, cfg)
 	if r.Err() != nil {
 		return nil, r.Err()
 	}
@@ -254,6 +258,9 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 	e.ledger = ledger
 	e.open = make([]openOrders, n)
 	e.ro = make([]roLots, n)
+	if err := e.restoreLiquidationState(liq); err != nil {
+		return bad("%v", err)
+	}
 	var orders []orderbook.RestingOrder
 	for i := range e.markets {
 		for _, s := range [...]orderbook.Side{orderbook.Buy, orderbook.Sell} {
@@ -284,4 +291,115 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 // stopBefore reports whether x comes before y in the owner order.
 func stopBefore(x, y *stopOrder) bool {
 	return compareOwner(ownerKey{x.account, x.market, x.id}, ownerKey{y.account, y.market, y.id}) < 0
+}
+
+// liqState is the liquidation state read from a snapshot, applied once the
+// ledger says how many accounts there are.
+type liqState struct {
+	entries          []liqSnapEntry
+	touched, pending []AccountID
+}
+
+type liqSnapEntry struct {
+	m     MarketID
+	d     int
+	price int64
+	acct  AccountID
+}
+
+func (e *Engine) appendLiquidationState(dst []byte) []byte {
+	var all []liqSnapEntry
+	for m := range e.markets {
+		for d := range e.markets[m].liq {
+			for _, x := range e.markets[m].liq[d].e {
+				if e.validEntry(&x) {
+					all = append(all, liqSnapEntry{MarketID(m), d, x.price, x.acct})
+				}
+			}
+		}
+	}
+	slices.SortFunc(all, func(x, y liqSnapEntry) int {
+		switch {
+		case x.m != y.m:
+			return int(x.m) - int(y.m)
+		case x.d != y.d:
+			return x.d - y.d
+		case x.price != y.price:
+			if x.price < y.price {
+				return -1
+			}
+			return 1
+		}
+		return int(int64(x.acct) - int64(y.acct))
+	})
+	dst = binary.AppendUvarint(dst, uint64(len(all)))
+	for _, x := range all {
+		dst = binary.AppendUvarint(dst, uint64(x.m))
+		dst = append(dst, byte(x.d))
+		dst = binary.AppendUvarint(dst, uint64(x.price))
+		dst = binary.AppendUvarint(dst, uint64(x.acct))
+	}
+	for _, list := range [...][]AccountID{e.touched, e.pending[e.pendHead:]} {
+		dst = binary.AppendUvarint(dst, uint64(len(list)))
+		for _, a := range list {
+			dst = binary.AppendUvarint(dst, uint64(a))
+		}
+	}
+	return dst
+}
+
+func (e *Engine) readLiquidationState(r *snapshot.Reader, cfg Config) liqState {
+	var st liqState
+	n := r.Uvarint("liquidation index entries")
+	if r.Err() == nil && n > uint64(r.Len()) {
+		r.Fail("%d liquidation index entries in %d bytes", n, r.Len())
+	}
+	for i := uint64(0); i < n && r.Err() == nil; i++ {
+		var x liqSnapEntry
+		x.m = MarketID(r.Upto("index market", uint64(len(e.markets)-1)))
+		x.d = int(r.Upto("index direction", 1))
+		x.price = int64(r.Upto("index price", math.MaxInt64))
+		x.acct = AccountID(r.Upto("index account", uint64(cfg.MaxAccounts-1)))
+		st.entries = append(st.entries, x)
+	}
+	for _, list := range [...]*[]AccountID{&st.touched, &st.pending} {
+		n := r.Uvarint("accounts waiting")
+		if r.Err() == nil && n > uint64(r.Len()) {
+			r.Fail("%d accounts waiting in %d bytes", n, r.Len())
+		}
+		for i := uint64(0); i < n && r.Err() == nil; i++ {
+			*list = append(*list, AccountID(r.Upto("waiting account", uint64(cfg.MaxAccounts-1))))
+		}
+	}
+	return st
+}
+
+// restoreLiquidationState sizes the per-account liquidation tables for the
+// ledger's accounts and loads the index and the queues.
+func (e *Engine) restoreLiquidationState(st liqState) error {
+	accounts := e.ledger.NumAccounts()
+	e.watchVer = make([]uint32, accounts)
+	e.watchCnt = make([]uint16, 2*accounts*len(e.markets))
+	e.isTouched = make([]bool, accounts)
+	e.isPending = make([]bool, accounts)
+	for _, x := range st.entries {
+		if int(x.acct) >= accounts {
+			return fmt.Errorf("liquidation index entry of unknown account %d", x.acct)
+		}
+		e.addEntry(x.acct, x.m, x.d, x.price)
+	}
+	for _, a := range st.touched {
+		if int(a) >= accounts || e.isTouched[a] {
+			return fmt.Errorf("account %d waits to be checked: unknown or twice", a)
+		}
+		e.touch(a)
+	}
+	for _, a := range st.pending {
+		if int(a) >= accounts || e.isPending[a] {
+			return fmt.Errorf("account %d waits to be liquidated: unknown or twice", a)
+		}
+		e.isPending[a] = true
+		e.pending = append(e.pending, a)
+	}
+	return nil
 }

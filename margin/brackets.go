@@ -165,6 +165,11 @@ func MustNewBrackets(specs []TierSpec) Brackets {
 	return b
 }
 
+// Exact reports whether every maintenance amount is exact, not rounded
+// down (see Tier.MaintAmountRoundedDown): only then do a position's
+// liquidatable prices lie all on one side of its liquidation price.
+func (b Brackets) Exact() bool { return b.exact }
+
 // Len is the number of tiers (0 for the zero Brackets).
 func (b Brackets) Len() int { return len(b.tiers) }
 

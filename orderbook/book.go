@@ -202,6 +202,15 @@ func (b *Book) setReferencePrice(priceTicks int64, ev []Event) []Event {
 // ReferencePrice returns the band's reference price (0 = none).
 func (b *Book) ReferencePrice() int64 { return b.refPriceTicks }
 
+// Band returns the lowest and highest price an order may have now: the
+// reference price's band, or 1 and MaxPriceTicks when no band is set.
+func (b *Book) Band() (lo, hi int64) {
+	if !b.bandOn {
+		return 1, b.cfg.MaxPriceTicks
+	}
+	return max(1, b.refPriceTicks-b.bandDevTicks), min(b.cfg.MaxPriceTicks, b.refPriceTicks+b.bandDevTicks)
+}
+
 func (b *Book) inBand(price int64) bool {
 	if !b.bandOn {
 		return true

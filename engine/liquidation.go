@@ -1,0 +1,697 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/paperperps/exchange/clearing"
+	"github.com/paperperps/exchange/fixed"
+	"github.com/paperperps/exchange/margin"
+	"github.com/paperperps/exchange/orderbook"
+)
+
+// Liquidation, the insurance fund and auto-deleveraging. See
+// docs/ARCHITECTURE.md, "Liquidation", for the rules; the code follows them
+// in order:
+//
+//   - every change of an account's money or positions touches it (touch);
+//     at the end of the command each touched account is checked exactly
+//     and either queued for liquidation or indexed again (watch);
+//   - a mark change reaches the index (collectDue): only entries the mark
+//     has crossed come out, and their accounts are checked exactly;
+//   - queued accounts are liquidated one pool at a time (liquidate), within
+//     Config.LiquidationsPerCommand per command; what is left waits, in
+//     order, for the next command.
+
+// A margin pool: the cross pool of an account, or one isolated position.
+// health reads as "liquidatable" when the pool's margin balance is at or
+// below its maintenance margin, the test margin.Liquidatable makes and
+// margin.LiquidationPrice solves.
+
+// accountPositions reads all of account a's positions into the scratch
+// buffer and returns it (one entry per market).
+func (e *Engine) accountPositions(a AccountID) []clearing.Position {
+	ps := e.accBuf[:len(e.markets)]
+	for m := range ps {
+		e.ledger.ReadPosition(a, MarketID(m), &ps[m])
+	}
+	return ps
+}
+
+// figuresAt are position p's unrealized PnL and maintenance margin with its
+// market's price at priceTicks.
+func (e *Engine) figuresAt(p *clearing.Position, priceTicks int64) (upnl, maint int64, err error) {
+	if p.SizeLots == 0 {
+		return 0, 0, nil
+	}
+	if upnl, err = p.UnrealizedPnLQuote(priceTicks); err != nil {
+		return 0, 0, err
+	}
+	n, err := notionalAt(absInt(p.SizeLots), priceTicks, p.QuotePerTickLot)
+	if err != nil {
+		return 0, 0, err
+	}
+	maint, err = e.markets[p.Market].Brackets.MaintenanceMargin(n)
+	return upnl, maint, err
+}
+
+// crossLiquidatable reports whether account a's cross pool (positions ps,
+// wallet w) is liquidatable at the marks. A pool with no position is not.
+// An amount beyond int64 (impossible within the market limits) counts as
+// liquidatable: the procedure then closes what it can.
+func (e *Engine) crossLiquidatable(ps []clearing.Position, w int64) bool {
+	var upnl, maint int64
+	n := 0
+	for m := range ps {
+		p := &ps[m]
+		if p.SizeLots == 0 || p.Mode != clearing.Cross {
+			continue
+		}
+		n++
+		u, mm, err := e.figuresAt(p, e.markets[m].markTicks)
+		if err != nil {
+			return true
+		}
+		var err1, err2 error
+		upnl, err1 = fixed.Add(upnl, u)
+		maint, err2 = fixed.Add(maint, mm)
+		if err1 != nil || err2 != nil {
+			return true
+		}
+	}
+	return n > 0 && margin.Liquidatable(w, upnl, maint)
+}
+
+// isolatedLiquidatable reports whether isolated position p is liquidatable
+// at its mark.
+func (e *Engine) isolatedLiquidatable(p *clearing.Position) bool {
+	if p.SizeLots == 0 || p.Mode != clearing.Isolated {
+		return false
+	}
+	u, mm, err := e.figuresAt(p, e.markets[p.Market].markTicks)
+	return err != nil || margin.Liquidatable(p.IsolatedMarginQuote, u, mm)
+}
+
+// liquidatable reports whether any pool of account a is liquidatable now.
+func (e *Engine) liquidatable(a AccountID) bool {
+	ps := e.accountPositions(a)
+	for m := range ps {
+		if e.isolatedLiquidatable(&ps[m]) {
+			return true
+		}
+	}
+	w, _ := e.ledger.Wallet(a)
+	return e.crossLiquidatable(ps, w)
+}
+
+// liqPriceWith is position p's liquidation price with wallet (the pool's
+// balance) and the other cross positions' maintenance and unrealized PnL;
+// see margin.LiquidationPrice for ok and the rounding.
+func (e *Engine) liqPriceWith(p *clearing.Position, wallet, otherMaint, otherUnrealized int64) (int64, bool, error) {
+	side, size, entry := margin.Long, p.SizeLots, p.EntryValueQuote
+	if p.SizeLots < 0 {
+		side, size, entry = margin.Short, -p.SizeLots, -p.EntryValueQuote
+	}
+	var in margin.LiqInput // by fields: a literal is built in a temporary and copied
+	in.Side, in.SizeLots, in.EntryValueQuote, in.QuotePerTickLot = side, size, entry, p.QuotePerTickLot
+	in.WalletQuote, in.OtherMaintQuote, in.OtherUnrealizedQuote = wallet, otherMaint, otherUnrealized
+	in.Brackets = e.markets[p.Market].Brackets
+	return in.LiquidationPrice()
+}
+
+// trigger is one index entry watch is about to add.
+type trigger struct {
+	m     MarketID
+	d     int
+	price int64
+}
+
+// appendTrigger adds the entry that fires when position p's market reaches
+// the liquidation side of lp (see margin.LiquidationPrice: a long is
+// liquidatable below lp, a short above it). due reports that the mark is
+// there already.
+func (e *Engine) appendTrigger(buf []trigger, p *clearing.Position, lp int64, ok bool) (_ []trigger, due bool) {
+	if !ok {
+		return buf, false // no price liquidates it
+	}
+	mark := e.markets[p.Market].markTicks
+	if p.SizeLots > 0 {
+		if lp-1 < 1 {
+			return buf, false // no tick is below lp
+		}
+		return append(buf, trigger{p.Market, dirFalls, lp - 1}), mark <= lp-1
+	}
+	return append(buf, trigger{p.Market, dirRises, lp + 1}), mark >= lp+1
+}
+
+// watch indexes account a again after an exact check found it healthy,
+// and reports false if a trigger is due already (the account is then
+// liquidatable, which the caller's check should have found).
+//
+// Isolated positions and a lone cross position get their exact liquidation
+// price. Cross positions in several markets depend on each other's marks;
+// each gets a conservative trigger: its liquidation price with every other
+// cross position valued at a mark moved against it by Config.CrossBandPpm.
+// So that the assumption holds, each other position also gets a refresh
+// entry at that adverse price in its own market: when a mark gets beyond
+// it, the account is checked again and re-indexed around the new marks.
+// A trigger that fires early only costs a check. If the band's trigger is
+// due already at the current marks, the band is narrowed to 0: every
+// trigger is then exact given the others' current marks, and any adverse
+// tick elsewhere refreshes it.
+func (e *Engine) watch(a AccountID) bool {
+	e.unwatch(a)
+	ps := e.accountPositions(a)
+	buf := e.trigBuf[:0]
+	due := false
+	nCross, lone := 0, -1
+	for m := range ps {
+		p := &ps[m]
+		if p.SizeLots == 0 {
+			continue
+		}
+		if p.Mode == clearing.Cross {
+			nCross++
+			lone = m
+			continue
+		}
+		lp, ok, err := e.liqPriceWith(p, p.IsolatedMarginQuote, 0, 0)
+		if err != nil {
+			return false
+		}
+		var d bool
+		buf, d = e.appendTrigger(buf, p, lp, ok)
+		due = due || d
+	}
+	if due {
+		return false
+	}
+	if nCross == 1 {
+		// Alone in the cross pool: its liquidation price is exact.
+		w, _ := e.ledger.Wallet(a)
+		p := &ps[lone]
+		lp, ok, err := e.liqPriceWith(p, w, 0, 0)
+		if err != nil {
+			return false
+		}
+		var d bool
+		if buf, d = e.appendTrigger(buf, p, lp, ok); d {
+			return false
+		}
+	} else if nCross > 1 {
+		w, _ := e.ledger.Wallet(a)
+		n := len(buf)
+		band := e.cfg.CrossBandPpm
+		for {
+			var ok bool
+			buf, ok = e.crossTriggers(buf[:n], ps, w, band)
+			if ok {
+				break
+			}
+			if band == 0 {
+				return false
+			}
+			band = 0
+		}
+	}
+	for _, t := range buf {
+		e.addEntry(a, t.m, t.d, t.price)
+	}
+	e.trigBuf = buf
+	return true
+}
+
+// crossTriggers appends the triggers of the cross positions in ps (wallet
+// w) with the other positions valued band ppm against them, and their
+// refresh entries; ok is false if a trigger is due already or a figure
+// overflows.
+func (e *Engine) crossTriggers(buf []trigger, ps []clearing.Position, w, band int64) (_ []trigger, ok bool) {
+	// Each cross position's price against it, and its figures there.
+	// (nCross > 1: a lone cross position is exact, see watch.)
+	adverse := e.advBuf[:len(ps)]
+	var sumU, sumMM int64
+	for m := range ps {
+		p := &ps[m]
+		adverse[m] = adverseFigures{}
+		if p.SizeLots == 0 || p.Mode != clearing.Cross {
+			continue
+		}
+		ms := &e.markets[m]
+		price := ms.markTicks
+		move := (price*band + 999_999) / 1_000_000 // bounded: price ≤ the book's max, band ≤ 50%
+		if p.SizeLots > 0 {
+			price = max(1, price-move)
+		} else {
+			price = min(ms.book.MaxPriceTicks(), price+move)
+		}
+		u, mm, err := e.figuresAt(p, price)
+		if err != nil {
+			return buf, false
+		}
+		adverse[m] = adverseFigures{price: price, upnl: u, maint: mm}
+		var err1, err2 error
+		sumU, err1 = fixed.Add(sumU, u)
+		sumMM, err2 = fixed.Add(sumMM, mm)
+		if err1 != nil || err2 != nil {
+			return buf, false
+		}
+	}
+	for m := range ps {
+		p := &ps[m]
+		if p.SizeLots == 0 || p.Mode != clearing.Cross {
+			continue
+		}
+		f := adverse[m]
+		lp, ok, err := e.liqPriceWith(p, w, sumMM-f.maint, sumU-f.upnl)
+		if err != nil {
+			return buf, false
+		}
+		var due bool
+		if buf, due = e.appendTrigger(buf, p, lp, ok); due {
+			return buf, false
+		}
+		// The refresh entry: fires once this market's mark is beyond the
+		// price the other positions' triggers assumed.
+		if p.SizeLots > 0 {
+			if f.price > 1 {
+				buf = append(buf, trigger{p.Market, dirFalls, f.price - 1})
+			}
+		} else {
+			buf = append(buf, trigger{p.Market, dirRises, f.price + 1})
+		}
+	}
+	return buf, true
+}
+
+type adverseFigures struct {
+	price, upnl, maint int64
+}
+
+// settleRisk runs after every command: it checks the touched accounts,
+// takes what the marks have reached out of the index and liquidates the
+// queued accounts, until nothing is left or the command's budget is spent.
+// Liquidations move prices and touch their counterparties, so this loops
+// until the cascade is over.
+func (e *Engine) settleRisk(cmd *Command, ev []Event) []Event {
+	for {
+		e.collectDue()
+		for i := 0; i < len(e.touched); i++ {
+			a := e.touched[i]
+			e.isTouched[a] = false
+			if e.isPending[a] {
+				continue
+			}
+			ev = e.marginCheck(cmd, ev, a)
+		}
+		e.touched = e.touched[:0]
+		if e.pendHead == len(e.pending) {
+			e.pending, e.pendHead = e.pending[:0], 0
+			return ev
+		}
+		if e.budget <= 0 {
+			return ev
+		}
+		a := e.pending[e.pendHead]
+		e.pendHead++
+		e.isPending[a] = false
+		e.budget--
+		ev = e.liquidate(cmd, ev, a)
+	}
+}
+
+// marginCheck checks account a exactly: it queues it for liquidation or
+// indexes it again. The check is watch's: with exact bracket tables (the
+// engine accepts no others) a position's liquidation price divides the
+// prices that liquidate its pool from those that do not, so a trigger due
+// at the current marks is the exact test (see watch for cross positions in
+// several markets).
+func (e *Engine) marginCheck(cmd *Command, ev []Event, a AccountID) []Event {
+	if !e.watch(a) {
+		e.unwatch(a)
+		e.isPending[a] = true
+		e.pending = append(e.pending, a)
+	}
+	return ev
+}
+
+// liquidate runs the procedure on each liquidatable pool of account a.
+func (e *Engine) liquidate(cmd *Command, ev []Event, a AccountID) []Event {
+	ps := e.accountPositions(a)
+	w, _ := e.ledger.Wallet(a)
+	crossBad := e.crossLiquidatable(ps, w)
+	bad := e.badBuf[:len(e.markets)]
+	anyBad := crossBad
+	for m := range ps {
+		bad[m] = e.isolatedLiquidatable(&ps[m])
+		anyBad = anyBad || bad[m]
+	}
+	defer e.touch(a) // checked and indexed again at the end
+	if !anyBad {
+		return ev // the marks moved back while it waited
+	}
+	// 1. Cancel the pools' orders: for the cross pool every market where
+	// the account trades cross, for an isolated pool its market.
+	for m := range ps {
+		if bad[m] || (crossBad && ps[m].Mode == clearing.Cross) {
+			ev = e.cancelForLiquidation(cmd, ev, a, MarketID(m))
+		}
+	}
+	// Resting orders hold no margin inside a pool (their initial margin is
+	// held back from free collateral, outside it), so cancelling them
+	// cannot restore a pool by itself. The check is repeated anyway: the
+	// cancels ran the account's fitReduceOnly and nothing else, but the
+	// rule is the venues', and a pool may only be closed if it is still
+	// liquidatable at this point.
+	ps = e.accountPositions(a)
+	crossBad = e.crossLiquidatable(ps, w)
+	for m := range ps {
+		bad[m] = e.isolatedLiquidatable(&ps[m])
+	}
+	// 2-5. Close the positions, one pool at a time; settle what each pool
+	// has left with the fund.
+	for m := range e.markets {
+		if !bad[m] {
+			continue
+		}
+		before, _ := e.ledger.Wallet(a)
+		var feeCap int64
+		ev, feeCap = e.closePosition(cmd, ev, a, MarketID(m))
+		after, _ := e.ledger.Wallet(a)
+		ev = e.settlePool(cmd, ev, a, after-before, feeCap)
+	}
+	if crossBad {
+		var feeCap int64
+		for m := range e.markets {
+			var p clearing.Position
+			e.ledger.ReadPosition(a, MarketID(m), &p)
+			if p.SizeLots == 0 || p.Mode != clearing.Cross {
+				continue
+			}
+			var c int64
+			ev, c = e.closePosition(cmd, ev, a, MarketID(m))
+			feeCap = satAdd(feeCap, c)
+		}
+		w, _ := e.ledger.Wallet(a)
+		ev = e.settlePool(cmd, ev, a, w, feeCap)
+	}
+	return ev
+}
+
+func satAdd(x, y int64) int64 {
+	s, err := fixed.Add(x, y)
+	if err != nil {
+		return 1<<63 - 1
+	}
+	return s
+}
+
+// cancelForLiquidation cancels account a's orders in market m, resting and
+// conditional.
+func (e *Engine) cancelForLiquidation(cmd *Command, ev []Event, a AccountID, m MarketID) []Event {
+	lc := Command{Kind: cmd.Kind, Seq: cmd.Seq, TsNanos: cmd.TsNanos, Account: a, Market: m}
+	e.bookEv = e.markets[m].book.CancelAccount(orderbook.AccountID(a), e.bookEv[:0])
+	for i := range e.bookEv {
+		if e.bookEv[i].Kind == orderbook.EventCancelled {
+			e.bookEv[i].Reason = orderbook.ReasonNone // reported as ReasonLiquidation below
+		}
+	}
+	n := len(ev)
+	ev = e.bookEvents(&lc, ev)
+	for i := n; i < len(ev); i++ {
+		if ev[i].Kind == EventOrderCancelled {
+			ev[i].Reason = ReasonLiquidation
+		}
+	}
+	return e.cancelStops(&lc, ev, a, m, ReasonLiquidation)
+}
+
+// settlePool settles what a liquidated pool has left, left (the cross
+// wallet, or what an isolated position's close returned to the wallet),
+// with the insurance fund: a surplus pays the fund up to feeCap (the
+// market's liquidation fee rate on the closed notional) and the rest stays
+// with the account; a deficit is covered by the fund.
+func (e *Engine) settlePool(cmd *Command, ev []Event, a AccountID, left, feeCap int64) []Event {
+	var amount int64 // to the fund
+	switch {
+	case left > 0:
+		amount = min(left, feeCap)
+	case left < 0:
+		amount = max(left, -e.ledger.InsuranceFundQuote())
+	}
+	if amount == 0 {
+		return ev
+	}
+	if r := e.ledger.InsuranceTransfer(a, amount); r != clearing.ReasonNone {
+		panic(fmt.Errorf("engine: liquidation of account %d: moving %d to the insurance fund: %s", a, amount, ledgerReason(r)))
+	}
+	ev = e.balanceEvent(cmd, ev, a, CauseLiquidation, -amount)
+	return e.fundEvent(cmd, ev, a, amount)
+}
+
+func (e *Engine) fundEvent(cmd *Command, ev []Event, a AccountID, amount int64) []Event {
+	ev, x := push(ev)
+	x.Kind, x.Seq, x.Account, x.AmountQuote, x.BalanceQuote = EventInsuranceFund, cmd.Seq, a, amount, e.ledger.InsuranceFundQuote()
+	return ev
+}
+
+// bankruptcyPrice is the price at which position p's pool has nothing
+// left: its margin balance is 0, with the other cross positions at their
+// marks. It is rounded so the pool keeps at least 0 (up for a long, down
+// for a short) and kept within [1, the book's max price].
+func (e *Engine) bankruptcyPrice(p *clearing.Position) int64 {
+	ms := &e.markets[p.Market]
+	balance := p.IsolatedMarginQuote
+	if p.Mode == clearing.Cross {
+		balance, _ = e.ledger.Wallet(p.Account)
+		var q clearing.Position
+		for o := range e.markets {
+			if MarketID(o) == p.Market {
+				continue
+			}
+			e.ledger.ReadPosition(p.Account, MarketID(o), &q)
+			if q.SizeLots == 0 || q.Mode != clearing.Cross {
+				continue
+			}
+			u, err := q.UnrealizedPnLQuote(e.markets[o].markTicks)
+			if err == nil {
+				balance = satAdd(balance, u)
+			}
+		}
+	}
+	qp := absInt(p.SizeLots) * p.QuotePerTickLot // bounded by the market's max position
+	var price int64
+	if p.SizeLots > 0 {
+		// balance + price·qp − entry = 0
+		num, err := fixed.Sub(p.EntryValueQuote, balance)
+		switch {
+		case err != nil || num <= 0:
+			price = 1
+		default:
+			price = (num + qp - 1) / qp
+		}
+	} else {
+		// balance + |entry| − price·qp = 0
+		num, err := fixed.Add(balance, -p.EntryValueQuote)
+		switch {
+		case err != nil:
+			price = ms.book.MaxPriceTicks()
+		case num <= 0:
+			price = 1
+		default:
+			price = num / qp
+		}
+	}
+	return min(max(price, 1), ms.book.MaxPriceTicks())
+}
+
+// closePosition closes account a's position in m: an IOC order at the
+// bankruptcy price (kept within the price band) into the book, then
+// auto-deleveraging for what the book did not take. It returns the
+// liquidation fee cap: the fee rate on the closed notional at the
+// bankruptcy price.
+func (e *Engine) closePosition(cmd *Command, ev []Event, a AccountID, m MarketID) ([]Event, int64) {
+	ms := &e.markets[m]
+	var p clearing.Position
+	e.ledger.ReadPosition(a, m, &p)
+	if p.SizeLots == 0 {
+		return ev, 0
+	}
+	bp := e.bankruptcyPrice(&p)
+	side, qty := orderbook.Sell, p.SizeLots
+	if p.SizeLots < 0 {
+		side, qty = orderbook.Buy, -p.SizeLots
+	}
+	lc := Command{Kind: CmdPlaceOrder, Seq: cmd.Seq, TsNanos: cmd.TsNanos, Account: a, Market: m}
+	// The order's price: the bankruptcy price, or the band's edge if that
+	// is beyond it on the order's side (a sell below the band sells no
+	// lower than its edge). Beyond the band on the other side, the book
+	// cannot help.
+	price := bp
+	lo, hi := ms.book.Band()
+	if side == orderbook.Sell {
+		price = max(price, lo)
+	} else {
+		price = min(price, hi)
+	}
+	e.liqFilledLots, e.liqFilledValue = 0, 0
+	if price >= lo && price <= hi {
+		id := e.nextOrderID + 1
+		order := orderbook.Order{ID: id, Account: orderbook.AccountID(a), Side: side, Type: orderbook.Limit,
+			TIF: orderbook.IOC, PriceTicks: price, QtyLots: qty, Tag: tagLiquidation}
+		e.bookEv = ms.book.Place(order, e.bookEv[:0])
+		if e.bookEv[0].Kind != orderbook.EventRejected {
+			e.nextOrderID = id
+			ev = e.trade(&lc, ev, id, tagLiquidation)
+		}
+	}
+	filledLots, filledValue := e.liqFilledLots, e.liqFilledValue
+	e.ledger.ReadPosition(a, m, &p)
+	rest := absInt(p.SizeLots)
+	if rest > 0 {
+		ev = e.deleverage(&lc, ev, &p, bp)
+	}
+	ev, x := push(ev)
+	x.Kind, x.Seq, x.Account, x.Market, x.Side = EventLiquidation, cmd.Seq, a, m, side
+	x.QtyLots, x.PriceTicks, x.RemainingLots = qty, bp, rest
+	if filledLots > 0 {
+		x.AvgPriceTicks = filledValue / filledLots
+	}
+	notional, err := notionalAt(qty, bp, p.QuotePerTickLot)
+	if err != nil {
+		return ev, 1<<63 - 1
+	}
+	cap, err := fixed.ApplyPpm(notional, ms.LiquidationFeePpm, fixed.RoundDown)
+	if err != nil {
+		return ev, 1<<63 - 1
+	}
+	// The order's fills moved the last price, so the mark may have moved:
+	// conditional orders may fire.
+	return e.runTriggers(&lc, ev), cap
+}
+
+// adlCandidate is a position auto-deleveraging may reduce.
+type adlCandidate struct {
+	acct  AccountID
+	score int64 // ppm: PnL% × effective leverage in profit, PnL% / leverage in loss
+	lots  int64 // its size, positive
+}
+
+// adlScore ranks position p for auto-deleveraging, higher first: its PnL
+// at the mark over its entry value, times its effective leverage (notional
+// over the pool's margin balance) when in profit, divided by it when in
+// loss. Venues rank the same way. Figures beyond int64 saturate.
+func (e *Engine) adlScore(p *clearing.Position) int64 {
+	mark := e.markets[p.Market].markTicks
+	upnl, err := p.UnrealizedPnLQuote(mark)
+	if err != nil {
+		return 0
+	}
+	notional, err := notionalAt(absInt(p.SizeLots), mark, p.QuotePerTickLot)
+	if err != nil {
+		return 0
+	}
+	balance := p.IsolatedMarginQuote
+	if p.Mode == clearing.Cross {
+		balance, _ = e.ledger.Wallet(p.Account)
+		var q clearing.Position
+		for o := range e.markets {
+			e.ledger.ReadPosition(p.Account, MarketID(o), &q)
+			if q.SizeLots != 0 && q.Mode == clearing.Cross {
+				if u, err := q.UnrealizedPnLQuote(e.markets[o].markTicks); err == nil {
+					balance = satAdd(balance, u)
+				}
+			}
+		}
+	} else {
+		balance = satAdd(balance, upnl)
+	}
+	pnl, err := fixed.MulDiv(upnl, 1_000_000, absInt(p.EntryValueQuote), fixed.RoundDown)
+	if err != nil {
+		return 0
+	}
+	const maxLeverage = 1_000_000_000 // ppm of leverage 1000: a pool at or below 0
+	lev := int64(maxLeverage)
+	if balance > 0 {
+		if l, err := fixed.MulDiv(notional, 1_000_000, balance, fixed.RoundDown); err == nil {
+			lev = min(l, maxLeverage)
+		}
+	}
+	lev = max(lev, 1)
+	var score int64
+	if pnl > 0 {
+		score, err = fixed.MulDiv(pnl, lev, 1_000_000, fixed.RoundDown)
+	} else {
+		score, err = fixed.MulDiv(pnl, 1_000_000, lev, fixed.RoundDown)
+	}
+	if err != nil {
+		return 0
+	}
+	return score
+}
+
+// adlRanking fills e.adlBuf with the positions on side long (true) or
+// short of market m, except account skip's, highest rank first.
+func (e *Engine) adlRanking(m MarketID, long bool, skip AccountID) []adlCandidate {
+	e.posBuf = e.ledger.OpenPositions(m, e.posBuf[:0])
+	c := e.adlBuf[:0]
+	for i := range e.posBuf {
+		p := &e.posBuf[i]
+		if (p.SizeLots > 0) != long || p.Account == skip || p.SizeLots == 0 {
+			continue
+		}
+		c = append(c, adlCandidate{acct: p.Account, score: e.adlScore(p), lots: absInt(p.SizeLots)})
+	}
+	slices.SortFunc(c, func(x, y adlCandidate) int {
+		if x.score != y.score {
+			if x.score > y.score {
+				return -1
+			}
+			return 1
+		}
+		return int(int64(x.acct) - int64(y.acct))
+	})
+	e.adlBuf = c
+	return c
+}
+
+// deleverage closes what is left of position p (of the liquidated account)
+// against the opposite positions, highest ADL rank first, at the
+// bankruptcy price bp; neither side pays a fee.
+func (e *Engine) deleverage(lc *Command, ev []Event, p *clearing.Position, bp int64) []Event {
+	a, m := p.Account, p.Market
+	rest := absInt(p.SizeLots)
+	closerBuys := p.SizeLots < 0
+	for _, c := range e.adlRanking(m, closerBuys, a) {
+		if rest == 0 {
+			break
+		}
+		q := min(rest, c.lots)
+		rest -= q
+		takerWallet, _ := e.ledger.Wallet(a)
+		makerWallet, _ := e.ledger.Wallet(c.acct)
+		var res clearing.TradeResult
+		err := e.ledger.SettleTradeInto(clearing.Trade{Market: m, PriceTicks: bp, QtyLots: q, Maker: c.acct, Taker: a,
+			TakerBuys: closerBuys, TakerFeeFree: true, MakerFeeFree: true}, &res)
+		if err != nil {
+			panic(fmt.Errorf("engine: auto-deleveraging account %d against %d: %w", c.acct, a, err))
+		}
+		side := orderbook.Buy
+		if !closerBuys {
+			side = orderbook.Sell
+		}
+		ev, x := push(ev)
+		x.Kind, x.Seq, x.Market, x.Account, x.Side, x.MakerAccount = EventFill, lc.Seq, m, a, side, c.acct
+		x.PriceTicks, x.QtyLots, x.Cause = bp, q, CauseADL
+		ev = e.tradeEvents(lc, ev, a, takerWallet, res.Taker.RealizedPnLQuote)
+		ev = e.tradeEvents(lc, ev, c.acct, makerWallet, res.Maker.RealizedPnLQuote)
+		ev, x = push(ev)
+		x.Kind, x.Seq, x.Market, x.Account, x.Side, x.MakerAccount = EventADL, lc.Seq, m, c.acct, side.Opposite(), a
+		x.PriceTicks, x.QtyLots = bp, q
+		ev = e.fitReduceOnly(lc, ev, c.acct, m)
+		e.touch(c.acct)
+	}
+	if rest != 0 {
+		panic(fmt.Errorf("engine: auto-deleveraging in market %d left %d lots of account %d: open interest out of balance", m, rest, a))
+	}
+	return ev
+}
