@@ -136,15 +136,20 @@ func (e *Engine) enter(cmd *Command, ev []Event, reserved orderbook.OrderID) ([]
 	if !cmd.ClientOrderID.IsZero() {
 		tag |= tagClientID
 	}
-	id, order := reserved, orderbook.Order{Account: orderbook.AccountID(a), Side: cmd.Side, Type: cmd.Type,
-		TIF: cmd.TIF, STP: cmd.STP, PriceTicks: cmd.PriceTicks, QtyLots: qty, Tag: tag}
+	// The order is written field by field and handed over by pointer: a
+	// literal passed by value is copied with 16-byte loads that stall on
+	// the stores that just built it.
+	id := reserved
 	if reserved == 0 {
 		id = e.nextOrderID + 1
-		order.ID = id
-		e.bookEv = ms.book.Place(order, e.bookEv[:0])
+	}
+	var order orderbook.Order
+	order.ID, order.Account, order.Side, order.Type = id, orderbook.AccountID(a), cmd.Side, cmd.Type
+	order.TIF, order.STP, order.PriceTicks, order.QtyLots, order.Tag = cmd.TIF, cmd.STP, cmd.PriceTicks, qty, tag
+	if reserved == 0 {
+		e.bookEv = ms.book.PlaceFrom(&order, e.bookEv[:0])
 	} else {
-		order.ID = id
-		e.bookEv = ms.book.PlaceReserved(order, e.bookEv[:0])
+		e.bookEv = ms.book.PlaceReservedFrom(&order, e.bookEv[:0])
 	}
 	if e.bookEv[0].Kind == orderbook.EventRejected {
 		return ev, bookReason(e.bookEv[0].Reason)
