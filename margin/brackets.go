@@ -3,6 +3,7 @@ package margin
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/paperperps/exchange/fixed"
 )
@@ -52,6 +53,11 @@ type Brackets struct {
 	// long's liquidation test monotone in price across tier boundaries,
 	// which LiquidationPrice uses to search from a nearby tier.
 	exact bool
+	// minWidth is the narrowest tier's width, cap − floor, with the last
+	// tier reaching to MaxInt64: every tier then holds a tick of a
+	// position whose notional per tick is below it (LiquidationPrice's
+	// direct walk).
+	minWidth int64
 }
 
 // NewBrackets validates a bracket table and derives each tier's
@@ -127,9 +133,12 @@ func NewBrackets(specs []TierSpec) (Brackets, error) {
 		return Brackets{}, errors.Join(errs...)
 	}
 
-	b := Brackets{tiers: make([]Tier, len(specs)), exact: true}
+	b := Brackets{tiers: make([]Tier, len(specs)), exact: true, minWidth: math.MaxInt64 - specs[len(specs)-1].FloorQuote}
 	var cum int64
 	for i, s := range specs {
+		if i < len(specs)-1 {
+			b.minWidth = min(b.minWidth, s.CapQuote-s.FloorQuote)
+		}
 		t := Tier{Number: i + 1, FloorQuote: s.FloorQuote, CapQuote: s.CapQuote, MaxLeverage: s.MaxLeverage, MaintRatePpm: s.MaintRatePpm}
 		if i > 0 {
 			step := s.MaintRatePpm - specs[i-1].MaintRatePpm // positive, below 1e6

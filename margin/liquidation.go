@@ -141,6 +141,14 @@ func (in *LiqInput) LiquidationPrice() (priceTicks int64, ok bool, err error) {
 		s.base = s.base.add(i128From(in.EntryValueQuote))
 	}
 
+	if in.Brackets.exact && s.qp < in.Brackets.minWidth {
+		if base, ok := s.base.int64(); ok {
+			if lp, ok, done, err := s.direct(base, in.Brackets.index(in.EntryValueQuote)); done {
+				return lp, ok, err
+			}
+		}
+	}
+
 	// From a tier that passes the test, continue toward the side where
 	// passing tiers lie (up for a long, whose liquidatable ticks are the low
 	// ones; down for a short); from one that fails, go the other way.
@@ -372,4 +380,156 @@ func floorDiv(x, d int64) int64 {
 		q--
 	}
 	return q
+}
+
+// direct is the walk of LiquidationPrice, for exact brackets, from tier k
+// (the entry notional's), when every tier holds a tick of the position (qp
+// below the brackets' minWidth, so that no tier is empty and none is
+// skipped) and base and each visited tier's numerator X fit in an int64.
+// It visits the same tiers, asks each the same question (good: is its
+// most dangerous tick liquidatable?) and ends with the same bound, so it
+// returns what the walk returns; but a tier's answer mostly follows from
+// its span's ends by one widening multiplication, where the walk computes
+// the tick (a division) and tests it in 128 bits, and only the tier the
+// walk ends in divides, once. done is false, and nothing else meaningful,
+// when a numerator leaves int64; the walk then decides.
+func (s *liqSolver) direct(base int64, k int) (priceTicks int64, ok, done bool, err error) {
+	last := len(s.tiers) - 1
+	x, ok := s.num(base, k)
+	if !ok {
+		return 0, false, false, nil
+	}
+	if s.long {
+		if s.goodLong(x, k) {
+			for k < last {
+				y, ok := s.num(base, k+1)
+				if !ok {
+					return 0, false, false, nil
+				}
+				if !s.goodLong(y, k+1) {
+					break
+				}
+				k, x = k+1, y
+			}
+		} else {
+			for {
+				if k == 0 {
+					return 0, false, true, nil
+				}
+				k--
+				if x, ok = s.num(base, k); !ok {
+					return 0, false, false, nil
+				}
+				if s.goodLong(x, k) {
+					break
+				}
+			}
+		}
+		// bound's long case, on its int64 path.
+		c := ceilDiv2(x, s.qp, fixed.PpmPerUnit-s.tiers[k].MaintRatePpm) - 1
+		p := c
+		if hi, prod := bits.Mul64(uint64(c), uint64(s.qp)); c >= 1 && (hi != 0 || prod > s.top(k)) {
+			p = s.hi(k)
+		}
+		if hi, lo := bits.Mul64(uint64(p)+1, uint64(s.qp)); hi != 0 || lo > math.MaxInt64 {
+			return 0, false, true, errLiqPriceOverflow
+		}
+		return p + 1, true, true, nil
+	}
+	if s.goodShort(x, k) {
+		for k > 0 {
+			y, ok := s.num(base, k-1)
+			if !ok {
+				return 0, false, false, nil
+			}
+			if !s.goodShort(y, k-1) {
+				break
+			}
+			k, x = k-1, y
+		}
+	} else {
+		for {
+			if k == last {
+				return 0, false, true, nil
+			}
+			k++
+			if x, ok = s.num(base, k); !ok {
+				return 0, false, false, nil
+			}
+			if s.goodShort(x, k) {
+				break
+			}
+		}
+	}
+	// bound's short case, on its int64 path.
+	c := floorDiv2(x, s.qp, fixed.PpmPerUnit+s.tiers[k].MaintRatePpm) + 1
+	if c >= 1 && c*s.qp >= s.tiers[k].FloorQuote {
+		return c - 1, true, true, nil
+	}
+	return s.lo(k) - 1, true, true, nil
+}
+
+// num is tier k's numerator X, (1 − B)·10^6 for a long and (B − 1)·10^6
+// for a short with B = base + the tier's cum (see liqSolver), ok when it is
+// computed without overflow and lies where bound takes its int64 path
+// (|X| < 2^63 − 1).
+func (s *liqSolver) num(base int64, k int) (int64, bool) {
+	b, err := fixed.Add(base, s.tiers[k].MaintAmountQuote)
+	if err != nil {
+		return 0, false
+	}
+	if s.long {
+		b, err = fixed.Sub(1, b)
+	} else {
+		b, err = fixed.Sub(b, 1)
+	}
+	if err != nil {
+		return 0, false
+	}
+	x, err := fixed.Mul(b, fixed.PpmPerUnit)
+	return x, err == nil && x > math.MinInt64+1 && x < math.MaxInt64
+}
+
+// goodLong is good for tier k of a long: liqAt at the tier's lowest tick
+// lo, which is P·qp·(10^6 − r) < X. lo·qp lies in [floor, floor + qp − 1]
+// (lo is 1 for a floor up to qp), so the two ends decide unless X falls
+// between their values; only then is lo computed. x is num's.
+func (s *liqSolver) goodLong(x int64, k int) bool {
+	if x <= 0 {
+		return false // the left side is positive
+	}
+	d := uint64(fixed.PpmPerUnit - s.tiers[k].MaintRatePpm)
+	f := s.tiers[k].FloorQuote
+	n := s.qp // lo·qp for lo = 1
+	if f > s.qp {
+		if hi, lo := bits.Mul64(uint64(f), d); hi != 0 || lo >= uint64(x) {
+			return false // even the floor's notional is not below X
+		}
+		if hi, lo := bits.Mul64(uint64(f+s.qp-1), d); hi == 0 && lo < uint64(x) {
+			return true
+		}
+		n = s.lo(k) * s.qp
+	}
+	hi, lo := bits.Mul64(uint64(n), d)
+	return hi == 0 && lo < uint64(x)
+}
+
+// goodShort is good for tier k of a short: liqAt at the tier's highest
+// tick hi, which is P·qp·(10^6 + r) > X. hi·qp lies in [top − qp + 1, top]
+// (top the tier's highest notional), so those ends decide unless X falls
+// between their values; only then is hi computed. x is num's.
+func (s *liqSolver) goodShort(x int64, k int) bool {
+	if x < 0 {
+		return true // the left side is positive
+	}
+	d := uint64(fixed.PpmPerUnit + s.tiers[k].MaintRatePpm)
+	top := s.top(k)
+	if hi, lo := bits.Mul64(top, d); hi == 0 && lo <= uint64(x) {
+		return false // even the top notional is not above X
+	}
+	if hi, lo := bits.Mul64(top-uint64(s.qp)+1, d); hi != 0 || lo > uint64(x) {
+		return true
+	}
+	hi, lo := bits.Mul64(uint64(s.hi(k)*s.qp), d)
+	return hi != 0 || lo > uint64(x)
 }
