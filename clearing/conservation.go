@@ -9,7 +9,7 @@ import (
 // Figures are the terms of the conservation identity (see the package
 // comment), summed over the whole ledger:
 //
-//	Wallets + IsolatedMargins + FeeAccount + InsuranceFund − EntryValues + Unmatched
+//	Wallets + IsolatedMargins + FeeAccount + InsuranceFund − BadDebt − EntryValues + Unmatched
 //	    = Deposits − Withdrawals + InsuranceDeposits
 //
 // Unmatched is 0 whenever every trade has been settled on both sides.
@@ -18,6 +18,7 @@ type Figures struct {
 	IsolatedMarginsQuote   int64
 	FeeAccountQuote        int64
 	InsuranceFundQuote     int64
+	BadDebtQuote           int64 // losses nobody covered: money the ledger's accounts hold and nobody paid in
 	EntryValuesQuote       int64 // signed: + for longs, − for shorts
 	UnmatchedQuote         int64 // the signed fill values of fills whose counterpart is not settled yet
 	DepositsQuote          int64
@@ -30,6 +31,9 @@ type Figures struct {
 func (f Figures) Held() (int64, error) {
 	s, err := sum(f.WalletsQuote, f.IsolatedMarginsQuote, f.FeeAccountQuote, f.InsuranceFundQuote, f.UnmatchedQuote)
 	if err != nil {
+		return 0, err
+	}
+	if s, err = fixed.Sub(s, f.BadDebtQuote); err != nil {
 		return 0, err
 	}
 	return fixed.Sub(s, f.EntryValuesQuote)
@@ -62,6 +66,7 @@ func (l *Ledger) Conservation() (Figures, error) {
 	f := Figures{
 		FeeAccountQuote:        l.feeAccountQuote,
 		InsuranceFundQuote:     l.insuranceFundQuote,
+		BadDebtQuote:           l.badDebtQuote,
 		UnmatchedQuote:         l.unmatchedQuote,
 		DepositsQuote:          l.depositsQuote,
 		WithdrawalsQuote:       l.withdrawalsQuote,

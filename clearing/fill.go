@@ -62,10 +62,10 @@ type FillResult struct {
 	ReleasedMarginQuote int64
 	// ShortfallQuote > 0 means the isolated position was bankrupt: its loss
 	// and fee exceeded its margin by this much, the margin was set to 0 and
-	// the insurance fund paid the difference.
+	// the insurance fund paid the difference, as far as it held; the rest
+	// became bad debt (Ledger.BadDebtQuote).
 	ShortfallQuote int64
-	// InsuranceFundQuote is the fund after the fill; negative means it has
-	// paid out more than it held.
+	// InsuranceFundQuote is the fund after the fill (never negative).
 	InsuranceFundQuote int64
 }
 
@@ -85,6 +85,7 @@ type sideState struct {
 	walletQuote         int64
 	feeAccountQuote     int64
 	insuranceFundQuote  int64
+	badDebtQuote        int64
 	longLots, shortLots int64
 	unmatchedQuote      int64
 	mode                MarginMode
@@ -98,7 +99,7 @@ func (l *Ledger) load(i uint32, st *sideState) {
 	mk := &l.markets[p.market]
 	st.sizeLots, st.entryValueQuote, st.isolatedMarginQuote = p.sizeLots, p.entryValueQuote, p.isolatedMarginQuote
 	st.walletQuote = l.wallets[p.account]
-	st.feeAccountQuote, st.insuranceFundQuote = l.feeAccountQuote, l.insuranceFundQuote
+	st.feeAccountQuote, st.insuranceFundQuote, st.badDebtQuote = l.feeAccountQuote, l.insuranceFundQuote, l.badDebtQuote
 	st.longLots, st.shortLots = mk.longLots, mk.shortLots
 	st.unmatchedQuote = l.unmatchedQuote
 	st.mode = p.mode
@@ -110,6 +111,7 @@ func (l *Ledger) load(i uint32, st *sideState) {
 func (st *sideState) shared(from *sideState) {
 	st.feeAccountQuote = from.feeAccountQuote
 	st.insuranceFundQuote = from.insuranceFundQuote
+	st.badDebtQuote = from.badDebtQuote
 	st.longLots, st.shortLots = from.longLots, from.shortLots
 	st.unmatchedQuote = from.unmatchedQuote
 }
@@ -149,6 +151,7 @@ func (l *Ledger) commit(i uint32, st *sideState) {
 	l.wallets[p.account] = st.walletQuote
 	l.feeAccountQuote = st.feeAccountQuote
 	l.insuranceFundQuote = st.insuranceFundQuote
+	l.badDebtQuote = st.badDebtQuote
 	l.unmatchedQuote = st.unmatchedQuote
 }
 
@@ -245,7 +248,7 @@ func settle(st *sideState, res *FillResult, qtyLots, priceTicks, qptl, feeRatePp
 	if err != nil {
 		return err
 	}
-	wallet, iso, fund := st.walletQuote, st.isolatedMarginQuote, st.insuranceFundQuote
+	wallet, iso, fund, badDebt := st.walletQuote, st.isolatedMarginQuote, st.insuranceFundQuote, st.badDebtQuote
 	if st.mode == Isolated {
 		if res.Change == ChangeReduced {
 			// A partial close hands the wallet the closed share of the
@@ -293,7 +296,7 @@ func settle(st *sideState, res *FillResult, qtyLots, priceTicks, qptl, feeRatePp
 				return err
 			}
 			iso = 0
-			if fund, err = fixed.Sub(fund, res.ShortfallQuote); err != nil {
+			if fund, badDebt, err = drawFund(fund, badDebt, res.ShortfallQuote); err != nil {
 				return err
 			}
 		}
@@ -321,7 +324,7 @@ func settle(st *sideState, res *FillResult, qtyLots, priceTicks, qptl, feeRatePp
 	}
 
 	st.sizeLots, st.entryValueQuote, st.isolatedMarginQuote = size, entry, iso
-	st.walletQuote, st.insuranceFundQuote, st.feeAccountQuote = wallet, fund, feeAccount
+	st.walletQuote, st.insuranceFundQuote, st.badDebtQuote, st.feeAccountQuote = wallet, fund, badDebt, feeAccount
 	st.longLots, st.shortLots, st.unmatchedQuote = long, short, unmatched
 	res.RealizedPnLQuote = realized
 	res.FeeQuote = fee

@@ -148,12 +148,13 @@ func (l *Ledger) funding(m MarketID, markTicks, ratePpm int64, buf []FundingPaym
 	if err != nil {
 		return buf, t, err
 	}
-	if fund, err = fixed.Sub(fund, t.ShortfallQuote); err != nil {
+	fund, badDebt, err := drawFund(fund, l.badDebtQuote, t.ShortfallQuote)
+	if err != nil {
 		return buf, t, err
 	}
 	t.InsuranceFundQuote = fund
 	if apply {
-		l.insuranceFundQuote = fund
+		l.insuranceFundQuote, l.badDebtQuote = fund, badDebt
 	}
 	return buf, t, nil
 }

@@ -93,7 +93,10 @@ type Ledger struct {
 	pos []position
 
 	feeAccountQuote    int64
-	insuranceFundQuote int64
+	insuranceFundQuote int64 // never negative
+	// badDebtQuote is what losses took beyond the insurance fund: paid by
+	// nobody, the exchange's loss (>= 0).
+	badDebtQuote int64
 
 	// Money that crossed the ledger's boundary; the right-hand side of the
 	// conservation identity.
@@ -200,10 +203,45 @@ func (l *Ledger) Wallet(a AccountID) (walletQuote int64, ok bool) {
 // FeeAccountQuote is the exchange's fee income net of maker rebates.
 func (l *Ledger) FeeAccountQuote() int64 { return l.feeAccountQuote }
 
-// InsuranceFundQuote is the insurance fund's balance. It is negative when
-// the fund has covered more isolated shortfalls than it held: the engine
-// must treat that as the point where auto-deleveraging is due.
+// InsuranceFundQuote is the insurance fund's balance, never negative: a
+// shortfall larger than the fund empties it, and the rest is bad debt.
 func (l *Ledger) InsuranceFundQuote() int64 { return l.insuranceFundQuote }
+
+// BadDebtQuote is the sum of the losses the insurance fund could not cover:
+// isolated shortfalls and deficits beyond its balance. Nobody paid them;
+// they are the exchange's loss, and auto-deleveraging exists to keep them 0.
+func (l *Ledger) BadDebtQuote() int64 { return l.badDebtQuote }
+
+// drawFund takes amount (>= 0) from the insurance fund fund, the part
+// beyond it from nobody: it returns the new fund and bad debt.
+func drawFund(fund, badDebt, amount int64) (int64, int64, error) {
+	take := min(fund, amount)
+	bd, err := fixed.Add(badDebt, amount-take)
+	return fund - take, bd, err
+}
+
+// CoverDeficit brings account a's negative wallet back to 0 from the
+// insurance fund, as far as it holds, and records the rest as bad debt. It
+// returns both parts; a wallet at or above 0 is left alone.
+func (l *Ledger) CoverDeficit(a AccountID) (fromFundQuote, badDebtQuote int64, r Reason) {
+	if !l.knownAccount(a) {
+		return 0, 0, ReasonUnknownAccount
+	}
+	w := l.wallets[a]
+	if w >= 0 {
+		return 0, 0, ReasonNone
+	}
+	if w == math.MinInt64 {
+		return 0, 0, ReasonAmountTooLarge
+	}
+	fund, bd, err := drawFund(l.insuranceFundQuote, l.badDebtQuote, -w)
+	if err != nil {
+		return 0, 0, ReasonAmountTooLarge
+	}
+	fromFundQuote, badDebtQuote = l.insuranceFundQuote-fund, bd-l.badDebtQuote
+	l.wallets[a], l.insuranceFundQuote, l.badDebtQuote = 0, fund, bd
+	return fromFundQuote, badDebtQuote, ReasonNone
+}
 
 func (l *Ledger) knownAccount(a AccountID) bool { return uint64(a) < uint64(len(l.wallets)) }
 

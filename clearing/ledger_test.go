@@ -334,8 +334,8 @@ func TestIsolatedShortfall(t *testing.T) {
 	}
 	// Taker 0 sells 10 back to maker 1 at 999,000: value 999,000,000.
 	// Account 0: realized −1,000,000, fee 499,500: margin 500,000 −
-	// 1,499,500 = −999,500 -> 0, shortfall 999,500 from the fund
-	// (600,000 -> −399,500). Its wallet is untouched.
+	// 1,499,500 = −999,500 -> 0, shortfall 999,500: the fund pays its
+	// 600,000 and the other 399,500 is bad debt. Its wallet is untouched.
 	// Account 1: realized +1,000,000, maker fee 199,800: margin 800,000 +
 	// 800,200 = 1,600,200, released to its wallet on the close.
 	res, err = l.SettleTrade(clearing.Trade{Market: 0, PriceTicks: 999_000, QtyLots: 10, Maker: 1, Taker: 0})
@@ -343,16 +343,19 @@ func TestIsolatedShortfall(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := clearing.FillResult{Change: clearing.ChangeClosed, ClosedLots: 10, RealizedPnLQuote: -1_000_000, FeeQuote: 499_500,
-		WalletQuote: 9_000_000, ShortfallQuote: 999_500, InsuranceFundQuote: -399_500}
+		WalletQuote: 9_000_000, ShortfallQuote: 999_500, InsuranceFundQuote: 0}
 	if res.Taker != want {
 		t.Fatalf("taker\n got %+v\nwant %+v", res.Taker, want)
+	}
+	if l.BadDebtQuote() != 399_500 {
+		t.Fatalf("bad debt %d", l.BadDebtQuote())
 	}
 	want = clearing.FillResult{Change: clearing.ChangeClosed, ClosedLots: 10, RealizedPnLQuote: 1_000_000, FeeQuote: 199_800,
 		WalletQuote: 9_000_000 + 1_600_200, ReleasedMarginQuote: 1_600_200, InsuranceFundQuote: 600_000}
 	if res.Maker != want {
 		t.Fatalf("maker\n got %+v\nwant %+v", res.Maker, want)
 	}
-	if l.InsuranceFundQuote() != -399_500 {
+	if l.InsuranceFundQuote() != 0 {
 		t.Fatalf("fund %d", l.InsuranceFundQuote())
 	}
 	if err := l.CheckInvariants(); err != nil {
@@ -465,8 +468,12 @@ func TestFundingIsolatedShortfall(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(buf) != 2 || buf[1].Account != 0 || buf[1].AmountQuote != -800_000 || buf[1].ShortfallQuote != 400_000 || buf[1].BalanceQuote != 0 ||
-		tot.ShortfallQuote != 400_000 || tot.RemainderQuote != 0 || tot.InsuranceFundQuote != -400_000 {
+		tot.ShortfallQuote != 400_000 || tot.RemainderQuote != 0 || tot.InsuranceFundQuote != 0 {
 		t.Fatalf("%+v %+v", buf, tot)
+	}
+	// The empty fund pays nothing: the shortfall is bad debt.
+	if l.InsuranceFundQuote() != 0 || l.BadDebtQuote() != 400_000 {
+		t.Fatalf("fund %d, bad debt %d", l.InsuranceFundQuote(), l.BadDebtQuote())
 	}
 	if err := l.CheckInvariants(); err != nil {
 		t.Fatal(err)

@@ -69,7 +69,7 @@ func TestRandomAgainstReference(t *testing.T) {
 		"closed": st.changes[clearing.ChangeClosed], "flipped": st.changes[clearing.ChangeFlipped],
 		"fill shortfalls": st.fillShortfalls, "funding shortfalls": st.fundingShortfalls, "negative wallets": st.negativeWallets,
 		"releases": st.releases, "rebates": st.rebates, "fundings": st.fundings, "refusals": st.refusals,
-		"negative fund": st.negativeFund,
+		"bad debts": st.badDebts,
 	} {
 		if n == 0 && ops >= 100_000 {
 			t.Errorf("no %s in %d operations", name, ops)
@@ -81,19 +81,20 @@ type simStats struct {
 	trades, splitFills, selfTrades                       int
 	changes                                              [6]int
 	fillShortfalls, fundingShortfalls, negativeWallets   int
-	releases, rebates, fundings, refusals, negativeFund  int
+	releases, rebates, fundings, refusals, badDebts      int
 	deposits, withdrawals, modeChanges, marginMoves, new int
 }
 
 type sim struct {
-	t     *testing.T
-	rng   *rand.Rand
-	l     *clearing.Ledger
-	ref   *refLedger
-	mid   []int64
-	buf   []clearing.FundingPayment
-	op    int
-	stats simStats
+	t       *testing.T
+	rng     *rand.Rand
+	l       *clearing.Ledger
+	ref     *refLedger
+	mid     []int64
+	buf     []clearing.FundingPayment
+	op      int
+	stats   simStats
+	badDebt int64 // the ledger's, after the previous operation
 }
 
 func newSim(t *testing.T, seed uint64) *sim {
@@ -199,8 +200,12 @@ func (s *sim) check() {
 		s.fail("closed positions realized %s, exact %s", s.ref.closedRealized, s.ref.closedExact.RatString())
 	}
 	if s.l.InsuranceFundQuote() < 0 {
-		s.stats.negativeFund++
+		s.fail("insurance fund %d", s.l.InsuranceFundQuote())
 	}
+	if s.l.BadDebtQuote() > s.badDebt {
+		s.stats.badDebts++
+	}
+	s.badDebt = s.l.BadDebtQuote()
 }
 
 func sign(v int64) int64 {

@@ -20,6 +20,7 @@ type refLedger struct {
 	pos     [][]refPos // [account][market]
 	fee     int64
 	fund    int64
+	badDebt int64 // what the fund could not cover
 	deposit int64 // deposits − withdrawals + insurance deposits
 
 	// Realized PnL of every position life (open to full close) that has
@@ -224,7 +225,7 @@ func (r *refLedger) fill(a clearing.AccountID, m clearing.MarketID, qty, price i
 		p.iso = add(p.iso, delta)
 		if p.iso < 0 {
 			out.shortfall = -p.iso
-			r.fund = add(r.fund, -out.shortfall)
+			r.draw(out.shortfall)
 			p.iso = 0
 		}
 		if p.size == 0 {
@@ -356,6 +357,7 @@ type refPayment struct {
 func (r *refLedger) funding(m clearing.MarketID, mark, rate int64) (out map[clearing.AccountID]refPayment, paid, received int64) {
 	q := r.specs[m].QuotePerTickLot
 	out = make(map[clearing.AccountID]refPayment)
+	var shortfalls int64
 	for a := range r.pos {
 		p := &r.pos[a][m]
 		if p.size == 0 {
@@ -377,7 +379,7 @@ func (r *refLedger) funding(m clearing.MarketID, mark, rate int64) (out map[clea
 			p.iso = add(p.iso, amt)
 			if p.iso < 0 {
 				shortfall = -p.iso
-				r.fund = add(r.fund, -shortfall)
+				shortfalls = add(shortfalls, shortfall)
 				p.iso = 0
 			}
 		} else {
@@ -385,8 +387,17 @@ func (r *refLedger) funding(m clearing.MarketID, mark, rate int64) (out map[clea
 		}
 		out[clearing.AccountID(a)] = refPayment{amount: amt, shortfall: shortfall}
 	}
+	// The remainder comes in first, then the fund pays the shortfalls.
 	r.fund = add(r.fund, add(paid, -received))
+	r.draw(shortfalls)
 	return out, paid, received
+}
+
+// draw pays amount from the fund, the part beyond it becoming bad debt.
+func (r *refLedger) draw(amount int64) {
+	take := min(r.fund, amount)
+	r.fund -= take
+	r.badDebt = add(r.badDebt, amount-take)
 }
 
 // compare checks every balance and position of l against the reference.
@@ -394,8 +405,8 @@ func (r *refLedger) compare(l *clearing.Ledger) error {
 	if r.fee != l.FeeAccountQuote() {
 		return fmt.Errorf("fee account %d, reference %d", l.FeeAccountQuote(), r.fee)
 	}
-	if r.fund != l.InsuranceFundQuote() {
-		return fmt.Errorf("insurance fund %d, reference %d", l.InsuranceFundQuote(), r.fund)
+	if r.fund != l.InsuranceFundQuote() || r.badDebt != l.BadDebtQuote() {
+		return fmt.Errorf("insurance fund %d and bad debt %d, reference %d and %d", l.InsuranceFundQuote(), l.BadDebtQuote(), r.fund, r.badDebt)
 	}
 	if l.NumAccounts() != len(r.wallet) {
 		return fmt.Errorf("%d accounts, reference %d", l.NumAccounts(), len(r.wallet))

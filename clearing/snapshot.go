@@ -15,7 +15,7 @@ var ErrBadSnapshot = errors.New("clearing: bad snapshot")
 
 // snapshotVersion is the first byte of every snapshot. Any change to the
 // layout below, or to what a field means, takes a new version.
-const snapshotVersion = 1
+const snapshotVersion = 2
 
 // AppendSnapshot appends the ledger's state to dst and returns the extended
 // slice. The encoding holds exactly what decides the ledger's future
@@ -31,6 +31,7 @@ const snapshotVersion = 1
 //	config               uvarint MaxAccounts, uvarint MaxMarkets
 //	fee account          varint
 //	insurance fund       varint
+//	bad debt             varint
 //	deposits             varint
 //	withdrawals          varint
 //	insurance deposits   varint
@@ -63,7 +64,7 @@ func (l *Ledger) AppendSnapshot(dst []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(l.cfg.MaxAccounts))
 	dst = binary.AppendUvarint(dst, uint64(l.cfg.MaxMarkets))
 	for _, v := range [...]int64{
-		l.feeAccountQuote, l.insuranceFundQuote, l.depositsQuote, l.withdrawalsQuote,
+		l.feeAccountQuote, l.insuranceFundQuote, l.badDebtQuote, l.depositsQuote, l.withdrawalsQuote,
 		l.insuranceDepositsQuote, l.unmatchedQuote,
 	} {
 		dst = binary.AppendVarint(dst, v)
@@ -159,13 +160,15 @@ func Restore(data []byte) (*Ledger, []byte, error) {
 	}
 	l.feeAccountQuote = r.Varint("fee account")
 	l.insuranceFundQuote = r.Varint("insurance fund")
+	l.badDebtQuote = r.Varint("bad debt")
 	l.depositsQuote = r.Varint("deposits")
 	l.withdrawalsQuote = r.Varint("withdrawals")
 	l.insuranceDepositsQuote = r.Varint("insurance deposits")
 	l.unmatchedQuote = r.Varint("unmatched fills")
-	if r.Err() == nil && (l.depositsQuote < 0 || l.withdrawalsQuote < 0 || l.insuranceDepositsQuote < 0) {
-		r.Fail("negative running total: deposits %d, withdrawals %d, insurance deposits %d",
-			l.depositsQuote, l.withdrawalsQuote, l.insuranceDepositsQuote)
+	if r.Err() == nil && (l.depositsQuote < 0 || l.withdrawalsQuote < 0 || l.insuranceDepositsQuote < 0 ||
+		l.insuranceFundQuote < 0 || l.badDebtQuote < 0) {
+		r.Fail("negative running total: deposits %d, withdrawals %d, insurance deposits %d, insurance fund %d, bad debt %d",
+			l.depositsQuote, l.withdrawalsQuote, l.insuranceDepositsQuote, l.insuranceFundQuote, l.badDebtQuote)
 	}
 
 	// Every wallet takes at least one byte: a count beyond the bytes left

@@ -299,11 +299,11 @@ func TestSnapshotCanonical(t *testing.T) {
 // snapDesc spells out a snapshot field by field, following the layout in
 // AppendSnapshot's comment; encode writes it independently of the package.
 type snapDesc struct {
-	version                                                  byte
-	maxAccounts, maxMarkets                                  uint64
-	fee, fund, deposits, withdrawals, insDeposits, unmatched int64
-	wallets                                                  []int64
-	markets                                                  []snapMarket
+	version                                                           byte
+	maxAccounts, maxMarkets                                           uint64
+	fee, fund, badDebt, deposits, withdrawals, insDeposits, unmatched int64
+	wallets                                                           []int64
+	markets                                                           []snapMarket
 }
 
 type snapMarket struct {
@@ -322,7 +322,7 @@ func (d snapDesc) encode() []byte {
 	b := []byte{d.version}
 	b = binary.AppendUvarint(b, d.maxAccounts)
 	b = binary.AppendUvarint(b, d.maxMarkets)
-	for _, v := range []int64{d.fee, d.fund, d.deposits, d.withdrawals, d.insDeposits, d.unmatched} {
+	for _, v := range []int64{d.fee, d.fund, d.badDebt, d.deposits, d.withdrawals, d.insDeposits, d.unmatched} {
 		b = binary.AppendVarint(b, v)
 	}
 	b = binary.AppendUvarint(b, uint64(len(d.wallets)))
@@ -371,7 +371,7 @@ func formatLedger(t *testing.T) *clearing.Ledger {
 // pays 40 in fees, the taker (0) 100.
 func formatDesc() snapDesc {
 	return snapDesc{
-		version: 1, maxAccounts: 1 << 24, maxMarkets: 1024,
+		version: 2, maxAccounts: 1 << 24, maxMarkets: 1024,
 		fee: 140, fund: 777, deposits: 3_000_000_000, insDeposits: 777,
 		wallets: []int64{1_000_000_000 - 100, 1_000_000_000 - 40, 1_000_000_000 - 5000},
 		markets: []snapMarket{
@@ -420,7 +420,8 @@ func TestSnapshotFormat(t *testing.T) {
 		raw  func(d snapDesc) []byte // instead of encode
 		also error
 	}{
-		{name: "version", edit: func(d *snapDesc) { d.version = 2 }},
+		{name: "version", edit: func(d *snapDesc) { d.version = 1 }},
+		{name: "negative bad debt", edit: func(d *snapDesc) { d.badDebt = -1; d.fund += -1 }},
 		{name: "no MaxAccounts", edit: func(d *snapDesc) { d.maxAccounts = 0 }, also: clearing.ErrInvalidConfig},
 		{name: "MaxAccounts too large", edit: func(d *snapDesc) { d.maxAccounts = clearing.MaxAccountsLimit + 1 }},
 		{name: "MaxMarkets too large", edit: func(d *snapDesc) { d.maxMarkets = clearing.MaxMarketsLimit + 1 }},

@@ -146,8 +146,11 @@ type Engine struct {
 	pending   []AccountID
 	pendHead  int
 	budget    int // liquidations this command may still run
-	// The liquidation order's fills in this command (closePosition).
+	// The liquidation order's fills (closeInBook), and the fee cap of the
+	// pool being closed (closePool).
 	liqFilledLots, liqFilledValue int64
+	liqFeeCap                     int64
+	liqPlan                       []liqStep
 	accBuf                        []clearing.Position
 	trigBuf                       []trigger
 	advBuf                        []adverseFigures
@@ -267,8 +270,12 @@ func (e *Engine) Apply(cmd *Command, ev []Event) []Event {
 	}
 	e.lastTs = cmd.TsNanos
 	e.budget = e.cfg.LiquidationsPerCommand
-	// Whatever fell due by this command's time happens before it.
+	// Whatever fell due by this command's time happens before it: funding,
+	// then the liquidations it causes and those an earlier command left.
 	ev = e.settleDueFunding(cmd, ev)
+	if len(e.touched) > 0 || e.pendHead < len(e.pending) {
+		ev = e.settleRisk(cmd, ev)
+	}
 	if cmd.Kind != CmdCreateAccount && cmd.Kind != CmdSetIndexPrice && cmd.Kind != CmdClockTick {
 		if int(cmd.Account) >= e.ledger.NumAccounts() {
 			return reject(ReasonUnknownAccount)

@@ -212,14 +212,16 @@ const (
 	// order on Side for QtyLots at the bankruptcy price PriceTicks went to
 	// the book (its fills are EventFill with Cause CauseLiquidation,
 	// averaging AvgPriceTicks, 0 if none), and RemainingLots of it were
-	// closed by auto-deleveraging.
+	// closed by auto-deleveraging at ADLPriceTicks.
 	EventLiquidation
 	// EventADL: auto-deleveraging reduced Account's position in Market by
 	// QtyLots (an order on Side) at PriceTicks, the bankruptcy price of
 	// MakerAccount, whose liquidation it completed.
 	EventADL
 	// EventInsuranceFund: the fund received AmountQuote (negative: paid it)
-	// from the liquidation of Account and now holds BalanceQuote.
+	// from the liquidation of Account and now holds BalanceQuote;
+	// BadDebtQuote of the account's deficit was beyond it (see
+	// clearing.Ledger.BadDebtQuote).
 	EventInsuranceFund
 )
 
@@ -303,6 +305,8 @@ type Event struct {
 	LiqPriceTicks       int64
 	RatePpm             int64
 	AvgPriceTicks       int64
+	ADLPriceTicks       int64
+	BadDebtQuote        int64
 
 	// ClientOrderID is the order's on its lifecycle events (accepted,
 	// amended, triggered, cancelled) and on a refused placement; fills
@@ -348,11 +352,11 @@ func (e Event) String() string {
 			f("%s", e.Cause)
 		}
 	case EventLiquidation:
-		f("acct=%d market=%d %s qty=%d bankruptcy=%d avg-fill=%d adl=%d", e.Account, e.Market, e.Side, e.QtyLots, e.PriceTicks, e.AvgPriceTicks, e.RemainingLots)
+		f("acct=%d market=%d %s qty=%d bankruptcy=%d avg-fill=%d adl=%d@%d", e.Account, e.Market, e.Side, e.QtyLots, e.PriceTicks, e.AvgPriceTicks, e.RemainingLots, e.ADLPriceTicks)
 	case EventADL:
 		f("acct=%d market=%d %s qty=%d price=%d against=%d", e.Account, e.Market, e.Side, e.QtyLots, e.PriceTicks, e.MakerAccount)
 	case EventInsuranceFund:
-		f("acct=%d amount=%d balance=%d", e.Account, e.AmountQuote, e.BalanceQuote)
+		f("acct=%d amount=%d balance=%d bad-debt=%d", e.Account, e.AmountQuote, e.BalanceQuote, e.BadDebtQuote)
 	case EventPosition:
 		f("acct=%d market=%d %s size=%d entry-value=%d isolated=%d realized=%d liq=%d",
 			e.Account, e.Market, e.Mode, e.SizeLots, e.EntryValueQuote, e.IsolatedMarginQuote, e.RealizedPnLQuote, e.LiqPriceTicks)

@@ -325,13 +325,31 @@ func (e *Engine) settleRisk(cmd *Command, ev []Event) []Event {
 // prices that liquidate its pool from those that do not, so a trigger due
 // at the current marks is the exact test (see watch for cross positions in
 // several markets).
+//
+// An account left with a negative wallet and no cross position to back it
+// (a cross position closed by auto-deleveraging at the mark with a loss
+// beyond the wallet) has its deficit covered by the fund, or as bad debt.
 func (e *Engine) marginCheck(cmd *Command, ev []Event, a AccountID) []Event {
 	if !e.watch(a) {
 		e.unwatch(a)
 		e.isPending[a] = true
 		e.pending = append(e.pending, a)
+		return ev
+	}
+	if w, _ := e.ledger.Wallet(a); w < 0 && !e.hasCrossPosition(a) {
+		ev = e.settlePool(cmd, ev, a, w, 0)
 	}
 	return ev
+}
+
+func (e *Engine) hasCrossPosition(a AccountID) bool {
+	var p clearing.Position
+	for m := range e.markets {
+		if e.ledger.ReadPosition(a, MarketID(m), &p); p.SizeLots != 0 && p.Mode == clearing.Cross {
+			return true
+		}
+	}
+	return false
 }
 
 // liquidate runs the procedure on each liquidatable pool of account a.
@@ -370,31 +388,79 @@ func (e *Engine) liquidate(cmd *Command, ev []Event, a AccountID) []Event {
 	// 2-5. Close the positions, one pool at a time; settle what each pool
 	// has left with the fund.
 	for m := range e.markets {
-		if !bad[m] {
-			continue
+		if bad[m] {
+			before, _ := e.ledger.Wallet(a)
+			ev = e.closePool(cmd, ev, a, MarketID(m), false)
+			after, _ := e.ledger.Wallet(a)
+			ev = e.settlePool(cmd, ev, a, after-before, e.liqFeeCap)
 		}
-		before, _ := e.ledger.Wallet(a)
-		var feeCap int64
-		ev, feeCap = e.closePosition(cmd, ev, a, MarketID(m))
-		after, _ := e.ledger.Wallet(a)
-		ev = e.settlePool(cmd, ev, a, after-before, feeCap)
 	}
 	if crossBad {
-		var feeCap int64
-		for m := range e.markets {
-			var p clearing.Position
-			e.ledger.ReadPosition(a, MarketID(m), &p)
-			if p.SizeLots == 0 || p.Mode != clearing.Cross {
-				continue
-			}
-			var c int64
-			ev, c = e.closePosition(cmd, ev, a, MarketID(m))
-			feeCap = satAdd(feeCap, c)
-		}
+		ev = e.closePool(cmd, ev, a, 0, true)
 		w, _ := e.ledger.Wallet(a)
-		ev = e.settlePool(cmd, ev, a, w, feeCap)
+		ev = e.settlePool(cmd, ev, a, w, e.liqFeeCap)
 	}
 	return ev
+}
+
+// closePool closes the positions of one pool of account a: the cross pool,
+// or the isolated position in market iso. Every position first goes to the
+// book, at its bankruptcy price (see closeInBook); then what the books did
+// not take is closed by auto-deleveraging, each position at its bankruptcy
+// price as it is then, so that the books' fills (which may be better than
+// it) count before anyone is deleveraged. It leaves the liquidation fee
+// cap of the closed notional in e.liqFeeCap.
+func (e *Engine) closePool(cmd *Command, ev []Event, a AccountID, iso MarketID, cross bool) []Event {
+	e.liqFeeCap = 0
+	in := func(p *clearing.Position) bool {
+		return p.SizeLots != 0 && (cross && p.Mode == clearing.Cross || !cross && p.Market == iso)
+	}
+	var p clearing.Position
+	plan := e.liqPlan[:0]
+	for m := range e.markets {
+		e.ledger.ReadPosition(a, MarketID(m), &p)
+		if !in(&p) {
+			continue
+		}
+		var step liqStep
+		ev, step = e.closeInBook(cmd, ev, &p)
+		plan = append(plan, step)
+	}
+	for i := range plan {
+		st := &plan[i]
+		e.ledger.ReadPosition(a, st.m, &p)
+		if p.SizeLots != 0 {
+			st.adlLots = absInt(p.SizeLots)
+			var price int64
+			ev, price = e.deleverage(cmd, ev, &p)
+			st.adlPrice = price
+		}
+		ms := &e.markets[st.m]
+		var x *Event
+		ev, x = push(ev)
+		x.Kind, x.Seq, x.Account, x.Market, x.Side = EventLiquidation, cmd.Seq, a, st.m, st.side
+		x.QtyLots, x.PriceTicks, x.RemainingLots, x.ADLPriceTicks = st.lots, st.bp, st.adlLots, st.adlPrice
+		if st.filledLots > 0 {
+			x.AvgPriceTicks = st.filledValue / st.filledLots
+		}
+		notional, err := notionalAt(st.lots, st.bp, ms.Grid.QuotePerTickLot())
+		c, err2 := fixed.ApplyPpm(notional, ms.LiquidationFeePpm, fixed.RoundDown)
+		if err != nil || err2 != nil {
+			c = 1<<63 - 1
+		}
+		e.liqFeeCap = satAdd(e.liqFeeCap, c)
+	}
+	e.liqPlan = plan
+	return ev
+}
+
+// liqStep is one position's liquidation, for its event.
+type liqStep struct {
+	m                       MarketID
+	side                    orderbook.Side
+	lots, bp                int64 // the position's size and bankruptcy price when it went to the book
+	filledLots, filledValue int64 // what the book took (value in ticks × lots)
+	adlLots, adlPrice       int64
 }
 
 func satAdd(x, y int64) int64 {
@@ -429,28 +495,35 @@ func (e *Engine) cancelForLiquidation(cmd *Command, ev []Event, a AccountID, m M
 // wallet, or what an isolated position's close returned to the wallet),
 // with the insurance fund: a surplus pays the fund up to feeCap (the
 // market's liquidation fee rate on the closed notional) and the rest stays
-// with the account; a deficit is covered by the fund.
+// with the account; a deficit (a cross wallet below 0) is covered by the
+// fund, and what the fund cannot cover is bad debt.
 func (e *Engine) settlePool(cmd *Command, ev []Event, a AccountID, left, feeCap int64) []Event {
-	var amount int64 // to the fund
+	w, _ := e.ledger.Wallet(a)
 	switch {
-	case left > 0:
-		amount = min(left, feeCap)
+	case left > 0 && feeCap > 0 && w > 0:
+		// (A wallet below what came back is a cross debt the released
+		// margin paid down first: the fee comes only from what is there.)
+		amount := min(left, feeCap, w)
+		if r := e.ledger.InsuranceTransfer(a, amount); r != clearing.ReasonNone {
+			panic(fmt.Errorf("engine: liquidation of account %d: moving %d to the insurance fund: %s", a, amount, ledgerReason(r)))
+		}
+		ev = e.balanceEvent(cmd, ev, a, CauseLiquidation, -amount)
+		return e.fundEvent(cmd, ev, a, amount, 0)
 	case left < 0:
-		amount = max(left, -e.ledger.InsuranceFundQuote())
+		fromFund, badDebt, r := e.ledger.CoverDeficit(a)
+		if r != clearing.ReasonNone {
+			panic(fmt.Errorf("engine: liquidation of account %d: covering its deficit: %s", a, ledgerReason(r)))
+		}
+		ev = e.balanceEvent(cmd, ev, a, CauseLiquidation, fromFund+badDebt)
+		return e.fundEvent(cmd, ev, a, -fromFund, badDebt)
 	}
-	if amount == 0 {
-		return ev
-	}
-	if r := e.ledger.InsuranceTransfer(a, amount); r != clearing.ReasonNone {
-		panic(fmt.Errorf("engine: liquidation of account %d: moving %d to the insurance fund: %s", a, amount, ledgerReason(r)))
-	}
-	ev = e.balanceEvent(cmd, ev, a, CauseLiquidation, -amount)
-	return e.fundEvent(cmd, ev, a, amount)
+	return ev
 }
 
-func (e *Engine) fundEvent(cmd *Command, ev []Event, a AccountID, amount int64) []Event {
+func (e *Engine) fundEvent(cmd *Command, ev []Event, a AccountID, amount, badDebt int64) []Event {
 	ev, x := push(ev)
 	x.Kind, x.Seq, x.Account, x.AmountQuote, x.BalanceQuote = EventInsuranceFund, cmd.Seq, a, amount, e.ledger.InsuranceFundQuote()
+	x.BadDebtQuote = badDebt
 	return ev
 }
 
@@ -504,69 +577,44 @@ func (e *Engine) bankruptcyPrice(p *clearing.Position) int64 {
 	return min(max(price, 1), ms.book.MaxPriceTicks())
 }
 
-// closePosition closes account a's position in m: an IOC order at the
-// bankruptcy price (kept within the price band) into the book, then
-// auto-deleveraging for what the book did not take. It returns the
-// liquidation fee cap: the fee rate on the closed notional at the
-// bankruptcy price.
-func (e *Engine) closePosition(cmd *Command, ev []Event, a AccountID, m MarketID) ([]Event, int64) {
+// closeInBook sends position p's closing order to the book: IOC at the
+// bankruptcy price, or at the band's edge if that is beyond it on the
+// order's side (a sell below the band sells no lower than its edge).
+// Beyond the band on the other side the book cannot help, and no order is
+// sent. The fills never reach a price worse than the bankruptcy price, so
+// the pool keeps at least 0.
+func (e *Engine) closeInBook(cmd *Command, ev []Event, p *clearing.Position) ([]Event, liqStep) {
+	a, m := p.Account, p.Market
 	ms := &e.markets[m]
-	var p clearing.Position
-	e.ledger.ReadPosition(a, m, &p)
-	if p.SizeLots == 0 {
-		return ev, 0
-	}
-	bp := e.bankruptcyPrice(&p)
-	side, qty := orderbook.Sell, p.SizeLots
+	st := liqStep{m: m, side: orderbook.Sell, lots: absInt(p.SizeLots), bp: e.bankruptcyPrice(p)}
 	if p.SizeLots < 0 {
-		side, qty = orderbook.Buy, -p.SizeLots
+		st.side = orderbook.Buy
 	}
-	lc := Command{Kind: CmdPlaceOrder, Seq: cmd.Seq, TsNanos: cmd.TsNanos, Account: a, Market: m}
-	// The order's price: the bankruptcy price, or the band's edge if that
-	// is beyond it on the order's side (a sell below the band sells no
-	// lower than its edge). Beyond the band on the other side, the book
-	// cannot help.
-	price := bp
+	price := st.bp
 	lo, hi := ms.book.Band()
-	if side == orderbook.Sell {
+	if st.side == orderbook.Sell {
 		price = max(price, lo)
 	} else {
 		price = min(price, hi)
 	}
+	if price < lo || price > hi {
+		return ev, st
+	}
+	lc := Command{Kind: CmdPlaceOrder, Seq: cmd.Seq, TsNanos: cmd.TsNanos, Account: a, Market: m}
+	id := e.nextOrderID + 1
+	order := orderbook.Order{ID: id, Account: orderbook.AccountID(a), Side: st.side, Type: orderbook.Limit,
+		TIF: orderbook.IOC, PriceTicks: price, QtyLots: st.lots, Tag: tagLiquidation}
+	e.bookEv = ms.book.Place(order, e.bookEv[:0])
+	if e.bookEv[0].Kind == orderbook.EventRejected {
+		return ev, st
+	}
+	e.nextOrderID = id
 	e.liqFilledLots, e.liqFilledValue = 0, 0
-	if price >= lo && price <= hi {
-		id := e.nextOrderID + 1
-		order := orderbook.Order{ID: id, Account: orderbook.AccountID(a), Side: side, Type: orderbook.Limit,
-			TIF: orderbook.IOC, PriceTicks: price, QtyLots: qty, Tag: tagLiquidation}
-		e.bookEv = ms.book.Place(order, e.bookEv[:0])
-		if e.bookEv[0].Kind != orderbook.EventRejected {
-			e.nextOrderID = id
-			ev = e.trade(&lc, ev, id, tagLiquidation)
-		}
-	}
-	filledLots, filledValue := e.liqFilledLots, e.liqFilledValue
-	e.ledger.ReadPosition(a, m, &p)
-	rest := absInt(p.SizeLots)
-	if rest > 0 {
-		ev = e.deleverage(&lc, ev, &p, bp)
-	}
-	ev, x := push(ev)
-	x.Kind, x.Seq, x.Account, x.Market, x.Side = EventLiquidation, cmd.Seq, a, m, side
-	x.QtyLots, x.PriceTicks, x.RemainingLots = qty, bp, rest
-	if filledLots > 0 {
-		x.AvgPriceTicks = filledValue / filledLots
-	}
-	notional, err := notionalAt(qty, bp, p.QuotePerTickLot)
-	if err != nil {
-		return ev, 1<<63 - 1
-	}
-	cap, err := fixed.ApplyPpm(notional, ms.LiquidationFeePpm, fixed.RoundDown)
-	if err != nil {
-		return ev, 1<<63 - 1
-	}
-	// The order's fills moved the last price, so the mark may have moved:
+	ev = e.trade(&lc, ev, id, tagLiquidation)
+	st.filledLots, st.filledValue = e.liqFilledLots, e.liqFilledValue
+	// The fills moved the last price, so the mark may have moved:
 	// conditional orders may fire.
-	return e.runTriggers(&lc, ev), cap
+	return e.runTriggers(&lc, ev), st
 }
 
 // adlCandidate is a position auto-deleveraging may reduce.
@@ -655,10 +703,21 @@ func (e *Engine) adlRanking(m MarketID, long bool, skip AccountID) []adlCandidat
 }
 
 // deleverage closes what is left of position p (of the liquidated account)
-// against the opposite positions, highest ADL rank first, at the
-// bankruptcy price bp; neither side pays a fee.
-func (e *Engine) deleverage(lc *Command, ev []Event, p *clearing.Position, bp int64) []Event {
+// against the opposite positions, highest ADL rank first, and returns the
+// price: the pool's bankruptcy price, unless the pool is bankrupt at the
+// mark already (its bankruptcy price lies beyond the mark), in which case
+// the mark. Counterparties are never made to trade worse than the mark: a
+// deficit at the mark is the insurance fund's (settlePool). Neither side
+// pays a fee.
+func (e *Engine) deleverage(cmd *Command, ev []Event, p *clearing.Position) ([]Event, int64) {
 	a, m := p.Account, p.Market
+	lc := &Command{Kind: CmdPlaceOrder, Seq: cmd.Seq, TsNanos: cmd.TsNanos, Account: a, Market: m}
+	bp, mark := e.bankruptcyPrice(p), e.markets[m].markTicks
+	if p.SizeLots > 0 {
+		bp = min(bp, mark)
+	} else {
+		bp = max(bp, mark)
+	}
 	rest := absInt(p.SizeLots)
 	closerBuys := p.SizeLots < 0
 	for _, c := range e.adlRanking(m, closerBuys, a) {
@@ -679,7 +738,8 @@ func (e *Engine) deleverage(lc *Command, ev []Event, p *clearing.Position, bp in
 		if !closerBuys {
 			side = orderbook.Sell
 		}
-		ev, x := push(ev)
+		var x *Event
+		ev, x = push(ev)
 		x.Kind, x.Seq, x.Market, x.Account, x.Side, x.MakerAccount = EventFill, lc.Seq, m, a, side, c.acct
 		x.PriceTicks, x.QtyLots, x.Cause = bp, q, CauseADL
 		ev = e.tradeEvents(lc, ev, a, takerWallet, res.Taker.RealizedPnLQuote)
@@ -693,5 +753,5 @@ func (e *Engine) deleverage(lc *Command, ev []Event, p *clearing.Position, bp in
 	if rest != 0 {
 		panic(fmt.Errorf("engine: auto-deleveraging in market %d left %d lots of account %d: open interest out of balance", m, rest, a))
 	}
-	return ev
+	return ev, bp
 }

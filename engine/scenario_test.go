@@ -285,12 +285,20 @@ func (s scenario) format(x Event) string {
 		if x.AvgPriceTicks > 0 {
 			avg = px(x.AvgPriceTicks)
 		}
-		return fmt.Sprintf("liquidation acct=%d %s %s %s at bankruptcy %s: book avg %s, adl %s", x.Account, sym, x.Side, qty(x.QtyLots),
-			px(x.PriceTicks), avg, qty(x.RemainingLots))
+		out := fmt.Sprintf("liquidation acct=%d %s %s %s at bankruptcy %s: book avg %s", x.Account, sym, x.Side, qty(x.QtyLots),
+			px(x.PriceTicks), avg)
+		if x.RemainingLots > 0 {
+			out += fmt.Sprintf(", adl %s @ %s", qty(x.RemainingLots), px(x.ADLPriceTicks))
+		}
+		return out
 	case EventADL:
 		return fmt.Sprintf("adl acct=%d %s %s %s @ %s against acct %d", x.Account, sym, x.Side, qty(x.QtyLots), px(x.PriceTicks), x.MakerAccount)
 	case EventInsuranceFund:
-		return fmt.Sprintf("insurance-fund from acct=%d %s -> fund %s", x.Account, usdt(x.AmountQuote), usdt(x.BalanceQuote))
+		out := fmt.Sprintf("insurance-fund from acct=%d %s -> fund %s", x.Account, usdt(x.AmountQuote), usdt(x.BalanceQuote))
+		if x.BadDebtQuote != 0 {
+			out += ", bad debt " + usdt(x.BadDebtQuote)
+		}
+		return out
 	case EventPosition:
 		liq := "none"
 		if x.LiqPriceTicks > 0 {
