@@ -155,7 +155,11 @@ type Engine struct {
 	trigBuf                       []trigger
 	advBuf                        []adverseFigures
 	badBuf                        []bool
-	adlBuf                        []adlCandidate
+	// adlRanks holds each market side's auto-deleveraging order for the
+	// command being applied (2×market + 1 for longs); applies counts Apply
+	// calls, so a ranking is never used by a later command.
+	adlRanks []adlRank
+	applies  uint64
 }
 
 type cidKey struct {
@@ -227,6 +231,7 @@ func New(cfg Config) (*Engine, error) {
 	n := len(cfg.Markets)
 	e.accBuf, e.badBuf = make([]clearing.Position, n), make([]bool, n)
 	e.advBuf = make([]adverseFigures, n)
+	e.adlRanks = make([]adlRank, 2*n)
 	return e, nil
 }
 
@@ -270,6 +275,7 @@ func (e *Engine) Apply(cmd *Command, ev []Event) []Event {
 	}
 	e.lastTs = cmd.TsNanos
 	e.budget = e.cfg.LiquidationsPerCommand
+	e.applies++
 	// Whatever fell due by this command's time happens before it: funding,
 	// then the liquidations it causes and those an earlier command left.
 	ev = e.settleDueFunding(cmd, ev)

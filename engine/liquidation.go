@@ -319,6 +319,11 @@ func (e *Engine) settleRisk(cmd *Command, ev []Event) []Event {
 	}
 }
 
+// LiquidationsWaiting is the number of accounts queued for liquidation
+// that the last command's budget (Config.LiquidationsPerCommand) left for
+// the next.
+func (e *Engine) LiquidationsWaiting() int { return len(e.pending) - e.pendHead }
+
 // marginCheck checks account a exactly: it queues it for liquidation or
 // indexes it again. The check is watch's: with exact bracket tables (the
 // engine accepts no others) a position's liquidation price divides the
@@ -621,7 +626,6 @@ func (e *Engine) closeInBook(cmd *Command, ev []Event, p *clearing.Position) ([]
 type adlCandidate struct {
 	acct  AccountID
 	score int64 // ppm: PnL% × effective leverage in profit, PnL% / leverage in loss
-	lots  int64 // its size, positive
 }
 
 // adlScore ranks position p for auto-deleveraging, higher first: its PnL
@@ -677,17 +681,34 @@ func (e *Engine) adlScore(p *clearing.Position) int64 {
 	return score
 }
 
-// adlRanking fills e.adlBuf with the positions on side long (true) or
-// short of market m, except account skip's, highest rank first.
-func (e *Engine) adlRanking(m MarketID, long bool, skip AccountID) []adlCandidate {
+// adlRank is a market side's auto-deleveraging order, highest rank first,
+// computed at the first auto-deleveraging of a command (apply) and used for
+// the rest of it: next is the first candidate not used up.
+type adlRank struct {
+	apply uint64
+	list  []adlCandidate
+	next  int
+}
+
+// adlRanking returns market m's ranking of the long (true) or short
+// positions, computed now if this command has none yet or fresh is set.
+func (e *Engine) adlRanking(m MarketID, long, fresh bool) *adlRank {
+	k := 2 * int(m)
+	if long {
+		k++
+	}
+	r := &e.adlRanks[k]
+	if r.apply == e.applies && r.list != nil && !fresh {
+		return r
+	}
 	e.posBuf = e.ledger.OpenPositions(m, e.posBuf[:0])
-	c := e.adlBuf[:0]
+	c := r.list[:0]
 	for i := range e.posBuf {
 		p := &e.posBuf[i]
-		if (p.SizeLots > 0) != long || p.Account == skip || p.SizeLots == 0 {
+		if p.SizeLots == 0 || (p.SizeLots > 0) != long {
 			continue
 		}
-		c = append(c, adlCandidate{acct: p.Account, score: e.adlScore(p), lots: absInt(p.SizeLots)})
+		c = append(c, adlCandidate{acct: p.Account, score: e.adlScore(p)})
 	}
 	slices.SortFunc(c, func(x, y adlCandidate) int {
 		if x.score != y.score {
@@ -698,8 +719,8 @@ func (e *Engine) adlRanking(m MarketID, long bool, skip AccountID) []adlCandidat
 		}
 		return int(int64(x.acct) - int64(y.acct))
 	})
-	e.adlBuf = c
-	return c
+	r.apply, r.list, r.next = e.applies, c, 0
+	return r
 }
 
 // deleverage closes what is left of position p (of the liquidated account)
@@ -720,16 +741,33 @@ func (e *Engine) deleverage(cmd *Command, ev []Event, p *clearing.Position) ([]E
 	}
 	rest := absInt(p.SizeLots)
 	closerBuys := p.SizeLots < 0
-	for _, c := range e.adlRanking(m, closerBuys, a) {
-		if rest == 0 {
-			break
+	rank := e.adlRanking(m, closerBuys, false)
+	refreshed := false
+	var q clearing.Position
+	for rest > 0 {
+		if rank.next == len(rank.list) {
+			if refreshed {
+				break
+			}
+			// Positions opened on that side since the ranking: rank again.
+			rank, refreshed = e.adlRanking(m, closerBuys, true), true
+			continue
 		}
-		q := min(rest, c.lots)
-		rest -= q
+		c := rank.list[rank.next]
+		e.ledger.ReadPosition(c.acct, m, &q)
+		if c.acct == a || q.SizeLots == 0 || (q.SizeLots > 0) != closerBuys {
+			rank.next++ // closed or flipped since it was ranked
+			continue
+		}
+		take := min(rest, absInt(q.SizeLots))
+		if take == absInt(q.SizeLots) {
+			rank.next++
+		}
+		rest -= take
 		takerWallet, _ := e.ledger.Wallet(a)
 		makerWallet, _ := e.ledger.Wallet(c.acct)
 		var res clearing.TradeResult
-		err := e.ledger.SettleTradeInto(clearing.Trade{Market: m, PriceTicks: bp, QtyLots: q, Maker: c.acct, Taker: a,
+		err := e.ledger.SettleTradeInto(clearing.Trade{Market: m, PriceTicks: bp, QtyLots: take, Maker: c.acct, Taker: a,
 			TakerBuys: closerBuys, TakerFeeFree: true, MakerFeeFree: true}, &res)
 		if err != nil {
 			panic(fmt.Errorf("engine: auto-deleveraging account %d against %d: %w", c.acct, a, err))
@@ -741,12 +779,12 @@ func (e *Engine) deleverage(cmd *Command, ev []Event, p *clearing.Position) ([]E
 		var x *Event
 		ev, x = push(ev)
 		x.Kind, x.Seq, x.Market, x.Account, x.Side, x.MakerAccount = EventFill, lc.Seq, m, a, side, c.acct
-		x.PriceTicks, x.QtyLots, x.Cause = bp, q, CauseADL
+		x.PriceTicks, x.QtyLots, x.Cause = bp, take, CauseADL
 		ev = e.tradeEvents(lc, ev, a, takerWallet, res.Taker.RealizedPnLQuote)
 		ev = e.tradeEvents(lc, ev, c.acct, makerWallet, res.Maker.RealizedPnLQuote)
 		ev, x = push(ev)
 		x.Kind, x.Seq, x.Market, x.Account, x.Side, x.MakerAccount = EventADL, lc.Seq, m, c.acct, side.Opposite(), a
-		x.PriceTicks, x.QtyLots = bp, q
+		x.PriceTicks, x.QtyLots = bp, take
 		ev = e.fitReduceOnly(lc, ev, c.acct, m)
 		e.touch(c.acct)
 	}
