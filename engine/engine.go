@@ -160,6 +160,10 @@ type Engine struct {
 	// calls, so a ranking is never used by a later command.
 	adlRanks []adlRank
 	applies  uint64
+	// stamp counts each account's changes (touch); lpCache, per (account,
+	// market), is the last position event's liquidation price (lpMemo).
+	stamp   []uint32
+	lpCache []lpMemo
 }
 
 type cidKey struct {
@@ -339,7 +343,9 @@ func (e *Engine) createAccount(cmd *Command, ev []Event) ([]Event, Reason) {
 		e.open = append(e.open, openOrders{})
 		e.ro = append(e.ro, roLots{})
 		e.watchCnt = append(e.watchCnt, 0, 0)
+		e.lpCache = append(e.lpCache, lpMemo{})
 	}
+	e.stamp = append(e.stamp, 1)
 	e.watchVer = append(e.watchVer, 0)
 	e.isTouched = append(e.isTouched, false)
 	e.isPending = append(e.isPending, false)

@@ -166,9 +166,35 @@ func (e *Engine) collectDue() {
 
 // touch marks account a for a re-check at the end of the command: its
 // money or positions changed, or an index entry of it came due.
+//
+// It also moves the account's stamp on, which makes the liquidation prices
+// remembered for it (lpMemo) stale.
 func (e *Engine) touch(a AccountID) {
+	if e.stamp[a]++; e.stamp[a] == 0 {
+		e.stamp[a] = 1 // 0 is a memo never written
+	}
 	if !e.isTouched[a] && !e.cfg.DisableLiquidation {
 		e.isTouched[a] = true
 		e.touched = append(e.touched, a)
 	}
+}
+
+// lpMemo remembers the liquidation price a position event computed for a
+// position alone in its pool (isolated, or cross with no other cross
+// position), valid while the account's stamp is unchanged: watch then
+// needs not solve it again.
+type lpMemo struct {
+	stamp uint32
+	ok    bool
+	lp    int64
+}
+
+// memoLiqPrice returns the remembered liquidation price of account a's
+// position in m, if still valid.
+func (e *Engine) memoLiqPrice(a AccountID, m MarketID) (lp int64, ok, hit bool) {
+	c := &e.lpCache[e.slot(a, m)]
+	if c.stamp != e.stamp[a] {
+		return 0, false, false
+	}
+	return c.lp, c.ok, true
 }

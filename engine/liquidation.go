@@ -175,9 +175,12 @@ func (e *Engine) watch(a AccountID) bool {
 			lone = m
 			continue
 		}
-		lp, ok, err := e.liqPriceWith(p, p.IsolatedMarginQuote, 0, 0)
-		if err != nil {
-			return false
+		lp, ok, hit := e.memoLiqPrice(a, MarketID(m))
+		if !hit {
+			var err error
+			if lp, ok, err = e.liqPriceWith(p, p.IsolatedMarginQuote, 0, 0); err != nil {
+				return false
+			}
 		}
 		var d bool
 		buf, d = e.appendTrigger(buf, p, lp, ok)
@@ -188,11 +191,14 @@ func (e *Engine) watch(a AccountID) bool {
 	}
 	if nCross == 1 {
 		// Alone in the cross pool: its liquidation price is exact.
-		w, _ := e.ledger.Wallet(a)
 		p := &ps[lone]
-		lp, ok, err := e.liqPriceWith(p, w, 0, 0)
-		if err != nil {
-			return false
+		lp, ok, hit := e.memoLiqPrice(a, MarketID(lone))
+		if !hit {
+			w, _ := e.ledger.Wallet(a)
+			var err error
+			if lp, ok, err = e.liqPriceWith(p, w, 0, 0); err != nil {
+				return false
+			}
 		}
 		var d bool
 		if buf, d = e.appendTrigger(buf, p, lp, ok); d {

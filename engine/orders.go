@@ -554,7 +554,16 @@ func (e *Engine) fundIsolated(cmd *Command, ev []Event, p *clearing.Position, si
 func (e *Engine) positionEvent(cmd *Command, ev []Event, a AccountID, m MarketID, realized int64) []Event {
 	var p clearing.Position
 	e.ledger.ReadPosition(a, m, &p)
-	liq := e.liquidationPrice(&p)
+	lp, ok, alone, err := e.liqPriceOf(&p)
+	if alone && err == nil && p.SizeLots != 0 {
+		// The index (watch) needs the same price if nothing changes
+		// before the end of the command.
+		e.lpCache[e.slot(a, m)] = lpMemo{stamp: e.stamp[a], lp: lp, ok: ok}
+	}
+	liq := lp
+	if err != nil || !ok {
+		liq = 0
+	}
 	ev, x := push(ev)
 	x.Kind, x.Seq, x.Account, x.Market, x.Mode = EventPosition, cmd.Seq, a, m, p.Mode
 	x.SizeLots, x.EntryValueQuote, x.IsolatedMarginQuote = p.SizeLots, p.EntryValueQuote, p.IsolatedMarginQuote

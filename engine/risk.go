@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"errors"
+
 	"github.com/paperperps/exchange/clearing"
 	"github.com/paperperps/exchange/fixed"
 	"github.com/paperperps/exchange/margin"
@@ -201,15 +203,27 @@ func (e *Engine) freeCollateralWith(a AccountID, known *clearing.Position, o ope
 // value it was copied with 16-byte loads that stall on the narrower stores
 // just made.
 func (e *Engine) liquidationPrice(p *clearing.Position) int64 {
+	lp, ok, _, err := e.liqPriceOf(p)
+	if err != nil || !ok {
+		return 0
+	}
+	return lp
+}
+
+// liqPriceOf is liquidationPrice with margin.LiquidationPrice's ok and
+// error, and alone: whether no other cross position entered it (an
+// isolated position, or a cross position alone in its pool).
+func (e *Engine) liqPriceOf(p *clearing.Position) (lp int64, ok, alone bool, err error) {
 	a, m := p.Account, p.Market
 	if p.SizeLots == 0 {
-		return 0
+		return 0, false, true, nil
 	}
 	side, size, entry, wallet := margin.Long, p.SizeLots, p.EntryValueQuote, p.IsolatedMarginQuote
 	if p.SizeLots < 0 {
 		side, size, entry = margin.Short, -p.SizeLots, -p.EntryValueQuote
 	}
 	var otherUnrealized, otherMaint int64
+	alone = true
 	if p.Mode == clearing.Cross {
 		wallet, _ = e.ledger.Wallet(a)
 		var q clearing.Position
@@ -221,11 +235,12 @@ func (e *Engine) liquidationPrice(p *clearing.Position) int64 {
 			if q.SizeLots == 0 || q.Mode != clearing.Cross {
 				continue
 			}
+			alone = false
 			upnl, err1 := e.unrealized(q)
 			n, err2 := notionalAt(absInt(q.SizeLots), e.valuationTicks(q.Market), q.QuotePerTickLot)
 			mm, err3 := e.markets[o].Brackets.MaintenanceMargin(n)
 			if err1 != nil || err2 != nil || err3 != nil {
-				return 0
+				return 0, false, false, errors.Join(err1, err2, err3)
 			}
 			otherUnrealized += upnl
 			otherMaint += mm
@@ -235,9 +250,6 @@ func (e *Engine) liquidationPrice(p *clearing.Position) int64 {
 	in.Side, in.SizeLots, in.EntryValueQuote, in.QuotePerTickLot = side, size, entry, p.QuotePerTickLot
 	in.WalletQuote, in.OtherMaintQuote, in.OtherUnrealizedQuote = wallet, otherMaint, otherUnrealized
 	in.Brackets = e.markets[m].Brackets
-	lp, ok, err := in.LiquidationPrice()
-	if err != nil || !ok {
-		return 0
-	}
-	return lp
+	lp, ok, err = in.LiquidationPrice()
+	return lp, ok, alone, err
 }

@@ -382,6 +382,11 @@ func (e *Engine) restoreLiquidationState(st liqState) error {
 	e.watchCnt = make([]uint16, 2*accounts*len(e.markets))
 	e.isTouched = make([]bool, accounts)
 	e.isPending = make([]bool, accounts)
+	e.stamp = make([]uint32, accounts)
+	for a := range e.stamp {
+		e.stamp[a] = 1
+	}
+	e.lpCache = make([]lpMemo, accounts*len(e.markets))
 	for _, x := range st.entries {
 		if int(x.acct) >= accounts {
 			return fmt.Errorf("liquidation index entry of unknown account %d", x.acct)
