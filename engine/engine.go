@@ -34,6 +34,11 @@ type Config struct {
 	// several markets before it re-checks it (see watch). Default 20,000
 	// (2%).
 	CrossBandPpm int64
+	// MarginCallPpm is the margin ratio (maintenance margin over margin
+	// balance, ppm) at which a pool gets a margin call, once per crossing.
+	// It must lie above every market's highest maintenance rate and below
+	// 100%. Default 800,000 (80%).
+	MarginCallPpm int64
 	// DisableLiquidation turns the liquidation engine off: no account is
 	// checked, indexed or liquidated, and losses beyond a pool's margin fall
 	// to the ledger's backstop (a cross wallet goes negative, an isolated
@@ -50,7 +55,7 @@ func DefaultConfig() Config {
 		panic(err) // the built-in markets are tested to compile
 	}
 	return Config{Markets: ms, MaxAccounts: 1_000_000, DefaultLeverage: 20, Book: orderbook.DefaultConfig(), MaxStopOrders: 10,
-		LiquidationsPerCommand: 10_000, CrossBandPpm: 20_000}
+		LiquidationsPerCommand: 10_000, CrossBandPpm: 20_000, MarginCallPpm: 800_000}
 }
 
 // Validate reports every problem at once.
@@ -81,6 +86,15 @@ func (c Config) Validate() error {
 	}
 	if c.CrossBandPpm < 0 || c.CrossBandPpm > 500_000 {
 		bad("CrossBandPpm %d not in [0, 500000]", c.CrossBandPpm)
+	}
+	if c.MarginCallPpm < 1 || c.MarginCallPpm >= 1_000_000 {
+		bad("MarginCallPpm %d not in [1, 999999]", c.MarginCallPpm)
+	} else {
+		for _, m := range c.Markets {
+			if _, err := callBrackets(m.Brackets, c.MarginCallPpm); err != nil {
+				bad("market %s: MarginCallPpm %d: %v", m.Symbol, c.MarginCallPpm, err)
+			}
+		}
 	}
 	if err := c.Book.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("%w: book: %w", ErrInvalidConfig, err))
@@ -164,6 +178,12 @@ type Engine struct {
 	// market), is the last position event's liquidation price (lpMemo).
 	stamp   []uint32
 	lpCache []lpMemo
+	// Margin calls: whether each pool is at the call level (isolated per
+	// (account, market), cross per account), and the crossings the check
+	// in progress found.
+	isoCalled   []bool
+	crossCalled []bool
+	calls       []callNote
 }
 
 type cidKey struct {
@@ -204,6 +224,10 @@ type marketState struct {
 	nextFundingNanos                      int64 // 0 until the first command
 	triggers                              triggerIndex
 	liq                                   [2]liqHeap // the liquidation index: dirFalls, dirRises
+	// callBrackets are the market's brackets with every maintenance rate
+	// divided by the margin-call level: a pool is at the level when its
+	// margin balance is at or below the maintenance margin under them.
+	callBrackets margin.Brackets
 }
 
 // New returns an engine with no accounts.
@@ -229,8 +253,12 @@ func New(cfg Config) (*Engine, error) {
 		if err := ledger.AddMarket(m.ID, spec); err != nil {
 			return nil, err
 		}
+		cb, err := callBrackets(m.Brackets, cfg.MarginCallPpm)
+		if err != nil {
+			return nil, fmt.Errorf("%w: market %s: %w", ErrInvalidConfig, m.Symbol, err)
+		}
 		e.markets = append(e.markets, marketState{Market: m, book: book, triggers: newTriggerIndex(),
-			liq: [2]liqHeap{{rises: false}, {rises: true}}})
+			liq: [2]liqHeap{{rises: false}, {rises: true}}, callBrackets: cb})
 	}
 	n := len(cfg.Markets)
 	e.accBuf, e.badBuf = make([]clearing.Position, n), make([]bool, n)
@@ -344,7 +372,9 @@ func (e *Engine) createAccount(cmd *Command, ev []Event) ([]Event, Reason) {
 		e.ro = append(e.ro, roLots{})
 		e.watchCnt = append(e.watchCnt, 0, 0)
 		e.lpCache = append(e.lpCache, lpMemo{})
+		e.isoCalled = append(e.isoCalled, false)
 	}
+	e.crossCalled = append(e.crossCalled, false)
 	e.stamp = append(e.stamp, 1)
 	e.watchVer = append(e.watchVer, 0)
 	e.isTouched = append(e.isTouched, false)
@@ -478,4 +508,24 @@ func absInt(x int64) int64 {
 		return -x
 	}
 	return x
+}
+
+// callBrackets returns b with every maintenance rate divided by the
+// margin-call level levelPpm, rounded up to the ppm (a call comes no later
+// than the level), and leverage 1 (unused: only maintenance is read).
+func callBrackets(b margin.Brackets, levelPpm int64) (margin.Brackets, error) {
+	specs := make([]margin.TierSpec, b.Len())
+	for i := range specs {
+		t := b.TierAt(i)
+		rate := (t.MaintRatePpm*1_000_000 + levelPpm - 1) / levelPpm // rates ≤ 10^6, levels ≥ 1: fits
+		specs[i] = margin.TierSpec{FloorQuote: t.FloorQuote, CapQuote: t.CapQuote, MaxLeverage: 1, MaintRatePpm: rate}
+	}
+	cb, err := margin.NewBrackets(specs)
+	if err != nil {
+		return cb, fmt.Errorf("margin-call rates: %w", err)
+	}
+	if !cb.Exact() {
+		return cb, errors.New("margin-call rates: a maintenance amount is not a whole quote unit")
+	}
+	return cb, nil
 }

@@ -223,6 +223,11 @@ const (
 	// BadDebtQuote of the account's deficit was beyond it (see
 	// clearing.Ledger.BadDebtQuote).
 	EventInsuranceFund
+	// EventMarginCall: Account's pool (Mode: cross, or the isolated
+	// position in Market) reached the margin-call level: its maintenance
+	// margin AmountQuote is RatePpm of its margin balance BalanceQuote. Once
+	// per crossing: the pool must fall back below the level first.
+	EventMarginCall
 )
 
 var eventNames = [...]string{
@@ -231,6 +236,7 @@ var eventNames = [...]string{
 	EventFill: "fill", EventPosition: "position", EventMarkPrice: "mark", EventFunding: "funding",
 	EventOrderAmended: "order-amended", EventOrderTriggered: "order-triggered",
 	EventLiquidation: "liquidation", EventADL: "adl", EventInsuranceFund: "insurance-fund",
+	EventMarginCall: "margin-call",
 }
 
 func (k EventKind) String() string {
@@ -355,6 +361,8 @@ func (e Event) String() string {
 		f("acct=%d market=%d %s qty=%d bankruptcy=%d avg-fill=%d adl=%d@%d", e.Account, e.Market, e.Side, e.QtyLots, e.PriceTicks, e.AvgPriceTicks, e.RemainingLots, e.ADLPriceTicks)
 	case EventADL:
 		f("acct=%d market=%d %s qty=%d price=%d against=%d", e.Account, e.Market, e.Side, e.QtyLots, e.PriceTicks, e.MakerAccount)
+	case EventMarginCall:
+		f("acct=%d market=%d %s maintenance=%d balance=%d ratio=%d", e.Account, e.Market, e.Mode, e.AmountQuote, e.BalanceQuote, e.RatePpm)
 	case EventInsuranceFund:
 		f("acct=%d amount=%d balance=%d bad-debt=%d", e.Account, e.AmountQuote, e.BalanceQuote, e.BadDebtQuote)
 	case EventPosition:

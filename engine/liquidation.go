@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -41,6 +42,12 @@ func (e *Engine) accountPositions(a AccountID) []clearing.Position {
 // figuresAt are position p's unrealized PnL and maintenance margin with its
 // market's price at priceTicks.
 func (e *Engine) figuresAt(p *clearing.Position, priceTicks int64) (upnl, maint int64, err error) {
+	return e.figuresIn(p, priceTicks, e.markets[p.Market].Brackets)
+}
+
+// figuresIn is figuresAt with the maintenance rates of br (the market's, or
+// its margin-call rates).
+func (e *Engine) figuresIn(p *clearing.Position, priceTicks int64, br margin.Brackets) (upnl, maint int64, err error) {
 	if p.SizeLots == 0 {
 		return 0, 0, nil
 	}
@@ -51,7 +58,7 @@ func (e *Engine) figuresAt(p *clearing.Position, priceTicks int64) (upnl, maint 
 	if err != nil {
 		return 0, 0, err
 	}
-	maint, err = e.markets[p.Market].Brackets.MaintenanceMargin(n)
+	maint, err = br.MaintenanceMargin(n)
 	return upnl, maint, err
 }
 
@@ -104,10 +111,11 @@ func (e *Engine) liquidatable(a AccountID) bool {
 	return e.crossLiquidatable(ps, w)
 }
 
-// liqPriceWith is position p's liquidation price with wallet (the pool's
-// balance) and the other cross positions' maintenance and unrealized PnL;
-// see margin.LiquidationPrice for ok and the rounding.
-func (e *Engine) liqPriceWith(p *clearing.Position, wallet, otherMaint, otherUnrealized int64) (int64, bool, error) {
+// liqPriceIn is position p's liquidation price under the maintenance rates
+// of br, with wallet (the pool's balance) and the other cross positions'
+// maintenance and unrealized PnL; see margin.LiquidationPrice for ok and
+// the rounding. Under the margin-call rates it is the margin-call price.
+func (e *Engine) liqPriceIn(p *clearing.Position, br margin.Brackets, wallet, otherMaint, otherUnrealized int64) (int64, bool, error) {
 	side, size, entry := margin.Long, p.SizeLots, p.EntryValueQuote
 	if p.SizeLots < 0 {
 		side, size, entry = margin.Short, -p.SizeLots, -p.EntryValueQuote
@@ -115,7 +123,7 @@ func (e *Engine) liqPriceWith(p *clearing.Position, wallet, otherMaint, otherUnr
 	var in margin.LiqInput // by fields: a literal is built in a temporary and copied
 	in.Side, in.SizeLots, in.EntryValueQuote, in.QuotePerTickLot = side, size, entry, p.QuotePerTickLot
 	in.WalletQuote, in.OtherMaintQuote, in.OtherUnrealizedQuote = wallet, otherMaint, otherUnrealized
-	in.Brackets = e.markets[p.Market].Brackets
+	in.Brackets = br
 	return in.LiquidationPrice()
 }
 
@@ -163,14 +171,16 @@ func (e *Engine) watch(a AccountID) bool {
 	e.unwatch(a)
 	ps := e.accountPositions(a)
 	buf := e.trigBuf[:0]
-	due := false
 	nCross, lone := 0, -1
 	for m := range ps {
 		p := &ps[m]
+		k := e.slot(a, MarketID(m))
 		if p.SizeLots == 0 {
+			e.isoCalled[k] = false
 			continue
 		}
 		if p.Mode == clearing.Cross {
+			e.isoCalled[k] = false
 			nCross++
 			lone = m
 			continue
@@ -178,39 +188,54 @@ func (e *Engine) watch(a AccountID) bool {
 		lp, ok, hit := e.memoLiqPrice(a, MarketID(m))
 		if !hit {
 			var err error
-			if lp, ok, err = e.liqPriceWith(p, p.IsolatedMarginQuote, 0, 0); err != nil {
+			if lp, ok, err = e.liqPriceIn(p, e.markets[m].Brackets, p.IsolatedMarginQuote, 0, 0); err != nil {
 				return false
 			}
 		}
-		var d bool
-		buf, d = e.appendTrigger(buf, p, lp, ok)
-		due = due || d
-	}
-	if due {
-		return false
-	}
-	if nCross == 1 {
-		// Alone in the cross pool: its liquidation price is exact.
-		p := &ps[lone]
-		lp, ok, hit := e.memoLiqPrice(a, MarketID(lone))
-		if !hit {
-			w, _ := e.ledger.Wallet(a)
-			var err error
-			if lp, ok, err = e.liqPriceWith(p, w, 0, 0); err != nil {
-				return false
-			}
-		}
-		var d bool
-		if buf, d = e.appendTrigger(buf, p, lp, ok); d {
+		var due bool
+		if buf, due = e.appendTrigger(buf, p, lp, ok); due {
 			return false
 		}
-	} else if nCross > 1 {
+		if buf, ok = e.callTrigger(buf, p, p.IsolatedMarginQuote, &e.isoCalled[k]); !ok {
+			return false
+		}
+	}
+	switch {
+	case nCross == 0:
+		e.crossCalled[a] = false
+	case nCross == 1:
+		// Alone in the cross pool: its prices are exact.
+		p := &ps[lone]
 		w, _ := e.ledger.Wallet(a)
+		lp, ok, hit := e.memoLiqPrice(a, MarketID(lone))
+		if !hit {
+			var err error
+			if lp, ok, err = e.liqPriceIn(p, e.markets[lone].Brackets, w, 0, 0); err != nil {
+				return false
+			}
+		}
+		var due bool
+		if buf, due = e.appendTrigger(buf, p, lp, ok); due {
+			return false
+		}
+		if buf, ok = e.callTrigger(buf, p, w, &e.crossCalled[a]); !ok {
+			return false
+		}
+	default:
+		w, _ := e.ledger.Wallet(a)
+		called, err := e.crossCalledNow(ps, w)
+		if err != nil {
+			return false
+		}
+		if called && !e.crossCalled[a] {
+			e.calls = append(e.calls, callNote{a, 0, true})
+		}
+		e.crossCalled[a] = called
 		n := len(buf)
 		band := e.cfg.CrossBandPpm
 		for {
 			var ok bool
-			buf, ok = e.crossTriggers(buf[:n], ps, w, band)
+			buf, ok = e.crossTriggers(buf[:n], ps, w, band, called)
 			if ok {
 				break
 			}
@@ -227,15 +252,81 @@ func (e *Engine) watch(a AccountID) bool {
 	return true
 }
 
+// callNote is a pool that has just crossed the margin-call level: its event
+// is due (marginCheck).
+type callNote struct {
+	acct  AccountID
+	m     MarketID // the isolated position's market
+	cross bool
+}
+
+// callTrigger decides whether position p, alone in its pool with balance
+// wallet, is at the margin-call level now (updating *called, and noting a
+// new crossing), and appends the entry that fires at the next crossing:
+// toward the call price while it is not called, back from it once it is.
+// ok is false on an overflow.
+func (e *Engine) callTrigger(buf []trigger, p *clearing.Position, wallet int64, called *bool) (_ []trigger, ok bool) {
+	lpc, okc, err := e.liqPriceIn(p, e.markets[p.Market].callBrackets, wallet, 0, 0)
+	if err != nil {
+		return buf, false
+	}
+	var due bool
+	n := len(buf)
+	buf, due = e.appendTrigger(buf, p, lpc, okc)
+	if !due {
+		*called = false
+		return buf, true
+	}
+	buf = buf[:n]
+	if !*called {
+		e.calls = append(e.calls, callNote{p.Account, p.Market, p.Mode == clearing.Cross})
+	}
+	*called = true
+	// Called: a long is no longer called at lpc and above, a short at lpc
+	// and below.
+	if p.SizeLots > 0 {
+		return append(buf, trigger{p.Market, dirRises, lpc}), true
+	}
+	return append(buf, trigger{p.Market, dirFalls, lpc}), true
+}
+
+// crossCalledNow reports whether the cross pool of positions ps (wallet w)
+// is at the margin-call level at the marks.
+func (e *Engine) crossCalledNow(ps []clearing.Position, w int64) (bool, error) {
+	var upnl, maint int64
+	for m := range ps {
+		p := &ps[m]
+		if p.SizeLots == 0 || p.Mode != clearing.Cross {
+			continue
+		}
+		u, mm, err := e.figuresIn(p, e.markets[m].markTicks, e.markets[m].callBrackets)
+		if err != nil {
+			return false, err
+		}
+		var err1, err2 error
+		upnl, err1 = fixed.Add(upnl, u)
+		maint, err2 = fixed.Add(maint, mm)
+		if err1 != nil || err2 != nil {
+			return false, errors.Join(err1, err2)
+		}
+	}
+	return margin.Liquidatable(w, upnl, maint), nil
+}
+
 // crossTriggers appends the triggers of the cross positions in ps (wallet
 // w) with the other positions valued band ppm against them, and their
 // refresh entries; ok is false if a trigger is due already or a figure
 // overflows.
-func (e *Engine) crossTriggers(buf []trigger, ps []clearing.Position, w, band int64) (_ []trigger, ok bool) {
+//
+// While the pool is not margin-called, each position also gets a call
+// trigger computed the same way; once it is called, it is re-armed by the
+// next check of the account (a refresh entry, a change, or a liquidation
+// trigger), not by a price.
+func (e *Engine) crossTriggers(buf []trigger, ps []clearing.Position, w, band int64, called bool) (_ []trigger, ok bool) {
 	// Each cross position's price against it, and its figures there.
 	// (nCross > 1: a lone cross position is exact, see watch.)
 	adverse := e.advBuf[:len(ps)]
-	var sumU, sumMM int64
+	var sumU, sumMM, sumCall int64
 	for m := range ps {
 		p := &ps[m]
 		adverse[m] = adverseFigures{}
@@ -251,14 +342,16 @@ func (e *Engine) crossTriggers(buf []trigger, ps []clearing.Position, w, band in
 			price = min(ms.book.MaxPriceTicks(), price+move)
 		}
 		u, mm, err := e.figuresAt(p, price)
-		if err != nil {
+		_, mmc, errc := e.figuresIn(p, price, ms.callBrackets)
+		if err != nil || errc != nil {
 			return buf, false
 		}
-		adverse[m] = adverseFigures{price: price, upnl: u, maint: mm}
-		var err1, err2 error
+		adverse[m] = adverseFigures{price: price, upnl: u, maint: mm, callMaint: mmc}
+		var err1, err2, err3 error
 		sumU, err1 = fixed.Add(sumU, u)
 		sumMM, err2 = fixed.Add(sumMM, mm)
-		if err1 != nil || err2 != nil {
+		sumCall, err3 = fixed.Add(sumCall, mmc)
+		if err1 != nil || err2 != nil || err3 != nil {
 			return buf, false
 		}
 	}
@@ -268,13 +361,22 @@ func (e *Engine) crossTriggers(buf []trigger, ps []clearing.Position, w, band in
 			continue
 		}
 		f := adverse[m]
-		lp, ok, err := e.liqPriceWith(p, w, sumMM-f.maint, sumU-f.upnl)
+		lp, ok, err := e.liqPriceIn(p, e.markets[m].Brackets, w, sumMM-f.maint, sumU-f.upnl)
 		if err != nil {
 			return buf, false
 		}
 		var due bool
 		if buf, due = e.appendTrigger(buf, p, lp, ok); due {
 			return buf, false
+		}
+		if !called {
+			lpc, okc, err := e.liqPriceIn(p, e.markets[m].callBrackets, w, sumCall-f.callMaint, sumU-f.upnl)
+			if err != nil {
+				return buf, false
+			}
+			if buf, due = e.appendTrigger(buf, p, lpc, okc); due {
+				return buf, false
+			}
 		}
 		// The refresh entry: fires once this market's mark is beyond the
 		// price the other positions' triggers assumed.
@@ -290,7 +392,7 @@ func (e *Engine) crossTriggers(buf []trigger, ps []clearing.Position, w, band in
 }
 
 type adverseFigures struct {
-	price, upnl, maint int64
+	price, upnl, maint, callMaint int64
 }
 
 // settleRisk runs after every command: it checks the touched accounts,
@@ -341,11 +443,15 @@ func (e *Engine) LiquidationsWaiting() int { return len(e.pending) - e.pendHead 
 // (a cross position closed by auto-deleveraging at the mark with a loss
 // beyond the wallet) has its deficit covered by the fund, or as bad debt.
 func (e *Engine) marginCheck(cmd *Command, ev []Event, a AccountID) []Event {
+	e.calls = e.calls[:0]
 	if !e.watch(a) {
 		e.unwatch(a)
 		e.isPending[a] = true
 		e.pending = append(e.pending, a)
 		return ev
+	}
+	for _, c := range e.calls {
+		ev = e.marginCallEvent(cmd, ev, c)
 	}
 	if w, _ := e.ledger.Wallet(a); w < 0 && !e.hasCrossPosition(a) {
 		ev = e.settlePool(cmd, ev, a, w, 0)
@@ -798,4 +904,39 @@ func (e *Engine) deleverage(cmd *Command, ev []Event, p *clearing.Position) ([]E
 		panic(fmt.Errorf("engine: auto-deleveraging in market %d left %d lots of account %d: open interest out of balance", m, rest, a))
 	}
 	return ev, bp
+}
+
+// marginCallEvent reports that a pool crossed the margin-call level, with
+// its margin balance, maintenance margin and ratio.
+func (e *Engine) marginCallEvent(cmd *Command, ev []Event, c callNote) []Event {
+	ps := e.accountPositions(c.acct)
+	var balance, maint int64
+	mode := clearing.Isolated
+	if c.cross {
+		mode = clearing.Cross
+		balance, _ = e.ledger.Wallet(c.acct)
+	}
+	for m := range ps {
+		p := &ps[m]
+		if p.SizeLots == 0 || (c.cross && p.Mode != clearing.Cross) || (!c.cross && MarketID(m) != c.m) {
+			continue
+		}
+		if !c.cross {
+			balance = p.IsolatedMarginQuote
+		}
+		u, mm, err := e.figuresAt(p, e.markets[m].markTicks)
+		if err != nil {
+			return ev
+		}
+		balance, maint = satAdd(balance, u), satAdd(maint, mm)
+	}
+	ev, x := push(ev)
+	x.Kind, x.Seq, x.Account, x.Market, x.Mode = EventMarginCall, cmd.Seq, c.acct, c.m, mode
+	x.BalanceQuote, x.AmountQuote = balance, maint
+	if balance > 0 {
+		if r, err := fixed.MulDiv(maint, 1_000_000, balance, fixed.RoundUp); err == nil {
+			x.RatePpm = r
+		}
+	}
+	return ev
 }

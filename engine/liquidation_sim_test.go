@@ -17,7 +17,7 @@ import (
 
 // TestLiquidationSimulation drives the engine with liquidations on: a
 // seeded stream (LIQ_SIM_COMMANDS, default 1,000,000, 100,000 under
-// -short; LIQ_SIM_SEED) from LIQ_SIM_ACCOUNTS (default 1,000) traders at
+// -short; LIQ_SIM_SEED) from LIQ_SIM_ACCOUNTS (default 600) traders at
 // random leverage up to the bracket maximum in both margin modes, a few
 // market makers quoting around the marks, an index that drifts and now and
 // then jumps by up to 50%, deposits, withdrawals, isolated margin moves,
@@ -29,14 +29,19 @@ import (
 // fund is not negative; nothing waits to be checked or liquidated (the
 // budget is never reached here); no account is liquidatable, so the index
 // missed nobody; no account without an open cross position has a negative
-// wallet. Every 100,000 commands the state survives a snapshot round trip.
+// wallet; and (every fifth command) every pool the naive scan finds at the
+// margin-call level has had
+// its margin call, and a pool the engine holds as called is at the level
+// (or is a cross pool in several markets, whose re-arming waits for the
+// next check of the account). Every 100,000 commands the state survives a
+// snapshot round trip.
 // TestLiquidationBudget covers commands that leave work for the next.
 func TestLiquidationSimulation(t *testing.T) {
 	n := liqSimEnv(t, "LIQ_SIM_COMMANDS", 1_000_000)
 	if testing.Short() && os.Getenv("LIQ_SIM_COMMANDS") == "" {
 		n = 100_000
 	}
-	s := newLiqSim(t, DefaultConfig(), liqSimEnv(t, "LIQ_SIM_SEED", 1), liqSimEnv(t, "LIQ_SIM_ACCOUNTS", 1_000))
+	s := newLiqSim(t, DefaultConfig(), liqSimEnv(t, "LIQ_SIM_SEED", 1), liqSimEnv(t, "LIQ_SIM_ACCOUNTS", 600))
 	for i := 0; i < n; i++ {
 		s.step()
 		s.check(true)
@@ -44,10 +49,10 @@ func TestLiquidationSimulation(t *testing.T) {
 			s.roundTrip()
 		}
 	}
-	t.Logf("%d commands: %d liquidations (%d with ADL), %d ADL fills, %d shocks; insurance fund %s USDT, bad debt %s USDT",
-		n, s.liquidations, s.withADL, s.adls, s.shocks, fixed.QuoteAmount(s.e.ledger.InsuranceFundQuote()), fixed.QuoteAmount(s.e.ledger.BadDebtQuote()))
-	if s.liquidations < 100 || s.withADL == 0 {
-		t.Errorf("the run exercised too little: %d liquidations, %d with ADL", s.liquidations, s.withADL)
+	t.Logf("%d commands: %d margin calls, %d liquidations (%d with ADL), %d ADL fills, %d shocks; insurance fund %s USDT, bad debt %s USDT",
+		n, s.calls, s.liquidations, s.withADL, s.adls, s.shocks, fixed.QuoteAmount(s.e.ledger.InsuranceFundQuote()), fixed.QuoteAmount(s.e.ledger.BadDebtQuote()))
+	if s.liquidations < 100 || s.withADL == 0 || s.calls < 100 {
+		t.Errorf("the run exercised too little: %d liquidations, %d with ADL, %d margin calls", s.liquidations, s.withADL, s.calls)
 	}
 }
 
@@ -96,7 +101,7 @@ type liqSim struct {
 	queue   []Command
 	ev      []Event
 
-	liquidations, withADL, adls, shocks int
+	liquidations, withADL, adls, shocks, calls int
 }
 
 func newLiqSim(t *testing.T, cfg Config, seed, traders int) *liqSim {
@@ -158,6 +163,8 @@ func (s *liqSim) apply(c Command) []Event {
 			}
 		case EventADL:
 			s.adls++
+		case EventMarginCall:
+			s.calls++
 		}
 	}
 	return s.ev
@@ -282,6 +289,21 @@ func (s *liqSim) step() {
 // naiveLiquidatable is the reference test for one account, from the
 // ledger and the brackets only.
 func (s *liqSim) naiveLiquidatable(a AccountID) bool {
+	return s.naive(a, func(ms *marketState) margin.Brackets { return ms.Brackets }, nil)
+}
+
+// naiveCalls reports which pools of account a are at the margin-call
+// level (under the call rates): cross, and isolated per market.
+func (s *liqSim) naiveCalls(a AccountID) (cross bool, iso []bool) {
+	iso = make([]bool, len(s.e.markets))
+	cross = s.naive(a, func(ms *marketState) margin.Brackets { return ms.callBrackets }, iso)
+	return cross, iso
+}
+
+// naive applies the liquidation test with the maintenance rates br gives:
+// it reports the cross pool, and the isolated pools in iso (if not nil; nil
+// returns at the first isolated pool that fails).
+func (s *liqSim) naive(a AccountID, br func(*marketState) margin.Brackets, iso []bool) bool {
 	l := s.e.ledger
 	w, _ := l.Wallet(a)
 	crossU, crossMM, nCross := int64(0), int64(0), 0
@@ -296,13 +318,16 @@ func (s *liqSim) naiveLiquidatable(a AccountID) bool {
 			s.t.Fatal(err)
 		}
 		n := absInt(p.SizeLots) * ms.markTicks * p.QuotePerTickLot
-		mm, err := ms.Brackets.MaintenanceMargin(n)
+		mm, err := br(ms).MaintenanceMargin(n)
 		if err != nil {
 			s.t.Fatal(err)
 		}
 		if p.Mode == clearing.Isolated {
 			if p.IsolatedMarginQuote+u <= mm {
-				return true
+				if iso == nil {
+					return true
+				}
+				iso[m] = true
 			}
 			continue
 		}
@@ -368,8 +393,32 @@ func (s *liqSim) check(settled bool) {
 		if w < 0 && !s.hasCross(a) {
 			fail("account %d has wallet %d and no cross position", a, w)
 		}
+		if settled && s.seq%5 == 0 {
+			cross, iso := s.naiveCalls(a)
+			if cross && !e.crossCalled[a] {
+				fail("account %d: cross pool at the margin-call level, not called", a)
+			}
+			if !cross && e.crossCalled[a] && !s.multiCross(a) {
+				fail("account %d: cross pool called below the level", a)
+			}
+			for m := range iso {
+				if iso[m] != e.isoCalled[e.slot(a, MarketID(m))] {
+					fail("account %d: isolated pool in market %d: at the level %v, called %v", a, m, iso[m], !iso[m])
+				}
+			}
+		}
 	}
 	_ = known
+}
+
+func (s *liqSim) multiCross(a AccountID) bool {
+	n := 0
+	for m := range s.e.markets {
+		if p, _ := s.e.ledger.Position(a, MarketID(m)); p.SizeLots != 0 && p.Mode == clearing.Cross {
+			n++
+		}
+	}
+	return n > 1
 }
 
 func (s *liqSim) hasCross(a AccountID) bool {

@@ -291,6 +291,13 @@ func (s scenario) format(x Event) string {
 			out += fmt.Sprintf(", adl %s @ %s", qty(x.RemainingLots), px(x.ADLPriceTicks))
 		}
 		return out
+	case EventMarginCall:
+		pool := "cross"
+		if x.Mode == clearing.Isolated {
+			pool = sym + " isolated"
+		}
+		return fmt.Sprintf("margin-call acct=%d %s: maintenance %s of balance %s (%s)", x.Account, pool, usdt(x.AmountQuote),
+			usdt(x.BalanceQuote), fixed.Rate(x.RatePpm))
 	case EventADL:
 		return fmt.Sprintf("adl acct=%d %s %s %s @ %s against acct %d", x.Account, sym, x.Side, qty(x.QtyLots), px(x.PriceTicks), x.MakerAccount)
 	case EventInsuranceFund:

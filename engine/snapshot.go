@@ -298,6 +298,7 @@ func stopBefore(x, y *stopOrder) bool {
 type liqState struct {
 	entries          []liqSnapEntry
 	touched, pending []AccountID
+	called           []callNote
 }
 
 type liqSnapEntry struct {
@@ -345,6 +346,29 @@ func (e *Engine) appendLiquidationState(dst []byte) []byte {
 			dst = binary.AppendUvarint(dst, uint64(a))
 		}
 	}
+	// The pools at the margin-call level: by account, cross first (as
+	// market 0 with a flag), then the isolated ones by market.
+	var called []callNote
+	for a := range e.crossCalled {
+		if e.crossCalled[a] {
+			called = append(called, callNote{AccountID(a), 0, true})
+		}
+		for m := range e.markets {
+			if e.isoCalled[e.slot(AccountID(a), MarketID(m))] {
+				called = append(called, callNote{AccountID(a), MarketID(m), false})
+			}
+		}
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(called)))
+	for _, c := range called {
+		dst = binary.AppendUvarint(dst, uint64(c.acct))
+		dst = binary.AppendUvarint(dst, uint64(c.m))
+		b := byte(0)
+		if c.cross {
+			b = 1
+		}
+		dst = append(dst, b)
+	}
 	return dst
 }
 
@@ -371,6 +395,17 @@ func (e *Engine) readLiquidationState(r *snapshot.Reader, cfg Config) liqState {
 			*list = append(*list, AccountID(r.Upto("waiting account", uint64(cfg.MaxAccounts-1))))
 		}
 	}
+	n = r.Uvarint("margin calls")
+	if r.Err() == nil && n > uint64(r.Len()) {
+		r.Fail("%d margin calls in %d bytes", n, r.Len())
+	}
+	for i := uint64(0); i < n && r.Err() == nil; i++ {
+		var c callNote
+		c.acct = AccountID(r.Upto("margin call account", uint64(cfg.MaxAccounts-1)))
+		c.m = MarketID(r.Upto("margin call market", uint64(len(e.markets)-1)))
+		c.cross = r.Upto("margin call pool", 1) == 1
+		st.called = append(st.called, c)
+	}
 	return st
 }
 
@@ -387,6 +422,18 @@ func (e *Engine) restoreLiquidationState(st liqState) error {
 		e.stamp[a] = 1
 	}
 	e.lpCache = make([]lpMemo, accounts*len(e.markets))
+	e.isoCalled = make([]bool, accounts*len(e.markets))
+	e.crossCalled = make([]bool, accounts)
+	for _, k := range st.called {
+		switch {
+		case k.cross && int(k.acct) < accounts:
+			e.crossCalled[k.acct] = true
+		case !k.cross && int(k.acct) < accounts:
+			e.isoCalled[e.slot(k.acct, k.m)] = true
+		default:
+			return fmt.Errorf("margin call of unknown account %d", k.acct)
+		}
+	}
 	for _, x := range st.entries {
 		if int(x.acct) >= accounts {
 			return fmt.Errorf("liquidation index entry of unknown account %d", x.acct)
