@@ -6,7 +6,7 @@ package engine
 // index version when it was pushed; re-indexing an account bumps its version,
 // which makes all its older entries stale at once. Stale entries are dropped
 // when they reach the top of a heap, or all together when a heap holds more
-// than twice its valid entries, so an update costs an O(1)-average push and
+// than four times its valid entries (plus 4,096), so an update costs an O(1)-average push and
 // the removal of old entries is amortized.
 //
 // A heap orders its entries totally, by price (the next to fire first) and
@@ -131,7 +131,7 @@ func (e *Engine) addEntry(a AccountID, m MarketID, d int, price int64) {
 	h.push(liqEntry{price: price, acct: a, ver: e.watchVer[a]})
 	h.live++
 	e.watchCnt[e.slot(a, m)*2+d]++
-	if len(h.e) > 2*h.live+1024 {
+	if len(h.e) > 4*h.live+4096 {
 		h.compact(e.validEntry)
 	}
 }
