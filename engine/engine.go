@@ -184,6 +184,9 @@ type Engine struct {
 	isoCalled   []bool
 	crossCalled []bool
 	calls       []callNote
+	// The insurance fund's account (fund.go), once a takeover created it.
+	fundAcct AccountID
+	hasFund  bool
 }
 
 type cidKey struct {
@@ -361,11 +364,9 @@ func (e *Engine) Apply(cmd *Command, ev []Event) []Event {
 	return e.settleRisk(cmd, ev)
 }
 
-func (e *Engine) createAccount(cmd *Command, ev []Event) ([]Event, Reason) {
-	id := AccountID(e.ledger.NumAccounts())
-	if r := e.ledger.AddAccount(id); r != clearing.ReasonNone {
-		return ev, ledgerReason(r)
-	}
+// addAccountTables extends the per-account tables for the account the
+// ledger has just added.
+func (e *Engine) addAccountTables() {
 	for range e.markets {
 		e.leverage = append(e.leverage, e.cfg.DefaultLeverage)
 		e.open = append(e.open, openOrders{})
@@ -379,6 +380,14 @@ func (e *Engine) createAccount(cmd *Command, ev []Event) ([]Event, Reason) {
 	e.watchVer = append(e.watchVer, 0)
 	e.isTouched = append(e.isTouched, false)
 	e.isPending = append(e.isPending, false)
+}
+
+func (e *Engine) createAccount(cmd *Command, ev []Event) ([]Event, Reason) {
+	id := AccountID(e.ledger.NumAccounts())
+	if r := e.ledger.AddAccount(id); r != clearing.ReasonNone {
+		return ev, ledgerReason(r)
+	}
+	e.addAccountTables()
 	return append(ev, Event{Kind: EventAccountCreated, Seq: cmd.Seq, Account: id}), ReasonNone
 }
 

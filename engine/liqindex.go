@@ -170,6 +170,9 @@ func (e *Engine) collectDue() {
 // It also moves the account's stamp on, which makes the liquidation prices
 // remembered for it (lpMemo) stale.
 func (e *Engine) touch(a AccountID) {
+	if e.hasFund && a == e.fundAcct {
+		return // the fund is tended, not indexed (fund.go)
+	}
 	if e.stamp[a]++; e.stamp[a] == 0 {
 		e.stamp[a] = 1 // 0 is a memo never written
 	}

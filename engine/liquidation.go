@@ -401,6 +401,7 @@ type adverseFigures struct {
 // Liquidations move prices and touch their counterparties, so this loops
 // until the cascade is over.
 func (e *Engine) settleRisk(cmd *Command, ev []Event) []Event {
+	unwound := false
 	for {
 		e.collectDue()
 		for i := 0; i < len(e.touched); i++ {
@@ -413,6 +414,24 @@ func (e *Engine) settleRisk(cmd *Command, ev []Event) []Event {
 		}
 		e.touched = e.touched[:0]
 		if e.pendHead == len(e.pending) {
+			// Quiet: the insurance fund's turn (fund.go). Its trades may
+			// move prices and touch accounts again, hence the loop; it
+			// unwinds once per command, and is deleveraged whenever its
+			// equity is below 0 (which closes all it holds).
+			if e.hasFund {
+				if w, _ := e.ledger.Wallet(e.fundAcct); w != 0 {
+					ev = e.sweepFund(cmd, ev) // funding moved it
+				}
+				if e.fundEquity() < 0 {
+					ev = e.deleverageFund(cmd, ev)
+					continue
+				}
+				if !unwound {
+					unwound = true
+					ev = e.unwindFund(cmd, ev)
+					continue
+				}
+			}
 			e.pending, e.pendHead = e.pending[:0], 0
 			return ev
 		}
@@ -547,16 +566,22 @@ func (e *Engine) closePool(cmd *Command, ev []Event, a AccountID, iso MarketID, 
 		st := &plan[i]
 		e.ledger.ReadPosition(a, st.m, &p)
 		if p.SizeLots != 0 {
-			st.adlLots = absInt(p.SizeLots)
-			var price int64
-			ev, price = e.deleverage(cmd, ev, &p)
-			st.adlPrice = price
+			// The bankruptcy price again: the books' fills of the pool's
+			// other positions count.
+			bp := e.bankruptcyPrice(&p)
+			ev, st.fundLots = e.takeOver(cmd, ev, &p, bp)
+			e.ledger.ReadPosition(a, st.m, &p)
+			if p.SizeLots != 0 {
+				st.adlLots, st.adlPrice = absInt(p.SizeLots), bp
+				ev, _ = e.deleverageAt(cmd, ev, &p, bp)
+			}
 		}
 		ms := &e.markets[st.m]
 		var x *Event
 		ev, x = push(ev)
 		x.Kind, x.Seq, x.Account, x.Market, x.Side = EventLiquidation, cmd.Seq, a, st.m, st.side
 		x.QtyLots, x.PriceTicks, x.RemainingLots, x.ADLPriceTicks = st.lots, st.bp, st.adlLots, st.adlPrice
+		x.SizeLots = st.fundLots
 		if st.filledLots > 0 {
 			x.AvgPriceTicks = st.filledValue / st.filledLots
 		}
@@ -577,6 +602,7 @@ type liqStep struct {
 	side                    orderbook.Side
 	lots, bp                int64 // the position's size and bankruptcy price when it went to the book
 	filledLots, filledValue int64 // what the book took (value in ticks × lots)
+	fundLots                int64 // taken over by the insurance fund
 	adlLots, adlPrice       int64
 }
 
@@ -649,7 +675,6 @@ func (e *Engine) fundEvent(cmd *Command, ev []Event, a AccountID, amount, badDeb
 // marks. It is rounded so the pool keeps at least 0 (up for a long, down
 // for a short) and kept within [1, the book's max price].
 func (e *Engine) bankruptcyPrice(p *clearing.Position) int64 {
-	ms := &e.markets[p.Market]
 	balance := p.IsolatedMarginQuote
 	if p.Mode == clearing.Cross {
 		balance, _ = e.ledger.Wallet(p.Account)
@@ -668,6 +693,14 @@ func (e *Engine) bankruptcyPrice(p *clearing.Position) int64 {
 			}
 		}
 	}
+	return e.priceForBalance(p, balance)
+}
+
+// priceForBalance is the price at which position p, backed by balance
+// (with everything else held fixed), leaves it at 0, rounded so it keeps at
+// least 0 and kept within [1, the book's max price].
+func (e *Engine) priceForBalance(p *clearing.Position, balance int64) int64 {
+	ms := &e.markets[p.Market]
 	qp := absInt(p.SizeLots) * p.QuotePerTickLot // bounded by the market's max position
 	var price int64
 	if p.SizeLots > 0 {
@@ -835,22 +868,14 @@ func (e *Engine) adlRanking(m MarketID, long, fresh bool) *adlRank {
 	return r
 }
 
-// deleverage closes what is left of position p (of the liquidated account)
-// against the opposite positions, highest ADL rank first, and returns the
-// price: the pool's bankruptcy price, unless the pool is bankrupt at the
-// mark already (its bankruptcy price lies beyond the mark), in which case
-// the mark. Counterparties are never made to trade worse than the mark: a
-// deficit at the mark is the insurance fund's (settlePool). Neither side
-// pays a fee.
-func (e *Engine) deleverage(cmd *Command, ev []Event, p *clearing.Position) ([]Event, int64) {
+// deleverageAt closes position p (of a liquidated account, or of the
+// fund) against the opposite positions, highest ADL rank first, at its
+// bankruptcy price bp, as venues do: when the pool is bankrupt at the mark
+// already, the counterparties' price is worse than the mark, and that is
+// how its deficit is shared. Neither side pays a fee.
+func (e *Engine) deleverageAt(cmd *Command, ev []Event, p *clearing.Position, bp int64) ([]Event, int64) {
 	a, m := p.Account, p.Market
 	lc := &Command{Kind: CmdPlaceOrder, Seq: cmd.Seq, TsNanos: cmd.TsNanos, Account: a, Market: m}
-	bp, mark := e.bankruptcyPrice(p), e.markets[m].markTicks
-	if p.SizeLots > 0 {
-		bp = min(bp, mark)
-	} else {
-		bp = max(bp, mark)
-	}
 	rest := absInt(p.SizeLots)
 	closerBuys := p.SizeLots < 0
 	rank := e.adlRanking(m, closerBuys, false)
@@ -867,7 +892,7 @@ func (e *Engine) deleverage(cmd *Command, ev []Event, p *clearing.Position) ([]E
 		}
 		c := rank.list[rank.next]
 		e.ledger.ReadPosition(c.acct, m, &q)
-		if c.acct == a || q.SizeLots == 0 || (q.SizeLots > 0) != closerBuys {
+		if c.acct == a || e.isFund(c.acct) || q.SizeLots == 0 || (q.SizeLots > 0) != closerBuys {
 			rank.next++ // closed or flipped since it was ranked
 			continue
 		}

@@ -379,6 +379,15 @@ func (s *liqSim) check(settled bool) {
 	}
 	var known []AccountID
 	for a := range AccountID(e.ledger.NumAccounts()) {
+		if e.isFund(a) {
+			if w, _ := e.ledger.Wallet(a); w != 0 {
+				fail("the fund's account holds %d", w)
+			}
+			if settled && e.fundEquity() < 0 {
+				fail("the fund's equity is %d", e.fundEquity())
+			}
+			continue
+		}
 		liq := s.naiveLiquidatable(a)
 		if settled && liq {
 			fail("account %d is liquidatable and the engine did not liquidate it", a)

@@ -299,6 +299,8 @@ type liqState struct {
 	entries          []liqSnapEntry
 	touched, pending []AccountID
 	called           []callNote
+	hasFund          bool
+	fund             AccountID
 }
 
 type liqSnapEntry struct {
@@ -359,6 +361,12 @@ func (e *Engine) appendLiquidationState(dst []byte) []byte {
 			}
 		}
 	}
+	if e.hasFund {
+		dst = append(dst, 1)
+		dst = binary.AppendUvarint(dst, uint64(e.fundAcct))
+	} else {
+		dst = append(dst, 0)
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(called)))
 	for _, c := range called {
 		dst = binary.AppendUvarint(dst, uint64(c.acct))
@@ -395,6 +403,10 @@ func (e *Engine) readLiquidationState(r *snapshot.Reader, cfg Config) liqState {
 			*list = append(*list, AccountID(r.Upto("waiting account", uint64(cfg.MaxAccounts-1))))
 		}
 	}
+	if r.Upto("insurance fund account", 1) == 1 {
+		st.hasFund = true
+		st.fund = AccountID(r.Upto("insurance fund account", uint64(cfg.MaxAccounts-1)))
+	}
 	n = r.Uvarint("margin calls")
 	if r.Err() == nil && n > uint64(r.Len()) {
 		r.Fail("%d margin calls in %d bytes", n, r.Len())
@@ -422,6 +434,10 @@ func (e *Engine) restoreLiquidationState(st liqState) error {
 		e.stamp[a] = 1
 	}
 	e.lpCache = make([]lpMemo, accounts*len(e.markets))
+	if st.hasFund && int(st.fund) >= accounts {
+		return fmt.Errorf("insurance fund account %d unknown", st.fund)
+	}
+	e.hasFund, e.fundAcct = st.hasFund, st.fund
 	e.isoCalled = make([]bool, accounts*len(e.markets))
 	e.crossCalled = make([]bool, accounts)
 	for _, k := range st.called {
