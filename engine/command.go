@@ -34,6 +34,9 @@ const (
 	// CmdAmendOrder changes a resting order's price (PriceTicks) and total
 	// quantity (QtyLots), with the book's priority rules.
 	CmdAmendOrder
+	// CmdInsuranceDeposit adds AmountQuote of the exchange's money to the
+	// insurance fund (an operator's command; no account).
+	CmdInsuranceDeposit
 	cmdKindCount
 )
 
@@ -42,7 +45,7 @@ var commandNames = [...]string{
 	CmdSetLeverage: "set-leverage", CmdSetMarginMode: "set-margin-mode",
 	CmdAdjustIsolatedMargin: "adjust-isolated-margin", CmdPlaceOrder: "place",
 	CmdCancelOrder: "cancel", CmdCancelAll: "cancel-all", CmdSetIndexPrice: "set-index",
-	CmdClockTick: "clock-tick", CmdAmendOrder: "amend",
+	CmdClockTick: "clock-tick", CmdAmendOrder: "amend", CmdInsuranceDeposit: "insurance-deposit",
 }
 
 func (k CommandKind) String() string {

@@ -317,7 +317,7 @@ func (e *Engine) Apply(cmd *Command, ev []Event) []Event {
 	if len(e.touched) > 0 || e.pendHead < len(e.pending) {
 		ev = e.settleRisk(cmd, ev)
 	}
-	if cmd.Kind != CmdCreateAccount && cmd.Kind != CmdSetIndexPrice && cmd.Kind != CmdClockTick {
+	if cmd.Kind != CmdCreateAccount && cmd.Kind != CmdSetIndexPrice && cmd.Kind != CmdClockTick && cmd.Kind != CmdInsuranceDeposit {
 		if int(cmd.Account) >= e.ledger.NumAccounts() {
 			return reject(ReasonUnknownAccount)
 		}
@@ -350,6 +350,13 @@ func (e *Engine) Apply(cmd *Command, ev []Event) []Event {
 	case CmdSetIndexPrice:
 		ev, r = e.setIndex(cmd, ev)
 	case CmdClockTick:
+	case CmdInsuranceDeposit:
+		if r := e.ledger.InsuranceDeposit(cmd.AmountQuote); r != clearing.ReasonNone {
+			return reject(ledgerReason(r))
+		}
+		var x *Event
+		ev, x = push(ev)
+		x.Kind, x.Seq, x.Cause, x.AmountQuote, x.BalanceQuote = EventInsuranceFund, cmd.Seq, CauseDeposit, cmd.AmountQuote, e.ledger.InsuranceFundQuote()
 	default:
 		r = ReasonUnknownCommand
 	}

@@ -219,7 +219,8 @@ const (
 	// MakerAccount, whose liquidation it completed.
 	EventADL
 	// EventInsuranceFund: the fund received AmountQuote (negative: paid it)
-	// from the liquidation of Account and now holds BalanceQuote;
+	// from the liquidation of Account (or, with Cause CauseDeposit, from an
+	// insurance deposit) and now holds BalanceQuote;
 	// BadDebtQuote of the account's deficit was beyond it (see
 	// clearing.Ledger.BadDebtQuote).
 	EventInsuranceFund

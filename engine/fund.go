@@ -211,6 +211,15 @@ func (e *Engine) unwindPosition(cmd *Command, ev []Event, p *clearing.Position) 
 	if p.SizeLots < 0 {
 		side, qty = orderbook.Buy, -p.SizeLots
 	}
+	// Only when the book meets the mark: an order that could not trade
+	// would only fill the event stream.
+	if side == orderbook.Sell {
+		if bid, _, ok := ms.book.BestBid(); !ok || bid < ms.markTicks {
+			return ev
+		}
+	} else if ask, _, ok := ms.book.BestAsk(); !ok || ask > ms.markTicks {
+		return ev
+	}
 	id := e.nextOrderID + 1
 	order := orderbook.Order{ID: id, Account: orderbook.AccountID(p.Account), Side: side, Type: orderbook.Limit,
 		TIF: orderbook.IOC, PriceTicks: ms.markTicks, QtyLots: qty, Tag: tagLiquidation}

@@ -561,8 +561,8 @@ func (e *Engine) positionEvent(cmd *Command, ev []Event, a AccountID, m MarketID
 		e.lpCache[e.slot(a, m)] = lpMemo{stamp: e.stamp[a], lp: lp, ok: ok}
 	}
 	liq := lp
-	if err != nil || !ok {
-		liq = 0
+	if err != nil || !ok || e.isFund(a) {
+		liq = 0 // the fund's positions are backed by the fund, not a wallet
 	}
 	ev, x := push(ev)
 	x.Kind, x.Seq, x.Account, x.Market, x.Mode = EventPosition, cmd.Seq, a, m, p.Mode

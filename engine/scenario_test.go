@@ -106,6 +106,9 @@ func TestScenarios(t *testing.T) {
 				cmd.Kind, cmd.Account, cmd.Market = CmdCancelAll, sc.account(), sc.market()
 			case "tick":
 				cmd.Kind = CmdClockTick
+			case "insurance-deposit":
+				cmd.Kind = CmdInsuranceDeposit
+				cmd.AmountQuote = sc.quote("amount")
 			default:
 				d.Fatalf(t, "unknown directive %q", d.Cmd)
 			}
@@ -301,6 +304,9 @@ func (s scenario) format(x Event) string {
 	case EventADL:
 		return fmt.Sprintf("adl acct=%d %s %s %s @ %s against acct %d", x.Account, sym, x.Side, qty(x.QtyLots), px(x.PriceTicks), x.MakerAccount)
 	case EventInsuranceFund:
+		if x.Cause == CauseDeposit {
+			return fmt.Sprintf("insurance-fund deposit %s -> fund %s", usdt(x.AmountQuote), usdt(x.BalanceQuote))
+		}
 		out := fmt.Sprintf("insurance-fund from acct=%d %s -> fund %s", x.Account, usdt(x.AmountQuote), usdt(x.BalanceQuote))
 		if x.BadDebtQuote != 0 {
 			out += ", bad debt " + usdt(x.BadDebtQuote)
