@@ -211,7 +211,8 @@ const (
 	// EventLiquidation: Account's position in Market was liquidated: an
 	// order on Side for QtyLots at the bankruptcy price PriceTicks went to
 	// the book (its fills are EventFill with Cause CauseLiquidation,
-	// averaging AvgPriceTicks, 0 if none), and RemainingLots of it were
+	// averaging AvgPriceTicks, 0 if none); the insurance fund took over
+	// SizeLots of the rest at the bankruptcy price, and RemainingLots were
 	// closed by auto-deleveraging at ADLPriceTicks.
 	EventLiquidation
 	// EventADL: auto-deleveraging reduced Account's position in Market by
@@ -359,7 +360,8 @@ func (e Event) String() string {
 			f("%s", e.Cause)
 		}
 	case EventLiquidation:
-		f("acct=%d market=%d %s qty=%d bankruptcy=%d avg-fill=%d adl=%d@%d", e.Account, e.Market, e.Side, e.QtyLots, e.PriceTicks, e.AvgPriceTicks, e.RemainingLots, e.ADLPriceTicks)
+		f("acct=%d market=%d %s qty=%d bankruptcy=%d avg-fill=%d fund=%d adl=%d@%d", e.Account, e.Market, e.Side, e.QtyLots, e.PriceTicks,
+			e.AvgPriceTicks, e.SizeLots, e.RemainingLots, e.ADLPriceTicks)
 	case EventADL:
 		f("acct=%d market=%d %s qty=%d price=%d against=%d", e.Account, e.Market, e.Side, e.QtyLots, e.PriceTicks, e.MakerAccount)
 	case EventMarginCall:

@@ -290,6 +290,9 @@ func (s scenario) format(x Event) string {
 		}
 		out := fmt.Sprintf("liquidation acct=%d %s %s %s at bankruptcy %s: book avg %s", x.Account, sym, x.Side, qty(x.QtyLots),
 			px(x.PriceTicks), avg)
+		if x.SizeLots > 0 {
+			out += fmt.Sprintf(", fund took %s", qty(x.SizeLots))
+		}
 		if x.RemainingLots > 0 {
 			out += fmt.Sprintf(", adl %s @ %s", qty(x.RemainingLots), px(x.ADLPriceTicks))
 		}
