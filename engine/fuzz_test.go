@@ -104,7 +104,7 @@ func fuzzApplyBody(t *testing.T, data []byte) {
 			data = data[size:]
 			_, mark := e.Mark(MarketID(b[2] % 3))
 			off := int64(int8(b[10])) * mark / 1000 // ±12.8% around the mark
-			c := Command{Kind: CommandKind(b[0] % 14), Account: AccountID(b[1] % 4), Market: MarketID(b[2] % 4),
+			c := Command{Kind: CommandKind(b[0] % 15), Account: AccountID(b[1] % 4), Market: MarketID(b[2] % 4),
 				Side: orderbook.Side(b[3] % 4), Type: orderbook.OrderType(b[4] % 3), TIF: orderbook.TimeInForce(b[5] % 6),
 				STP: orderbook.STP(b[6] % 5), ReduceOnly: b[7]&1 != 0, Trigger: Trigger(b[8] % 4), TriggerBy: TriggerPrice(b[9] % 4),
 				PriceTicks: mark + off, TriggerTicks: mark - off, QtyLots: int64(binary.LittleEndian.Uint16(b[12:])),

@@ -780,7 +780,7 @@ func (s *sim) genInvalid() (engine.Command, simExpect) {
 		c.PriceTicks = [...]int64{0, -1, -s.index[m], s.e.Book(m).Config().MaxPriceTicks + 1, math.MaxInt64}[s.rng.IntN(5)]
 		return c, mustReject(engine.ReasonInvalidPrice)
 	case 17: // no such command
-		c := s.cmd(engine.CommandKind([...]uint8{0, 13, 14, 99, 255}[s.rng.IntN(5)]), a, m)
+		c := s.cmd(engine.CommandKind([...]uint8{0, 14, 15, 99, 255}[s.rng.IntN(5)]), a, m)
 		return c, mustReject(engine.ReasonUnknownCommand)
 	case 18: // post-only at or through the best opposite price
 		c := s.validOrder(a, m)
