@@ -665,3 +665,101 @@ func TestConfigAndMarkets(t *testing.T) {
 		}
 	}
 }
+
+// InsuranceTransfer moves money between a wallet and the fund, both ways,
+// and refuses what the paying side does not hold, changing nothing.
+func TestInsuranceTransfer(t *testing.T) {
+	l := newLedger(t, 1, 1_000)
+	if r := l.InsuranceTransfer(0, 300); r != clearing.ReasonNone {
+		t.Fatal(r)
+	}
+	if w, _ := l.Wallet(0); w != 700 || l.InsuranceFundQuote() != 300 {
+		t.Fatalf("wallet %d, fund %d", w, l.InsuranceFundQuote())
+	}
+	if r := l.InsuranceTransfer(0, -100); r != clearing.ReasonNone {
+		t.Fatal(r)
+	}
+	for _, c := range []struct {
+		a      clearing.AccountID
+		amount int64
+		want   clearing.Reason
+	}{
+		{0, 801, clearing.ReasonInsufficientBalance},  // the wallet holds 800
+		{0, -201, clearing.ReasonInsufficientBalance}, // the fund holds 200
+		{0, 0, clearing.ReasonInvalidAmount},
+		{0, math.MinInt64, clearing.ReasonInvalidAmount},
+		{5, 1, clearing.ReasonUnknownAccount},
+	} {
+		if r := l.InsuranceTransfer(c.a, c.amount); r != c.want {
+			t.Errorf("transfer %d of account %d: %v, want %v", c.amount, c.a, r, c.want)
+		}
+	}
+	if w, _ := l.Wallet(0); w != 800 || l.InsuranceFundQuote() != 200 {
+		t.Fatalf("wallet %d, fund %d", w, l.InsuranceFundQuote())
+	}
+	if err := l.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// CoverDeficit brings a negative wallet to 0 from the fund, and what the
+// fund cannot pay is bad debt; money stays conserved.
+func TestCoverDeficit(t *testing.T) {
+	l := newLedger(t, 2, 1_000_000)
+	if r := l.InsuranceDeposit(300_000); r != clearing.ReasonNone {
+		t.Fatal(r)
+	}
+	if _, _, r := l.CoverDeficit(0); r != clearing.ReasonNone {
+		t.Fatal(r) // a positive wallet: nothing to do
+	}
+	if w, _ := l.Wallet(0); w != 1_000_000 || l.InsuranceFundQuote() != 300_000 {
+		t.Fatal("a positive wallet was touched")
+	}
+	// Account 0 buys 10 lots at 1,000,000 and sells them back at 990,000:
+	// a cross loss beyond its wallet.
+	if _, err := l.SettleTrade(clearing.Trade{Market: 0, PriceTicks: 1_000_000, QtyLots: 10, Maker: 1, Taker: 0, TakerBuys: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.SettleTrade(clearing.Trade{Market: 0, PriceTicks: 990_000, QtyLots: 10, Maker: 1, Taker: 0}); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := l.Wallet(0)
+	if w >= -300_000 {
+		t.Fatalf("wallet %d: the test wants a deficit beyond the fund", w)
+	}
+	fromFund, badDebt, r := l.CoverDeficit(0)
+	if r != clearing.ReasonNone || fromFund != 300_000 || badDebt != -w-300_000 {
+		t.Fatalf("covered %d from the fund, %d bad debt (%v), deficit %d", fromFund, badDebt, r, -w)
+	}
+	if w, _ := l.Wallet(0); w != 0 || l.InsuranceFundQuote() != 0 || l.BadDebtQuote() != badDebt {
+		t.Fatalf("wallet %d, fund %d, bad debt %d", w, l.InsuranceFundQuote(), l.BadDebtQuote())
+	}
+	if err := l.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, r := l.CoverDeficit(9); r != clearing.ReasonUnknownAccount {
+		t.Fatal(r)
+	}
+}
+
+// A fee-free side pays no fee; the other side pays its usual one.
+func TestFeeFreeTrade(t *testing.T) {
+	l := newLedger(t, 2, 1_000_000_000)
+	res, err := l.SettleTrade(clearing.Trade{Market: 0, PriceTicks: 1_000_000, QtyLots: 10, Maker: 1, Taker: 0, TakerBuys: true, TakerFeeFree: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Taker.FeeQuote != 0 || res.Maker.FeeQuote == 0 {
+		t.Fatalf("taker fee %d, maker fee %d", res.Taker.FeeQuote, res.Maker.FeeQuote)
+	}
+	res, err = l.SettleTrade(clearing.Trade{Market: 0, PriceTicks: 1_000_000, QtyLots: 10, Maker: 1, Taker: 0, MakerFeeFree: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Taker.FeeQuote == 0 || res.Maker.FeeQuote != 0 {
+		t.Fatalf("taker fee %d, maker fee %d", res.Taker.FeeQuote, res.Maker.FeeQuote)
+	}
+	if err := l.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+}

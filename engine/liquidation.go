@@ -965,3 +965,37 @@ func (e *Engine) marginCallEvent(cmd *Command, ev []Event, c callNote) []Event {
 	}
 	return ev
 }
+
+// ADLRank is the auto-deleveraging rank of account a's position in market
+// m, as venues show it: its quintile among the positions on its side by
+// the ranking score (adlScore), 5 for the top fifth (deleveraged first) to
+// 1 for the bottom. ok is false without a position. It ranks every
+// position on that side: O(positions), for queries, not the hot path.
+func (e *Engine) ADLRank(a AccountID, m MarketID) (rank int, ok bool) {
+	if int(m) >= len(e.markets) || int(a) >= e.ledger.NumAccounts() {
+		return 0, false
+	}
+	var p clearing.Position
+	e.ledger.ReadPosition(a, m, &p)
+	if p.SizeLots == 0 || e.isFund(a) {
+		return 0, false
+	}
+	mine := e.adlScore(&p)
+	long := p.SizeLots > 0
+	e.posBuf = e.ledger.OpenPositions(m, e.posBuf[:0])
+	n, ahead := 0, 0
+	for i := range e.posBuf {
+		q := &e.posBuf[i]
+		if q.SizeLots == 0 || (q.SizeLots > 0) != long || e.isFund(q.Account) {
+			continue
+		}
+		n++
+		// Ranked ahead: a higher score, or the same score and a lower
+		// account id (the order deleverageAt walks).
+		if s := e.adlScore(q); s > mine || s == mine && q.Account < a {
+			ahead++
+		}
+	}
+	// ahead of n: the top fifth (ahead < n/5) is rank 5.
+	return 5 - ahead*5/n, true
+}
