@@ -1,7 +1,7 @@
 // Package engine is the exchange's deterministic state machine: it turns
 // commands (create account, deposit, withdraw, set leverage and margin mode,
 // adjust isolated margin, place, amend and cancel orders, set an index
-// price, tick the clock) into events, composing one order book per market with the
+// price, tick the clock, deposit into the insurance fund) into events, composing one order book per market with the
 // clearing ledger and the margin math. Apply reads no clock, starts no
 // goroutine and does no I/O: the sequencer stamps each command with its
 // sequence number and time, and the same commands always give the same
@@ -35,5 +35,13 @@
 // cancel and cancel-all, by engine id or by client order id. See
 // docs/ARCHITECTURE.md, "Orders beyond the book".
 //
-// Not built yet: liquidation itself (the next step).
+// Liquidation: after every command the accounts whose money or positions
+// changed are checked, and a mark move reaches the liquidation index (per
+// market, heaps of trigger prices), so no command scans every account. A
+// liquidatable pool (the cross wallet, or one isolated position) has its
+// orders cancelled, then its positions go to the book at the bankruptcy
+// price; the insurance fund takes over what the book leaves as far as its
+// equity bears, and auto-deleveraging closes the rest. Margin calls come
+// once per crossing of Config.MarginCallPpm. See docs/ARCHITECTURE.md,
+// "Liquidation".
 package engine
