@@ -1,0 +1,216 @@
+package wal
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+
+	"github.com/paperperps/exchange/clearing"
+	"github.com/paperperps/exchange/engine"
+	"github.com/paperperps/exchange/orderbook"
+	"github.com/paperperps/exchange/snapshot"
+)
+
+// ErrCorrupt is wrapped by every error a record's decoding returns.
+var ErrCorrupt = errors.New("wal: corrupt record")
+
+// recordVersion is the first byte of every command record. Any change to
+// the layout below, or to what a field means, takes a new version.
+const recordVersion = 1
+
+// A record's key is its sequence number, 8 bytes big-endian, so Pebble's
+// order is the log's order. Its value is:
+//
+//	version   1 byte, recordVersion
+//	time      varint TsNanos
+//	kind      1 byte
+//	fields    uvarint bitmask, bit i set when field i below is not zero,
+//	          then each present field in bit order:
+//	  0 Mode, 1 Side, 2 Type, 3 TIF, 4 STP, 5 ReduceOnly (always 1),
+//	  6 Trigger, 7 TriggerBy        1 byte each
+//	  8 Market, 9 Account           uvarint
+//	  10 AmountQuote, 11 Leverage   varint
+//	  12 OrderID                    uvarint
+//	  13 PriceTicks, 14 QtyLots, 15 TriggerTicks  varint
+//	  16 ClientOrderID              1 byte n (1..36), the id's first n bytes,
+//	                                the last of them not zero (the rest are)
+//
+// Zero fields take no room, so a typical order is about 20 bytes. Varints
+// are in their shortest form and a present field is never zero, so every
+// command has exactly one encoding and a decoded record re-encodes to the
+// same bytes.
+const (
+	fMode = iota
+	fSide
+	fType
+	fTIF
+	fSTP
+	fReduceOnly
+	fTrigger
+	fTriggerBy
+	fMarket
+	fAccount
+	fAmount
+	fLeverage
+	fOrderID
+	fPrice
+	fQty
+	fTriggerTicks
+	fClientOrderID
+	fieldCount
+)
+
+// keyLen is the length of a record's key.
+const keyLen = 8
+
+// appendKey appends seq's key.
+func appendKey(dst []byte, seq uint64) []byte { return binary.BigEndian.AppendUint64(dst, seq) }
+
+// seqOf reads a record key; ok is false for a key of another length.
+func seqOf(key []byte) (uint64, bool) {
+	if len(key) != keyLen {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(key), true
+}
+
+// AppendCommand appends c's record value (everything but Seq, which is
+// the key) to dst.
+func AppendCommand(dst []byte, c *engine.Command) []byte {
+	dst = append(dst, recordVersion)
+	dst = binary.AppendVarint(dst, c.TsNanos)
+	dst = append(dst, byte(c.Kind))
+	narrow := [...]uint8{uint8(c.Mode), uint8(c.Side), uint8(c.Type), uint8(c.TIF), uint8(c.STP), 0, uint8(c.Trigger), uint8(c.TriggerBy)}
+	if c.ReduceOnly {
+		narrow[fReduceOnly] = 1
+	}
+	// The client order id as the command carries it, up to its last
+	// non-zero byte: the engine refuses one with bytes after a zero, and
+	// the replay must see the same bytes to refuse it the same way.
+	cid := c.ClientOrderID[:]
+	for len(cid) > 0 && cid[len(cid)-1] == 0 {
+		cid = cid[:len(cid)-1]
+	}
+	var mask uint64
+	for i, v := range narrow {
+		if v != 0 {
+			mask |= 1 << i
+		}
+	}
+	wide := [...]int64{int64(c.Market), int64(c.Account), c.AmountQuote, c.Leverage, int64(c.OrderID), c.PriceTicks, c.QtyLots, c.TriggerTicks}
+	for i, v := range wide {
+		if v != 0 {
+			mask |= 1 << (fMarket + i)
+		}
+	}
+	if len(cid) > 0 {
+		mask |= 1 << fClientOrderID
+	}
+	dst = binary.AppendUvarint(dst, mask)
+	for _, v := range narrow {
+		if v != 0 {
+			dst = append(dst, v)
+		}
+	}
+	for i, v := range wide {
+		if v == 0 {
+			continue
+		}
+		switch fMarket + i {
+		case fMarket, fAccount, fOrderID:
+			dst = binary.AppendUvarint(dst, uint64(v))
+		default:
+			dst = binary.AppendVarint(dst, v)
+		}
+	}
+	if len(cid) > 0 {
+		dst = append(dst, byte(len(cid)))
+		dst = append(dst, cid...)
+	}
+	return dst
+}
+
+// DecodeCommand decodes a record value into c (Seq is left to the caller,
+// from the key). Anything but a record AppendCommand could have written is
+// an error wrapping ErrCorrupt; it never panics. Whether the command makes
+// sense is the engine's business, not the log's.
+func DecodeCommand(data []byte, c *engine.Command) error {
+	*c = engine.Command{}
+	r := snapshot.NewReader(data, ErrCorrupt)
+	if v := r.Byte("version"); r.Err() == nil && v != recordVersion {
+		r.Fail("version %d, want %d", v, recordVersion)
+	}
+	c.TsNanos = r.Varint("time")
+	c.Kind = engine.CommandKind(r.Byte("kind"))
+	mask := r.Uvarint("field mask")
+	if r.Err() == nil && mask>>fieldCount != 0 {
+		r.Fail("unknown fields %#x", mask)
+	}
+	has := func(f int) bool { return r.Err() == nil && mask&(1<<f) != 0 }
+	var narrow [fTriggerBy + 1]uint8
+	for f := range narrow {
+		if has(f) {
+			if narrow[f] = r.Byte("field"); narrow[f] == 0 && r.Err() == nil {
+				r.Fail("field %d present and zero", f)
+			}
+		}
+	}
+	if narrow[fReduceOnly] > 1 {
+		r.Fail("reduce-only %d", narrow[fReduceOnly])
+	}
+	c.Mode, c.Side, c.Type = clearing.MarginMode(narrow[fMode]), orderbook.Side(narrow[fSide]), orderbook.OrderType(narrow[fType])
+	c.TIF, c.STP, c.ReduceOnly = orderbook.TimeInForce(narrow[fTIF]), orderbook.STP(narrow[fSTP]), narrow[fReduceOnly] == 1
+	c.Trigger, c.TriggerBy = engine.Trigger(narrow[fTrigger]), engine.TriggerPrice(narrow[fTriggerBy])
+	nonZero := func(f int, v uint64) uint64 {
+		if v == 0 && r.Err() == nil {
+			r.Fail("field %d present and zero", f)
+		}
+		return v
+	}
+	if has(fMarket) {
+		c.Market = engine.MarketID(nonZero(fMarket, r.Upto("market", math.MaxUint16)))
+	}
+	if has(fAccount) {
+		c.Account = engine.AccountID(nonZero(fAccount, r.Upto("account", math.MaxUint32)))
+	}
+	signed := func(f int, what string) int64 {
+		if !has(f) {
+			return 0
+		}
+		v := r.Varint(what)
+		nonZero(f, uint64(v))
+		return v
+	}
+	c.AmountQuote = signed(fAmount, "amount")
+	c.Leverage = signed(fLeverage, "leverage")
+	if has(fOrderID) {
+		c.OrderID = orderbook.OrderID(nonZero(fOrderID, r.Uvarint("order id")))
+	}
+	c.PriceTicks = signed(fPrice, "price")
+	c.QtyLots = signed(fQty, "quantity")
+	c.TriggerTicks = signed(fTriggerTicks, "trigger price")
+	if has(fClientOrderID) {
+		n := int(r.Upto("client order id length", uint64(len(c.ClientOrderID))))
+		if n == 0 && r.Err() == nil {
+			r.Fail("empty client order id")
+		}
+		if r.Err() == nil && r.Len() < n {
+			r.Fail("client order id: truncated")
+		}
+		if r.Err() == nil {
+			copy(c.ClientOrderID[:], r.Rest()[:n])
+			r.Skip("client order id", n)
+			if c.ClientOrderID[n-1] == 0 {
+				r.Fail("client order id ends in a zero byte")
+			}
+		}
+	}
+	if r.Err() == nil && r.Len() != 0 {
+		r.Fail("%d bytes after the record", r.Len())
+	}
+	if err := r.Err(); err != nil {
+		*c = engine.Command{}
+		return err
+	}
+	return nil
+}
