@@ -184,6 +184,7 @@ type Engine struct {
 	isoCalled   []bool
 	crossCalled []bool
 	calls       []callNote
+	flagBuf     []bool
 	// The insurance fund's account (fund.go), once a takeover created it.
 	fundAcct AccountID
 	hasFund  bool
@@ -283,6 +284,10 @@ func (e *Engine) Book(m MarketID) *orderbook.Book { return e.markets[m].book }
 func (e *Engine) Mark(m MarketID) (indexTicks, markTicks int64) {
 	return e.markets[m].indexTicks, e.markets[m].markTicks
 }
+
+// LastTime returns the time of the last command applied (0 before the
+// first): the sequencer never stamps an earlier one.
+func (e *Engine) LastTime() int64 { return e.lastTs }
 
 // LastTradePrice returns a market's last trade price (0 before the first).
 func (e *Engine) LastTradePrice(m MarketID) int64 { return e.markets[m].lastTradeTicks }

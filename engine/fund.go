@@ -82,6 +82,11 @@ func (e *Engine) takeOver(cmd *Command, ev []Event, p *clearing.Position, bp int
 	if p.SizeLots < 0 {
 		lossPerLot = -lossPerLot
 	}
+	if e.hasFund && e.fundEquity() < 0 {
+		// What the fund holds went against it since it was last tended
+		// (a command's budget ran out before): settle that first.
+		ev = e.deleverageFund(cmd, ev)
+	}
 	if lossPerLot > 0 {
 		lots = min(lots, max(e.fundEquity(), 0)/lossPerLot)
 	}
@@ -143,9 +148,8 @@ func (e *Engine) sweepFund(cmd *Command, ev []Event) []Event {
 
 // deleverageFund closes every position of the fund by auto-deleveraging,
 // once its equity is below 0: the position with the highest unrealized PnL
-// first, each at its bankruptcy price (the fund's balance against it, the
-// others at their marks), so the fund's balance never goes below 0 on the
-// way and ends at what its equity was (0 at worst, the rest bad debt).
+// first (closing a winner first keeps the fund's balance from going below
+// 0 on the way), each at its bankruptcy price, so the fund ends at 0.
 func (e *Engine) deleverageFund(cmd *Command, ev []Event) []Event {
 	f := e.fundAcct
 	var p clearing.Position
@@ -182,23 +186,14 @@ func (e *Engine) unwindFund(cmd *Command, ev []Event) []Event {
 	return ev
 }
 
-// fundBankruptcyPrice is the price at which the fund's position p leaves
-// the fund's equity at 0, the other positions at their marks.
+// fundBankruptcyPrice is the price at which the fund's position p, closed
+// with the others at theirs, leaves the fund's equity at 0.
+//
+// Like a cross pool's, the fund's balance is shared among its positions in
+// proportion to their notional (sharedBankruptcyPrice), so each market's
+// counterparties absorb that market's share of the deficit only.
 func (e *Engine) fundBankruptcyPrice(p *clearing.Position) int64 {
-	balance := e.ledger.InsuranceFundQuote()
-	var q clearing.Position
-	for o := range e.markets {
-		if MarketID(o) == p.Market {
-			continue
-		}
-		e.ledger.ReadPosition(p.Account, MarketID(o), &q)
-		if q.SizeLots != 0 {
-			if u, err := q.UnrealizedPnLQuote(e.markets[o].markTicks); err == nil {
-				balance = satAdd(balance, u)
-			}
-		}
-	}
-	return e.priceForBalance(p, balance)
+	return e.sharedBankruptcyPrice(p, e.ledger.InsuranceFundQuote(), func(*clearing.Position) bool { return true })
 }
 
 // unwindPosition offers the fund's position p to the book: an IOC order at

@@ -402,6 +402,11 @@ type adverseFigures struct {
 // until the cascade is over.
 func (e *Engine) settleRisk(cmd *Command, ev []Event) []Event {
 	unwound := false
+	if e.hasFund {
+		if w, _ := e.ledger.Wallet(e.fundAcct); w != 0 {
+			ev = e.sweepFund(cmd, ev) // funding paid or charged its positions
+		}
+	}
 	for {
 		e.collectDue()
 		for i := 0; i < len(e.touched); i++ {
@@ -419,9 +424,6 @@ func (e *Engine) settleRisk(cmd *Command, ev []Event) []Event {
 			// unwinds once per command, and is deleveraged whenever its
 			// equity is below 0 (which closes all it holds).
 			if e.hasFund {
-				if w, _ := e.ledger.Wallet(e.fundAcct); w != 0 {
-					ev = e.sweepFund(cmd, ev) // funding moved it
-				}
 				if e.fundEquity() < 0 {
 					ev = e.deleverageFund(cmd, ev)
 					continue
@@ -463,7 +465,15 @@ func (e *Engine) LiquidationsWaiting() int { return len(e.pending) - e.pendHead 
 // beyond the wallet) has its deficit covered by the fund, or as bad debt.
 func (e *Engine) marginCheck(cmd *Command, ev []Event, a AccountID) []Event {
 	e.calls = e.calls[:0]
+	k := e.slot(a, 0)
+	flags := e.flagBuf[:0]
+	flags = append(append(flags, e.isoCalled[k:k+len(e.markets)]...), e.crossCalled[a])
+	e.flagBuf = flags
 	if !e.watch(a) {
+		// Liquidatable: the margin-call flags watch may have set before
+		// it found out stay as they were (the pool's next check decides).
+		copy(e.isoCalled[k:k+len(e.markets)], flags)
+		e.crossCalled[a] = flags[len(e.markets)]
 		e.unwatch(a)
 		e.isPending[a] = true
 		e.pending = append(e.pending, a)
@@ -671,29 +681,87 @@ func (e *Engine) fundEvent(cmd *Command, ev []Event, a AccountID, amount, badDeb
 }
 
 // bankruptcyPrice is the price at which position p's pool has nothing
-// left: its margin balance is 0, with the other cross positions at their
-// marks. It is rounded so the pool keeps at least 0 (up for a long, down
-// for a short) and kept within [1, the book's max price].
+// left. For an isolated position that is where its margin is gone. A cross
+// pool's balance (the wallet plus every cross position's unrealized PnL at
+// its mark) is shared among its positions: each position's bankruptcy
+// price is its mark moved by its share, against it for a positive balance
+// (a long's below its mark) and for it for a deficit (a long's above its
+// mark: its counterparties absorb its share). A positive balance is shared
+// in proportion to the positions' notional at the marks; a deficit in
+// proportion to their unrealized losses, so the market whose move made the
+// loss pays it, and a position in profit closes at its mark (if no
+// position is losing, by notional). Closed together at those prices, the
+// pool ends at 0. Prices are rounded so the pool keeps at least 0 (up for
+// a long, down for a short) and kept within [1, the book's max price].
 func (e *Engine) bankruptcyPrice(p *clearing.Position) int64 {
-	balance := p.IsolatedMarginQuote
-	if p.Mode == clearing.Cross {
-		balance, _ = e.ledger.Wallet(p.Account)
-		var q clearing.Position
-		for o := range e.markets {
-			if MarketID(o) == p.Market {
-				continue
-			}
-			e.ledger.ReadPosition(p.Account, MarketID(o), &q)
-			if q.SizeLots == 0 || q.Mode != clearing.Cross {
-				continue
-			}
-			u, err := q.UnrealizedPnLQuote(e.markets[o].markTicks)
-			if err == nil {
-				balance = satAdd(balance, u)
-			}
+	if p.Mode != clearing.Cross {
+		return e.priceForBalance(p, p.IsolatedMarginQuote)
+	}
+	balance, _ := e.ledger.Wallet(p.Account)
+	return e.sharedBankruptcyPrice(p, balance, func(q *clearing.Position) bool { return q.Mode == clearing.Cross })
+}
+
+// sharedBankruptcyPrice is bankruptcyPrice for position p of a pool made of
+// balance and the account's positions in (those in reports true).
+func (e *Engine) sharedBankruptcyPrice(p *clearing.Position, balance int64, in func(*clearing.Position) bool) int64 {
+	var q clearing.Position
+	var total, mine, losses, myLoss int64
+	for o := range e.markets {
+		e.ledger.ReadPosition(p.Account, MarketID(o), &q)
+		if q.SizeLots == 0 || !in(&q) {
+			continue
+		}
+		mark := e.markets[o].markTicks
+		u, err1 := q.UnrealizedPnLQuote(mark)
+		n, err2 := notionalAt(absInt(q.SizeLots), mark, q.QuotePerTickLot)
+		if err1 != nil || err2 != nil {
+			return e.priceForBalance(p, balance) // beyond any market's limits
+		}
+		balance, total = satAdd(balance, u), satAdd(total, n)
+		loss := max(-u, 0)
+		losses = satAdd(losses, loss)
+		if MarketID(o) == p.Market {
+			mine, myLoss = n, loss
 		}
 	}
-	return e.priceForBalance(p, balance)
+	if balance < 0 && losses > 0 {
+		total, mine = losses, myLoss
+	}
+	if total == 0 || mine == 0 {
+		if balance < 0 && losses > 0 {
+			return e.markets[p.Market].markTicks // in profit: its share of a deficit is none
+		}
+		return e.priceForBalance(p, balance)
+	}
+	// p's share of the balance, rounded toward the pool (a larger share of
+	// a surplus or a smaller one of a deficit would leave it below 0).
+	share, err := fixed.MulDiv(balance, mine, total, fixed.RoundDown)
+	if err != nil {
+		return e.priceForBalance(p, balance)
+	}
+	ms := &e.markets[p.Market]
+	qp := absInt(p.SizeLots) * p.QuotePerTickLot // bounded by the market's max position
+	mark := ms.markTicks
+	var price int64
+	if p.SizeLots > 0 {
+		// Sold at price, the long leaves share − (mark − price)·qp ≥ 0:
+		// price ≥ mark − share/qp, rounded up.
+		price = mark - floorDivInt(share, qp)
+	} else {
+		// Bought at price, the short leaves share − (price − mark)·qp ≥ 0:
+		// price ≤ mark + share/qp, rounded down.
+		price = mark + floorDivInt(share, qp)
+	}
+	return min(max(price, 1), ms.book.MaxPriceTicks())
+}
+
+// floorDivInt is x/d rounded toward −∞ (d > 0).
+func floorDivInt(x, d int64) int64 {
+	q := x / d
+	if x%d != 0 && x < 0 {
+		q--
+	}
+	return q
 }
 
 // priceForBalance is the price at which position p, backed by balance
@@ -924,6 +992,16 @@ func (e *Engine) deleverageAt(cmd *Command, ev []Event, p *clearing.Position, bp
 		x.PriceTicks, x.QtyLots = bp, take
 		ev = e.fitReduceOnly(lc, ev, c.acct, m)
 		e.touch(c.acct)
+	}
+	if rest > 0 && e.hasFund && a != e.fundAcct {
+		// The fund holds the rest of the other side: it is the last
+		// counterparty (its equity is tended after the liquidations).
+		e.ledger.ReadPosition(e.fundAcct, m, &q)
+		if q.SizeLots != 0 && (q.SizeLots > 0) == closerBuys {
+			take := min(rest, absInt(q.SizeLots))
+			rest -= take
+			ev = e.fundTrade(cmd, ev, a, m, closerBuys, take, bp, CauseADL)
+		}
 	}
 	if rest != 0 {
 		panic(fmt.Errorf("engine: auto-deleveraging in market %d left %d lots of account %d: open interest out of balance", m, rest, a))

@@ -43,7 +43,11 @@ func TestScenarios(t *testing.T) {
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			if d.Cmd == "engine" {
 				var err error
-				if e, err = New(DefaultConfig()); err != nil {
+				cfg := DefaultConfig()
+				if d.HasArg("budget") {
+					d.ScanArgs(t, "budget", &cfg.LiquidationsPerCommand)
+				}
+				if e, err = New(cfg); err != nil {
 					d.Fatalf(t, "%v", err)
 				}
 				ts = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()

@@ -18,8 +18,8 @@ var ErrCorrupt = errors.New("wal: corrupt record")
 // the layout below, or to what a field means, takes a new version.
 const recordVersion = 1
 
-// A record's key is its sequence number, 8 bytes big-endian, so Pebble's
-// order is the log's order. Its value is:
+// A record's key is 'c' and its sequence number, 8 bytes big-endian, so
+// Pebble's order is the log's order (log.go). Its value is:
 //
 //	version   1 byte, recordVersion
 //	time      varint TsNanos
@@ -60,19 +60,8 @@ const (
 	fieldCount
 )
 
-// keyLen is the length of a record's key.
+// keyLen is the length of a sequence number in a key.
 const keyLen = 8
-
-// appendKey appends seq's key.
-func appendKey(dst []byte, seq uint64) []byte { return binary.BigEndian.AppendUint64(dst, seq) }
-
-// seqOf reads a record key; ok is false for a key of another length.
-func seqOf(key []byte) (uint64, bool) {
-	if len(key) != keyLen {
-		return 0, false
-	}
-	return binary.BigEndian.Uint64(key), true
-}
 
 // AppendCommand appends c's record value (everything but Seq, which is
 // the key) to dst.

@@ -1,0 +1,323 @@
+package wal
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/paperperps/exchange/engine"
+)
+
+// ErrClosed is returned by a Log's methods after Close or after a failed
+// write (fail-stop: a Log that failed to write never writes again).
+var ErrClosed = errors.New("wal: log closed")
+
+// Key spaces: a command record is 'c' + its sequence number (8 bytes,
+// big-endian), a snapshot 's' + the sequence number of the last command it
+// includes. Pebble keeps keys sorted, so each space reads in log order.
+const (
+	prefixCommand  = 'c'
+	prefixSnapshot = 's'
+)
+
+func commandKey(dst []byte, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(append(dst, prefixCommand), seq)
+}
+
+func snapshotKey(seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{prefixSnapshot}, seq)
+}
+
+// keySeq returns the sequence number of a key of the space prefix.
+func keySeq(key []byte, prefix byte) (uint64, bool) {
+	if len(key) != 1+keyLen || key[0] != prefix {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(key[1:]), true
+}
+
+// Options configure a Log.
+type Options struct {
+	// Dir is the data directory; it is created if missing.
+	Dir string
+	// FS is the file system, vfs.Default if nil (tests use vfs.NewMem and
+	// vfs.NewCrashableMem).
+	FS vfs.FS
+}
+
+// Log is the command journal in Pebble: records appended in synced
+// batches, read back in sequence order, with snapshots of the engine
+// beside them. It is used by one goroutine at a time (the sequencer).
+type Log struct {
+	db     *pebble.DB
+	last   uint64 // the last sequence number written, 0 for none
+	failed error  // the write error that stopped the log
+	key    []byte
+	val    []byte
+}
+
+// Open opens (or creates) the log in opts.Dir.
+//
+// Pebble's options, for an append-mostly log: FormatMajorVersion is set to
+// the newest format explicitly (a new store should not start on an old
+// format, and an existing one is upgraded); the memtable is 64 MiB so a
+// burst of commands stays in memory and is flushed in large sorted runs;
+// L0 compaction starts at 4 files (the default) since keys arrive in order
+// and flushed tables do not overlap, which makes compactions cheap
+// moves; everything else is Pebble's default. Durability comes from
+// Pebble's own write-ahead log, synced by every Append.
+func Open(opts Options) (*Log, error) {
+	fs := opts.FS
+	if fs == nil {
+		fs = vfs.Default
+	}
+	po := &pebble.Options{
+		FS:                 fs,
+		FormatMajorVersion: pebble.FormatNewest,
+		MemTableSize:       64 << 20,
+		Logger:             quietLogger{},
+	}
+	db, err := pebble.Open(opts.Dir, po)
+	if err != nil {
+		return nil, fmt.Errorf("wal: open %s: %w", opts.Dir, err)
+	}
+	l := &Log{db: db}
+	if l.last, err = l.lastSeq(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// lastSeq finds the last command record's sequence number (0 if none).
+func (l *Log) lastSeq() (uint64, error) {
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixCommand}, UpperBound: []byte{prefixCommand + 1}})
+	if err != nil {
+		return 0, fmt.Errorf("wal: %w", err)
+	}
+	defer it.Close()
+	if !it.Last() {
+		return 0, it.Error()
+	}
+	seq, ok := keySeq(it.Key(), prefixCommand)
+	if !ok {
+		return 0, fmt.Errorf("%w: key %x", ErrCorrupt, it.Key())
+	}
+	return seq, nil
+}
+
+// LastSeq is the sequence number of the last command written (0: none).
+func (l *Log) LastSeq() uint64 { return l.last }
+
+// Append writes cmds (their Seq must continue the log without a gap) in
+// one batch and syncs it. Only after it returns nil are the commands
+// durable. Any error is final: the log refuses every later write
+// (fail-stop; a failed fsync is never retried).
+func (l *Log) Append(cmds []engine.Command) error {
+	if l.failed != nil {
+		return l.failed
+	}
+	if len(cmds) == 0 {
+		return nil
+	}
+	b := l.db.NewBatch()
+	defer b.Close()
+	next := l.last + 1
+	for i := range cmds {
+		c := &cmds[i]
+		if c.Seq != next {
+			return fmt.Errorf("wal: command seq %d, want %d", c.Seq, next)
+		}
+		next++
+		l.key = commandKey(l.key[:0], c.Seq)
+		l.val = AppendCommand(l.val[:0], c)
+		if err := b.Set(l.key, l.val, nil); err != nil {
+			return l.fail(err)
+		}
+	}
+	if err := commit(b); err != nil {
+		return l.fail(err)
+	}
+	l.last = next - 1
+	return nil
+}
+
+// commit commits b with a sync. Pebble reports a failed log write or sync
+// through its logger's Fatalf, which here panics with a fatalError; the
+// commit's goroutine gets it back as an error, so the sequencer stops
+// cleanly (its callers answered) instead of the process dying mid-group.
+func commit(b *pebble.Batch) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			fe, ok := r.(fatalError)
+			if !ok {
+				panic(r)
+			}
+			err = fe
+		}
+	}()
+	return b.Commit(pebble.Sync)
+}
+
+func (l *Log) fail(err error) error {
+	l.failed = fmt.Errorf("wal: write failed, the log is stopped: %w", err)
+	return l.failed
+}
+
+// Replay calls fn with every command after seq, in order. A gap or a
+// record that does not decode stops it with an error wrapping ErrCorrupt:
+// nothing is ever skipped. (A write torn by a crash cannot show up here:
+// Pebble checksums every batch in its own log and drops an incomplete
+// last one when it opens, and that batch was never synced, so never
+// acknowledged.)
+func (l *Log) Replay(after uint64, fn func(*engine.Command) error) error {
+	lower := commandKey(nil, after+1)
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: []byte{prefixCommand + 1}})
+	if err != nil {
+		return fmt.Errorf("wal: %w", err)
+	}
+	defer it.Close()
+	want := after + 1
+	var c engine.Command
+	for it.First(); it.Valid(); it.Next() {
+		seq, ok := keySeq(it.Key(), prefixCommand)
+		if !ok {
+			return fmt.Errorf("%w: key %x", ErrCorrupt, it.Key())
+		}
+		if seq != want {
+			return fmt.Errorf("%w: command %d follows %d: a gap", ErrCorrupt, seq, want-1)
+		}
+		if err := DecodeCommand(it.Value(), &c); err != nil {
+			return fmt.Errorf("command %d: %w", seq, err)
+		}
+		c.Seq = seq
+		if err := fn(&c); err != nil {
+			return err
+		}
+		want++
+	}
+	return it.Error()
+}
+
+// snapshot value: 32-byte SHA-256 of the engine snapshot, then the
+// snapshot. The hash both names the state (replay compares it) and checks
+// the bytes.
+
+// SaveSnapshot stores the engine snapshot data taken after command seq,
+// synced.
+func (l *Log) SaveSnapshot(seq uint64, data []byte) error {
+	if l.failed != nil {
+		return l.failed
+	}
+	h := sha256.Sum256(data)
+	v := append(h[:], data...)
+	b := l.db.NewBatch()
+	defer b.Close()
+	if err := b.Set(snapshotKey(seq), v, nil); err != nil {
+		return l.fail(err)
+	}
+	if err := commit(b); err != nil {
+		return l.fail(err)
+	}
+	return nil
+}
+
+// Snapshot is a stored engine snapshot.
+type Snapshot struct {
+	Seq  uint64 // the last command it includes
+	Hash [32]byte
+	Data []byte
+}
+
+// Snapshots returns the stored snapshots, oldest first. One whose bytes do
+// not match its hash is returned with Data nil (the caller skips it).
+func (l *Log) Snapshots() ([]Snapshot, error) {
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixSnapshot}, UpperBound: []byte{prefixSnapshot + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("wal: %w", err)
+	}
+	defer it.Close()
+	var out []Snapshot
+	for it.First(); it.Valid(); it.Next() {
+		seq, ok := keySeq(it.Key(), prefixSnapshot)
+		v := it.Value()
+		if !ok || len(v) < sha256.Size {
+			return nil, fmt.Errorf("%w: snapshot key %x", ErrCorrupt, it.Key())
+		}
+		s := Snapshot{Seq: seq}
+		copy(s.Hash[:], v)
+		if h := sha256.Sum256(v[sha256.Size:]); bytes.Equal(h[:], s.Hash[:]) {
+			s.Data = append([]byte(nil), v[sha256.Size:]...)
+		}
+		out = append(out, s)
+	}
+	return out, it.Error()
+}
+
+// Truncate deletes the command records up to and including seq and the
+// snapshots before the one at keepSnapshot: what recovery no longer needs.
+func (l *Log) Truncate(seq, keepSnapshot uint64) error {
+	if l.failed != nil {
+		return l.failed
+	}
+	b := l.db.NewBatch()
+	defer b.Close()
+	if err := b.DeleteRange(commandKey(nil, 0), commandKey(nil, seq+1), nil); err != nil {
+		return l.fail(err)
+	}
+	if err := b.DeleteRange(snapshotKey(0), snapshotKey(keepSnapshot), nil); err != nil {
+		return l.fail(err)
+	}
+	if err := commit(b); err != nil {
+		return l.fail(err)
+	}
+	return nil
+}
+
+// FirstSeq is the sequence number of the first command record kept (0 if
+// none).
+func (l *Log) FirstSeq() (uint64, error) {
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixCommand}, UpperBound: []byte{prefixCommand + 1}})
+	if err != nil {
+		return 0, fmt.Errorf("wal: %w", err)
+	}
+	defer it.Close()
+	if !it.First() {
+		return 0, it.Error()
+	}
+	seq, _ := keySeq(it.Key(), prefixCommand)
+	return seq, nil
+}
+
+// Close closes the log.
+func (l *Log) Close() error {
+	if l.db == nil {
+		return nil
+	}
+	err := l.db.Close()
+	l.db = nil
+	if l.failed == nil {
+		l.failed = ErrClosed
+	}
+	return err
+}
+
+// quietLogger drops Pebble's informational messages; errors reach the
+// caller through return values, and Fatalf (a failed write or sync, a
+// broken store) panics with a fatalError: commit turns it into an error,
+// and anywhere else it ends the process, which is fail-stop too.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, a ...any) {
+	panic(fatalError{fmt.Sprintf(format, a...)})
+}
+
+type fatalError struct{ msg string }
+
+func (e fatalError) Error() string { return "pebble: " + e.msg }
