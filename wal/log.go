@@ -93,24 +93,35 @@ func Open(opts Options) (*Log, error) {
 	return l, nil
 }
 
-// lastSeq finds the last command record's sequence number (0 if none).
+// lastSeq finds the last sequence number the log holds: its last command
+// record's, or its newest snapshot's if truncation removed every command
+// after it (0 if none).
 func (l *Log) lastSeq() (uint64, error) {
-	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixCommand}, UpperBound: []byte{prefixCommand + 1}})
-	if err != nil {
-		return 0, fmt.Errorf("wal: %w", err)
+	var last uint64
+	for _, prefix := range [...]byte{prefixCommand, prefixSnapshot} {
+		it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
+		if err != nil {
+			return 0, fmt.Errorf("wal: %w", err)
+		}
+		if it.Last() {
+			seq, ok := keySeq(it.Key(), prefix)
+			if !ok {
+				it.Close()
+				return 0, fmt.Errorf("%w: key %x", ErrCorrupt, it.Key())
+			}
+			last = max(last, seq)
+		}
+		err = it.Error()
+		it.Close()
+		if err != nil {
+			return 0, err
+		}
 	}
-	defer it.Close()
-	if !it.Last() {
-		return 0, it.Error()
-	}
-	seq, ok := keySeq(it.Key(), prefixCommand)
-	if !ok {
-		return 0, fmt.Errorf("%w: key %x", ErrCorrupt, it.Key())
-	}
-	return seq, nil
+	return last, nil
 }
 
-// LastSeq is the sequence number of the last command written (0: none).
+// LastSeq is the sequence number of the last command written (0: none),
+// whether its record is kept or only a snapshot after it.
 func (l *Log) LastSeq() uint64 { return l.last }
 
 // Append writes cmds (their Seq must continue the log without a gap) in

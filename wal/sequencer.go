@@ -100,6 +100,11 @@ func NewSequencer(eng *engine.Engine, log *Log, opts SequencerOptions) *Sequence
 // Submit sequences cmd (its Seq and TsNanos are set by the sequencer) and
 // waits for its durable result.
 func (s *Sequencer) Submit(ctx context.Context, cmd engine.Command) Result {
+	select {
+	case <-s.stop:
+		return Result{Err: s.stoppedErr()}
+	default:
+	}
 	r := request{cmd: cmd, done: make(chan Result, 1)}
 	select {
 	case s.in <- r:
@@ -111,6 +116,15 @@ func (s *Sequencer) Submit(ctx context.Context, cmd engine.Command) Result {
 	select {
 	case res := <-r.done:
 		return res
+	case <-s.done:
+		// The sequencer has exited: it answered the request, or the request
+		// came in after its last look at the queue and was never applied.
+		select {
+		case res := <-r.done:
+			return res
+		default:
+			return Result{Err: s.stoppedErr()}
+		}
 	case <-ctx.Done():
 		// The command may still be journaled; the caller gave up waiting.
 		return Result{Err: ctx.Err()}
