@@ -1,6 +1,8 @@
 // Command exchange runs the paper-trading exchange and its tools.
 //
 //	exchange bench book [--commands N] [--seed S]
+//	exchange wal inspect --data DIR [--limit N]
+//	exchange replay --data DIR [--verify]
 package main
 
 import (
@@ -21,11 +23,19 @@ const usage = `usage: exchange <command> [flags]
 commands:
   bench book    run the standard order flow F1 on one order book and print
                 throughput and per-command latency
+  wal inspect   list the commands and snapshots the log in --data holds
+  replay        rebuild the engine from the log in --data and print its
+                state hash (--verify: check it at every snapshot)
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) >= 2 && args[0] == "bench" && args[1] == "book" {
+	switch {
+	case len(args) >= 2 && args[0] == "bench" && args[1] == "book":
 		return benchBook(args[2:], stdout, stderr)
+	case len(args) >= 2 && args[0] == "wal" && args[1] == "inspect":
+		return walInspect(args[2:], stdout, stderr)
+	case len(args) >= 1 && args[0] == "replay":
+		return replay(args[1:], stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return 2
@@ -51,4 +61,9 @@ func benchBook(args []string, stdout, stderr io.Writer) int {
 	}
 	r.Print(stdout)
 	return 0
+}
+
+func dirExists(dir string) bool {
+	st, err := os.Stat(dir)
+	return err == nil && st.IsDir()
 }
