@@ -22,6 +22,9 @@ const f1StartNanos = 1_767_225_601_000_000_000
 type EngineF1 struct {
 	Engine   *engine.Engine
 	Commands []engine.Command
+	// Setup holds the commands that built Engine's accounts and price,
+	// stamped, in order: Setup then Commands is a whole journal.
+	Setup []engine.Command
 }
 
 // NewEngineF1 builds an engine with one market, the BTCUSDT contract
@@ -51,9 +54,11 @@ func NewEngineF1(seed uint64, n, accounts int) (*EngineF1, error) {
 	seq := uint64(0)
 	ts := int64(f1StartNanos)
 	var ev []engine.Event
+	var setup []engine.Command
 	apply := func(c engine.Command) error {
 		seq++
 		c.Seq, c.TsNanos = seq, ts
+		setup = append(setup, c)
 		ev = e.Apply(&c, ev[:0])
 		for _, x := range ev {
 			if x.Kind == engine.EventRejected {
@@ -94,5 +99,5 @@ func NewEngineF1(seed uint64, n, accounts int) (*EngineF1, error) {
 		}
 		cmds[i] = c
 	}
-	return &EngineF1{Engine: e, Commands: cmds}, nil
+	return &EngineF1{Engine: e, Commands: cmds, Setup: setup}, nil
 }
