@@ -100,7 +100,7 @@ func BenchmarkReplay(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
-		e, err := wal.Recover(f.Engine.Config(), l)
+		e, _, err := wal.Recover(f.Engine.Config(), l)
 		if err != nil {
 			b.Fatal(err)
 		}

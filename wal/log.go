@@ -203,7 +203,7 @@ func (l *Log) Replay(after uint64, fn func(*engine.Command) error) error {
 			return fmt.Errorf("%w: command %d follows %d: a gap", ErrCorrupt, seq, want-1)
 		}
 		if err := DecodeCommand(it.Value(), &c); err != nil {
-			return fmt.Errorf("command %d: %w", seq, err)
+			return &RecordError{Seq: seq, Err: err}
 		}
 		c.Seq = seq
 		if err := fn(&c); err != nil {
@@ -212,6 +212,32 @@ func (l *Log) Replay(after uint64, fn func(*engine.Command) error) error {
 		want++
 	}
 	return it.Error()
+}
+
+// RecordError is a command record that does not decode.
+type RecordError struct {
+	Seq uint64
+	Err error // wraps ErrCorrupt
+}
+
+func (e *RecordError) Error() string { return fmt.Sprintf("command %d: %v", e.Seq, e.Err) }
+func (e *RecordError) Unwrap() error { return e.Err }
+
+// dropTail deletes the last command record, seq, synced.
+func (l *Log) dropTail(seq uint64) error {
+	if seq != l.last {
+		return fmt.Errorf("wal: %d is not the last record (%d)", seq, l.last)
+	}
+	b := l.db.NewBatch()
+	defer b.Close()
+	if err := b.Delete(commandKey(nil, seq), nil); err != nil {
+		return l.fail(err)
+	}
+	if err := commit(b); err != nil {
+		return l.fail(err)
+	}
+	l.last = seq - 1
+	return nil
 }
 
 // snapshot value: 32-byte SHA-256 of the engine snapshot, then the

@@ -303,15 +303,42 @@ func (s *Sequencer) drainAndSnapshot() {
 	}
 }
 
+// Report says what Recover found besides the commands.
+type Report struct {
+	// Snapshot is the sequence number of the snapshot recovery started
+	// from, 0 for none.
+	Snapshot uint64
+	// Replayed is the number of commands applied after it.
+	Replayed uint64
+	// DroppedTail is the sequence number of a last record that did not
+	// decode and was deleted, 0 if none.
+	DroppedTail uint64
+}
+
 // Recover rebuilds the engine from the log: the newest snapshot whose bytes
 // check out, then every later command. When replay reaches a newer
 // snapshot (one that failed to restore), the engine's state hash must match
-// it. It returns the engine, holding the state after the log's last
-// command.
-func Recover(cfg engine.Config, l *Log) (*engine.Engine, error) {
+// it. A last record that does not decode is reported and deleted (the log
+// is truncated there); one before the last stops recovery with an error.
+// It returns the engine, holding the state after the log's last command.
+func Recover(cfg engine.Config, l *Log) (*engine.Engine, Report, error) {
+	e, rep, err := recoverOnce(cfg, l)
+	var re *RecordError
+	if errors.As(err, &re) && re.Seq == l.LastSeq() {
+		if err := l.dropTail(re.Seq); err != nil {
+			return nil, Report{}, err
+		}
+		e, rep, err = recoverOnce(cfg, l)
+		rep.DroppedTail = re.Seq
+	}
+	return e, rep, err
+}
+
+func recoverOnce(cfg engine.Config, l *Log) (*engine.Engine, Report, error) {
+	var rep Report
 	snaps, err := l.Snapshots()
 	if err != nil {
-		return nil, err
+		return nil, rep, err
 	}
 	var e *engine.Engine
 	from := uint64(0)
@@ -325,12 +352,12 @@ func Recover(cfg engine.Config, l *Log) (*engine.Engine, error) {
 	}
 	if e == nil {
 		if first, err := l.FirstSeq(); err != nil {
-			return nil, err
+			return nil, rep, err
 		} else if first > 1 {
-			return nil, fmt.Errorf("%w: commands start at %d and no snapshot restores", ErrCorrupt, first)
+			return nil, rep, fmt.Errorf("%w: commands start at %d and no snapshot restores", ErrCorrupt, first)
 		}
 		if e, err = engine.New(cfg); err != nil {
-			return nil, err
+			return nil, rep, err
 		}
 	}
 	check := map[uint64][32]byte{}
@@ -339,16 +366,18 @@ func Recover(cfg engine.Config, l *Log) (*engine.Engine, error) {
 			check[s.Seq] = s.Hash
 		}
 	}
+	rep.Snapshot = from
 	var ev []engine.Event
 	err = l.Replay(from, func(c *engine.Command) error {
 		ev = e.Apply(c, ev[:0])
+		rep.Replayed++
 		if h, ok := check[c.Seq]; ok && e.StateHash() != h {
 			return fmt.Errorf("%w: state hash after command %d differs from its snapshot's", ErrCorrupt, c.Seq)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, rep, err
 	}
-	return e, nil
+	return e, rep, nil
 }

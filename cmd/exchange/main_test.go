@@ -56,7 +56,7 @@ func TestWalInspectReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := wal.Recover(engine.DefaultConfig(), l)
+	e, _, err := wal.Recover(engine.DefaultConfig(), l)
 	if err != nil {
 		t.Fatal(err)
 	}
