@@ -185,33 +185,91 @@ func (l *Log) fail(err error) error {
 // Pebble checksums every batch in its own log and drops an incomplete
 // last one when it opens, and that batch was never synced, so never
 // acknowledged.)
+//
+// Records are read and decoded by a second goroutine, a chunk of commands
+// ahead of fn, so reading and applying use both cores; fn sees them in
+// order, one at a time.
 func (l *Log) Replay(after uint64, fn func(*engine.Command) error) error {
-	lower := commandKey(nil, after+1)
-	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: []byte{prefixCommand + 1}})
-	if err != nil {
-		return fmt.Errorf("wal: %w", err)
+	const chunk = 1024
+	type part struct {
+		cmds []engine.Command
+		err  error
 	}
-	defer it.Close()
-	want := after + 1
-	var c engine.Command
-	for it.First(); it.Valid(); it.Next() {
-		seq, ok := keySeq(it.Key(), prefixCommand)
-		if !ok {
-			return fmt.Errorf("%w: key %x", ErrCorrupt, it.Key())
-		}
-		if seq != want {
-			return fmt.Errorf("%w: command %d follows %d: a gap", ErrCorrupt, seq, want-1)
-		}
-		if err := DecodeCommand(it.Value(), &c); err != nil {
-			return &RecordError{Seq: seq, Err: err}
-		}
-		c.Seq = seq
-		if err := fn(&c); err != nil {
-			return err
-		}
-		want++
+	parts := make(chan part, 2)
+	free := make(chan []engine.Command, 3)
+	for range 3 {
+		free <- make([]engine.Command, 0, chunk)
 	}
-	return it.Error()
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		defer close(parts)
+		send := func(p part) bool {
+			select {
+			case parts <- p:
+				return true
+			case <-quit:
+				return false
+			}
+		}
+		lower := commandKey(nil, after+1)
+		it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: []byte{prefixCommand + 1}})
+		if err != nil {
+			send(part{err: fmt.Errorf("wal: %w", err)})
+			return
+		}
+		defer it.Close()
+		want := after + 1
+		var buf []engine.Command
+		select {
+		case buf = <-free:
+		case <-quit:
+			return
+		}
+		for it.First(); it.Valid(); it.Next() {
+			seq, ok := keySeq(it.Key(), prefixCommand)
+			if !ok {
+				send(part{cmds: buf, err: fmt.Errorf("%w: key %x", ErrCorrupt, it.Key())})
+				return
+			}
+			if seq != want {
+				send(part{cmds: buf, err: fmt.Errorf("%w: command %d follows %d: a gap", ErrCorrupt, seq, want-1)})
+				return
+			}
+			buf = buf[:len(buf)+1]
+			c := &buf[len(buf)-1]
+			if err := DecodeCommand(it.Value(), c); err != nil {
+				send(part{cmds: buf[:len(buf)-1], err: &RecordError{Seq: seq, Err: err}})
+				return
+			}
+			c.Seq = seq
+			want++
+			if len(buf) == chunk {
+				if !send(part{cmds: buf}) {
+					return
+				}
+				select {
+				case buf = <-free:
+					buf = buf[:0]
+				case <-quit:
+					return
+				}
+			}
+		}
+		send(part{cmds: buf, err: it.Error()})
+	}()
+	for p := range parts {
+		for i := range p.cmds {
+			if err := fn(&p.cmds[i]); err != nil {
+				return err
+			}
+		}
+		if p.err != nil {
+			return p.err
+		}
+		free <- p.cmds
+	}
+	return nil
 }
 
 // RecordError is a command record that does not decode.
