@@ -56,8 +56,6 @@ type Log struct {
 	db     *pebble.DB
 	last   uint64 // the last sequence number written, 0 for none
 	failed error  // the write error that stopped the log
-	key    []byte
-	val    []byte
 }
 
 // Open opens (or creates) the log in opts.Dir.
@@ -129,31 +127,55 @@ func (l *Log) LastSeq() uint64 { return l.last }
 // durable. Any error is final: the log refuses every later write
 // (fail-stop; a failed fsync is never retried).
 func (l *Log) Append(cmds []engine.Command) error {
-	if l.failed != nil {
+	if len(cmds) == 0 {
 		return l.failed
 	}
-	if len(cmds) == 0 {
-		return nil
+	if len(cmds) > 0 && cmds[0].Seq != l.last+1 {
+		return fmt.Errorf("wal: command seq %d, want %d", cmds[0].Seq, l.last+1)
+	}
+	b, err := l.prepare(cmds)
+	if err != nil {
+		return err
+	}
+	return l.commitPrepared(b, cmds[len(cmds)-1].Seq)
+}
+
+// prepare encodes cmds, whose Seq must follow each other, into a batch
+// for commitPrepared. The sequencer prepares a group while the one before
+// is being committed, so it checks only the group's own order.
+func (l *Log) prepare(cmds []engine.Command) (*pebble.Batch, error) {
+	if l.failed != nil {
+		return nil, l.failed
 	}
 	b := l.db.NewBatch()
-	defer b.Close()
-	next := l.last + 1
+	var key, val []byte
 	for i := range cmds {
 		c := &cmds[i]
-		if c.Seq != next {
-			return fmt.Errorf("wal: command seq %d, want %d", c.Seq, next)
+		if i > 0 && c.Seq != cmds[i-1].Seq+1 {
+			b.Close()
+			return nil, fmt.Errorf("wal: command seq %d follows %d", c.Seq, cmds[i-1].Seq)
 		}
-		next++
-		l.key = commandKey(l.key[:0], c.Seq)
-		l.val = AppendCommand(l.val[:0], c)
-		if err := b.Set(l.key, l.val, nil); err != nil {
-			return l.fail(err)
+		key = commandKey(key[:0], c.Seq)
+		val = AppendCommand(val[:0], c)
+		if err := b.Set(key, val, nil); err != nil {
+			b.Close()
+			return nil, l.fail(err)
 		}
+	}
+	return b, nil
+}
+
+// commitPrepared commits a prepared batch with a sync and closes it; last
+// is its last sequence number.
+func (l *Log) commitPrepared(b *pebble.Batch, last uint64) error {
+	defer b.Close()
+	if l.failed != nil {
+		return l.failed
 	}
 	if err := commit(b); err != nil {
 		return l.fail(err)
 	}
-	l.last = next - 1
+	l.last = last
 	return nil
 }
 

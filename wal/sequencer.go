@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/paperperps/exchange/engine"
 )
 
@@ -61,27 +62,45 @@ type Result struct {
 	Err    error // ErrStopped (wrapped) if the command was not journaled
 }
 
+// request is one Submit or SubmitBatch: its commands are sequenced one
+// after another, in one group.
 type request struct {
-	cmd  engine.Command
-	done chan Result
+	cmds []engine.Command
+	done chan []Result
+}
+
+// group is what the sequencer hands the committer: the commands of one
+// group commit, applied, encoded in a Pebble batch, and the results to
+// release once it is synced; and, when one is due, the engine's snapshot
+// right after the group.
+type group struct {
+	reqs     []request
+	results  []Result
+	batch    *pebble.Batch
+	last     uint64
+	snapshot []byte
 }
 
 // Sequencer is the only owner of the engine: it stamps each submitted
-// command with the next sequence number and the time, applies it, journals
-// every command of a group in one synced batch, and only then hands out
-// the results. On a journal error it stops (fail-stop): the group's
-// callers and every later one get ErrStopped, and the process must
-// restart and recover.
+// command with the next sequence number and the time, applies it, and
+// journals the commands of a group in one synced batch; only then are the
+// group's results handed out. Two groups are in flight: while one is
+// synced (by a committer goroutine), the next is applied. On a journal
+// error it stops (fail-stop): the callers of every group not yet synced,
+// and every later one, get ErrStopped, and the process must restart and
+// recover.
 type Sequencer struct {
 	opts     SequencerOptions
 	eng      *engine.Engine
 	log      *Log
 	in       chan request
+	commit   chan *group
 	stopOnce sync.Once
 	stop     chan struct{}
 	done     chan struct{}
 	mu       sync.Mutex
 	err      error
+	seq      uint64 // the last sequence number handed out (run's)
 	lastSnap uint64
 	lastTs   int64
 }
@@ -90,28 +109,47 @@ type Sequencer struct {
 // state after the log's last command (see Recover).
 func NewSequencer(eng *engine.Engine, log *Log, opts SequencerOptions) *Sequencer {
 	opts.defaults()
-	s := &Sequencer{opts: opts, eng: eng, log: log, in: make(chan request, opts.QueueLen),
+	s := &Sequencer{opts: opts, eng: eng, log: log, in: make(chan request, opts.QueueLen), commit: make(chan *group, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
-	s.lastSnap, s.lastTs = log.LastSeq(), eng.LastTime()
-	go s.run()
+	s.seq, s.lastSnap, s.lastTs = log.LastSeq(), log.LastSeq(), eng.LastTime()
+	committed := make(chan struct{})
+	go s.committer(committed)
+	go s.run(committed)
 	return s
 }
 
 // Submit sequences cmd (its Seq and TsNanos are set by the sequencer) and
 // waits for its durable result.
 func (s *Sequencer) Submit(ctx context.Context, cmd engine.Command) Result {
+	return s.SubmitBatch(ctx, []engine.Command{cmd})[0]
+}
+
+// SubmitBatch sequences cmds, in order and with nothing in between, and
+// waits for their durable results: a connection that pipelines orders
+// pays the hand-off to the sequencer once.
+func (s *Sequencer) SubmitBatch(ctx context.Context, cmds []engine.Command) []Result {
+	fail := func(err error) []Result {
+		out := make([]Result, len(cmds))
+		for i := range out {
+			out[i].Err = err
+		}
+		return out
+	}
+	if len(cmds) == 0 {
+		return nil
+	}
 	select {
 	case <-s.stop:
-		return Result{Err: s.stoppedErr()}
+		return fail(s.stoppedErr())
 	default:
 	}
-	r := request{cmd: cmd, done: make(chan Result, 1)}
+	r := request{cmds: cmds, done: make(chan []Result, 1)}
 	select {
 	case s.in <- r:
 	case <-s.stop:
-		return Result{Err: s.stoppedErr()}
+		return fail(s.stoppedErr())
 	case <-ctx.Done():
-		return Result{Err: ctx.Err()}
+		return fail(ctx.Err())
 	}
 	select {
 	case res := <-r.done:
@@ -123,11 +161,11 @@ func (s *Sequencer) Submit(ctx context.Context, cmd engine.Command) Result {
 		case res := <-r.done:
 			return res
 		default:
-			return Result{Err: s.stoppedErr()}
+			return fail(s.stoppedErr())
 		}
 	case <-ctx.Done():
-		// The command may still be journaled; the caller gave up waiting.
-		return Result{Err: ctx.Err()}
+		// The commands may still be journaled; the caller gave up waiting.
+		return fail(ctx.Err())
 	}
 }
 
@@ -154,22 +192,27 @@ func (s *Sequencer) Close() error {
 	return s.Err()
 }
 
-func (s *Sequencer) run() {
-	// The engine's thread: locked, as BenchmarkEngineF1 assumes.
+// run is the engine's thread: it gathers groups, applies them and hands
+// them to the committer.
+func (s *Sequencer) run(committed chan struct{}) {
+	// Locked, as BenchmarkEngineF1 assumes.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	defer close(s.done)
-	batch := make([]request, 0, s.opts.MaxBatch)
-	cmds := make([]engine.Command, 0, s.opts.MaxBatch)
-	results := make([][]engine.Event, 0, s.opts.MaxBatch)
+	defer func() { <-committed }()
+	defer close(s.commit)
 	var ev []engine.Event
 	for {
-		batch, cmds, results = batch[:0], cmds[:0], results[:0]
+		var reqs []request
+		n := 0
 		select {
 		case r := <-s.in:
-			batch = append(batch, r)
+			reqs, n = append(reqs, r), len(r.cmds)
 		case <-s.stop:
-			s.drainAndSnapshot()
+			if s.Err() == nil {
+				s.drain(ev)
+			}
+			s.refuseQueued()
 			return
 		}
 		deadline := time.Time{}
@@ -177,10 +220,10 @@ func (s *Sequencer) run() {
 			deadline = time.Now().Add(s.opts.Linger)
 		}
 	gather:
-		for len(batch) < s.opts.MaxBatch {
+		for n < s.opts.MaxBatch {
 			select {
 			case r := <-s.in:
-				batch = append(batch, r)
+				reqs, n = append(reqs, r), n+len(r.cmds)
 			default:
 				if deadline.IsZero() || !time.Now().Before(deadline) {
 					break gather
@@ -188,28 +231,138 @@ func (s *Sequencer) run() {
 				runtime.Gosched()
 			}
 		}
-		seq := s.log.LastSeq()
-		for i := range batch {
-			c := batch[i].cmd
-			seq++
-			c.Seq, c.TsNanos = seq, s.stamp()
-			ev = s.eng.Apply(&c, ev[:0])
-			cmds = append(cmds, c)
-			results = append(results, append([]engine.Event(nil), ev...))
-		}
-		if err := s.log.Append(cmds); err != nil {
-			s.failStop(err, batch)
+		if s.Err() != nil {
+			answer(reqs, nil, s.stoppedErr())
+			s.refuseQueued()
 			return
 		}
-		for i, r := range batch {
-			r.done <- Result{Seq: cmds[i].Seq, Events: results[i]}
+		ev = s.apply(reqs, ev)
+	}
+}
+
+// apply sequences and applies reqs as one group and hands it to the
+// committer (waiting while the previous group is still being synced).
+func (s *Sequencer) apply(reqs []request, ev []engine.Event) []engine.Event {
+	g := &group{reqs: reqs}
+	n := 0
+	for _, r := range reqs {
+		n += len(r.cmds)
+	}
+	cmds := make([]engine.Command, 0, n)
+	// The group's events go to one slice, each result a part of it: about
+	// one allocation per group, not per command (a command has a few
+	// events; the slice grows if they are more).
+	all := make([]engine.Event, 0, 4*n)
+	ends := make([]int, 0, n)
+	for _, r := range reqs {
+		for _, c := range r.cmds {
+			s.seq++
+			c.Seq, c.TsNanos = s.seq, s.stamp()
+			all = s.eng.Apply(&c, all)
+			cmds = append(cmds, c)
+			ends = append(ends, len(all))
 		}
-		if s.log.LastSeq()-s.lastSnap >= s.opts.SnapshotEvery {
-			if err := s.snapshot(); err != nil {
-				s.failStop(err, nil)
-				return
+	}
+	g.results = make([]Result, len(cmds))
+	from := 0
+	for i, end := range ends {
+		g.results[i] = Result{Seq: cmds[i].Seq, Events: all[from:end:end]}
+		from = end
+	}
+	b, err := s.log.prepare(cmds)
+	if err != nil {
+		s.failStop(err)
+		answer(reqs, nil, s.stoppedErr())
+		return ev
+	}
+	g.batch, g.last = b, s.seq
+	if s.seq-s.lastSnap >= s.opts.SnapshotEvery {
+		g.snapshot, s.lastSnap = s.eng.AppendSnapshot(nil), s.seq
+	}
+	s.commit <- g
+	return ev
+}
+
+// drain runs at Close: the commands already queued are sequenced in
+// groups, and a snapshot follows the last.
+func (s *Sequencer) drain(ev []engine.Event) {
+	for {
+		var reqs []request
+		n := 0
+	more:
+		for n < s.opts.MaxBatch {
+			select {
+			case r := <-s.in:
+				reqs, n = append(reqs, r), n+len(r.cmds)
+			default:
+				break more
 			}
 		}
+		if len(reqs) == 0 {
+			break
+		}
+		ev = s.apply(reqs, ev)
+	}
+	if s.seq != s.lastSnap {
+		s.commit <- &group{last: s.seq, snapshot: s.eng.AppendSnapshot(nil)}
+		s.lastSnap = s.seq
+	}
+}
+
+// refuseQueued answers every request still queued with ErrStopped.
+func (s *Sequencer) refuseQueued() {
+	for {
+		select {
+		case r := <-s.in:
+			answer([]request{r}, nil, s.stoppedErr())
+		default:
+			return
+		}
+	}
+}
+
+// committer syncs the groups in order and releases their results; it
+// stores the snapshots that come with them.
+func (s *Sequencer) committer(committed chan struct{}) {
+	defer close(committed)
+	for g := range s.commit {
+		if s.Err() != nil {
+			if g.batch != nil {
+				g.batch.Close()
+			}
+			answer(g.reqs, nil, s.stoppedErr())
+			continue
+		}
+		if g.batch != nil {
+			if err := s.log.commitPrepared(g.batch, g.last); err != nil {
+				s.failStop(err)
+				answer(g.reqs, nil, s.stoppedErr())
+				continue
+			}
+			answer(g.reqs, g.results, nil)
+		}
+		if g.snapshot != nil {
+			if err := s.saveSnapshot(g.last, g.snapshot); err != nil {
+				s.failStop(err)
+			}
+		}
+	}
+}
+
+// answer hands each request its results (or err for all of them).
+func answer(reqs []request, results []Result, err error) {
+	k := 0
+	for _, r := range reqs {
+		out := make([]Result, len(r.cmds))
+		for i := range out {
+			if err != nil {
+				out[i].Err = err
+			} else {
+				out[i] = results[k]
+			}
+			k++
+		}
+		r.done <- out
 	}
 }
 
@@ -223,14 +376,12 @@ func (s *Sequencer) stamp() int64 {
 	return t
 }
 
-// snapshot stores the engine's state after the last command and deletes
+// saveSnapshot stores the engine's state after command seq and deletes
 // what recovery no longer needs.
-func (s *Sequencer) snapshot() error {
-	seq := s.log.LastSeq()
-	if err := s.log.SaveSnapshot(seq, s.eng.AppendSnapshot(nil)); err != nil {
+func (s *Sequencer) saveSnapshot(seq uint64, data []byte) error {
+	if err := s.log.SaveSnapshot(seq, data); err != nil {
 		return err
 	}
-	s.lastSnap = seq
 	keep := uint64(0)
 	if seq > s.opts.KeepCommands {
 		keep = seq - s.opts.KeepCommands
@@ -238,69 +389,14 @@ func (s *Sequencer) snapshot() error {
 	return s.log.Truncate(keep, seq)
 }
 
-// failStop records err and answers every waiting caller.
-func (s *Sequencer) failStop(err error, batch []request) {
+// failStop records err (the first one) and stops the sequencer.
+func (s *Sequencer) failStop(err error) {
 	s.mu.Lock()
-	s.err = err
+	if s.err == nil {
+		s.err = err
+	}
 	s.mu.Unlock()
 	s.stopOnce.Do(func() { close(s.stop) })
-	stopped := s.stoppedErr()
-	for _, r := range batch {
-		r.done <- Result{Err: stopped}
-	}
-	for {
-		select {
-		case r := <-s.in:
-			r.done <- Result{Err: stopped}
-		default:
-			return
-		}
-	}
-}
-
-// drainAndSnapshot runs at Close: the commands already queued are
-// sequenced, then a snapshot is taken.
-func (s *Sequencer) drainAndSnapshot() {
-	var ev []engine.Event
-	for {
-		var batch []request
-	drain:
-		for len(batch) < s.opts.MaxBatch {
-			select {
-			case r := <-s.in:
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		if len(batch) == 0 {
-			break
-		}
-		cmds := make([]engine.Command, len(batch))
-		results := make([][]engine.Event, len(batch))
-		seq := s.log.LastSeq()
-		for i := range batch {
-			c := batch[i].cmd
-			seq++
-			c.Seq, c.TsNanos = seq, s.stamp()
-			ev = s.eng.Apply(&c, ev[:0])
-			cmds[i], results[i] = c, append([]engine.Event(nil), ev...)
-		}
-		if err := s.log.Append(cmds); err != nil {
-			s.failStop(err, batch)
-			return
-		}
-		for i, r := range batch {
-			r.done <- Result{Seq: cmds[i].Seq, Events: results[i]}
-		}
-	}
-	if s.log.LastSeq() != s.lastSnap {
-		if err := s.snapshot(); err != nil {
-			s.mu.Lock()
-			s.err = err
-			s.mu.Unlock()
-		}
-	}
 }
 
 // Report says what Recover found besides the commands.
