@@ -40,7 +40,7 @@ const (
 	walPipeline = 64
 	// walHalfRate is half of the rate BenchmarkWALDurable measures on the
 	// project's machine (see the README).
-	walHalfRate = 250_000
+	walHalfRate = 280_000
 )
 
 func benchWALDurable(b *testing.B, rate int) {

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/paperperps/exchange/engine"
 )
 
@@ -70,13 +69,13 @@ type request struct {
 }
 
 // group is what the sequencer hands the committer: the commands of one
-// group commit, applied, encoded in a Pebble batch, and the results to
+// group commit, applied, to encode in one Pebble batch, and the results to
 // release once it is synced; and, when one is due, the engine's snapshot
 // right after the group.
 type group struct {
 	reqs     []request
 	results  []Result
-	batch    *pebble.Batch
+	cmds     []engine.Command // stamped; encoded by the committer
 	last     uint64
 	snapshot []byte
 }
@@ -269,13 +268,7 @@ func (s *Sequencer) apply(reqs []request, ev []engine.Event) []engine.Event {
 		g.results[i] = Result{Seq: cmds[i].Seq, Events: all[from:end:end]}
 		from = end
 	}
-	b, err := s.log.prepare(cmds)
-	if err != nil {
-		s.failStop(err)
-		answer(reqs, nil, s.stoppedErr())
-		return ev
-	}
-	g.batch, g.last = b, s.seq
+	g.cmds, g.last = cmds, s.seq
 	if s.seq-s.lastSnap >= s.opts.SnapshotEvery {
 		g.snapshot, s.lastSnap = s.eng.AppendSnapshot(nil), s.seq
 	}
@@ -327,14 +320,16 @@ func (s *Sequencer) committer(committed chan struct{}) {
 	defer close(committed)
 	for g := range s.commit {
 		if s.Err() != nil {
-			if g.batch != nil {
-				g.batch.Close()
-			}
 			answer(g.reqs, nil, s.stoppedErr())
 			continue
 		}
-		if g.batch != nil {
-			if err := s.log.commitPrepared(g.batch, g.last); err != nil {
+		if len(g.cmds) > 0 {
+			// Encoding here leaves the engine's thread to applying.
+			b, err := s.log.prepare(g.cmds)
+			if err == nil {
+				err = s.log.commitPrepared(b, g.last)
+			}
+			if err != nil {
 				s.failStop(err)
 				answer(g.reqs, nil, s.stoppedErr())
 				continue
