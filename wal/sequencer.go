@@ -102,6 +102,8 @@ type Sequencer struct {
 	seq      uint64 // the last sequence number handed out (run's)
 	lastSnap uint64
 	lastTs   int64
+	// eventsPerCmd sizes a group's events slice (apply).
+	eventsPerCmd int
 }
 
 // NewSequencer starts a sequencer over eng, which must hold exactly the
@@ -110,7 +112,7 @@ func NewSequencer(eng *engine.Engine, log *Log, opts SequencerOptions) *Sequence
 	opts.defaults()
 	s := &Sequencer{opts: opts, eng: eng, log: log, in: make(chan request, opts.QueueLen), commit: make(chan *group, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
-	s.seq, s.lastSnap, s.lastTs = log.LastSeq(), log.LastSeq(), eng.LastTime()
+	s.seq, s.lastSnap, s.lastTs, s.eventsPerCmd = log.LastSeq(), log.LastSeq(), eng.LastTime(), 4
 	committed := make(chan struct{})
 	go s.committer(committed)
 	go s.run(committed)
@@ -248,10 +250,10 @@ func (s *Sequencer) apply(reqs []request, ev []engine.Event) []engine.Event {
 		n += len(r.cmds)
 	}
 	cmds := make([]engine.Command, 0, n)
-	// The group's events go to one slice, each result a part of it: about
-	// one allocation per group, not per command (a command has a few
-	// events; the slice grows if they are more).
-	all := make([]engine.Event, 0, 4*n)
+	// The group's events go to one slice, each result a part of it: one
+	// allocation per group, not per command, sized by the previous group's
+	// events per command, plus one (it grows if they are more).
+	all := make([]engine.Event, 0, s.eventsPerCmd*n)
 	ends := make([]int, 0, n)
 	for _, r := range reqs {
 		for _, c := range r.cmds {
@@ -261,6 +263,9 @@ func (s *Sequencer) apply(reqs []request, ev []engine.Event) []engine.Event {
 			cmds = append(cmds, c)
 			ends = append(ends, len(all))
 		}
+	}
+	if len(cmds) > 0 {
+		s.eventsPerCmd = len(all)/len(cmds) + 1
 	}
 	g.results = make([]Result, len(cmds))
 	from := 0
