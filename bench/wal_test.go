@@ -105,28 +105,7 @@ func benchWALDurable(b *testing.B, rate int) {
 // (walCommands commands) written to disk before the timer; one iteration
 // recovers an engine from it (no snapshot: every command replayed).
 func BenchmarkReplay(b *testing.B) {
-	f, err := NewEngineF1(1, walCommands, EngineF1Accounts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir := filepath.Join(b.TempDir(), "data")
-	l, err := wal.Open(wal.Options{Dir: dir})
-	if err != nil {
-		b.Fatal(err)
-	}
-	all := append(slices.Clone(f.Setup), f.Commands...)
-	for i := range all {
-		all[i].Seq = uint64(i + 1)
-	}
-	for i := 0; i < len(all); i += 4096 {
-		if err := l.Append(all[i:min(i+4096, len(all))]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	var ev []engine.Event
-	for i := range f.Commands {
-		ev = f.Engine.Apply(&all[len(f.Setup)+i], ev[:0])
-	}
+	f, l, all := writeF1Journal(b, walCommands)
 	want := f.Engine.StateHash()
 	b.ResetTimer()
 	for range b.N {
@@ -152,36 +131,12 @@ func BenchmarkReplay(b *testing.B) {
 // open the log, restore the snapshot, replay what follows it.
 func BenchmarkRestart10M(b *testing.B) {
 	const n = 10_000_000
-	f, err := NewEngineF1(1, n, EngineF1Accounts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir := filepath.Join(b.TempDir(), "data")
-	l, err := wal.Open(wal.Options{Dir: dir})
-	if err != nil {
-		b.Fatal(err)
-	}
-	all := append(slices.Clone(f.Setup), f.Commands...)
-	f.Commands = nil
-	for i := range all {
-		all[i].Seq = uint64(i + 1)
-	}
-	var ev []engine.Event
-	for i := 0; i < len(all); i += 4096 {
-		part := all[i:min(i+4096, len(all))]
-		if err := l.Append(part); err != nil {
-			b.Fatal(err)
-		}
-		for k := range part {
-			if i+k >= len(f.Setup) { // the engine has run the setup already
-				ev = f.Engine.Apply(&part[k], ev[:0])
-			}
-		}
-	}
+	f, l, all := writeF1Journal(b, n)
 	if err := l.SaveSnapshot(uint64(len(all)), f.Engine.AppendSnapshot(nil)); err != nil {
 		b.Fatal(err)
 	}
 	want := f.Engine.StateHash()
+	dir := l.Dir()
 	l.Close()
 	all = nil
 	b.ResetTimer()
@@ -201,4 +156,37 @@ func BenchmarkRestart10M(b *testing.B) {
 		l.Close()
 		b.StartTimer()
 	}
+}
+
+// writeF1Journal writes the setup and n commands of flow F1 to a log in a
+// temporary directory, numbered from 1, and runs the flow on the engine
+// (which ran the setup already), so its state is the journal's. It returns
+// the flow, the open log and the journal's commands.
+func writeF1Journal(b *testing.B, n int) (*EngineF1, *wal.Log, []engine.Command) {
+	f, err := NewEngineF1(1, n, EngineF1Accounts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, err := wal.Open(wal.Options{Dir: filepath.Join(b.TempDir(), "data")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	all := append(slices.Clone(f.Setup), f.Commands...)
+	f.Commands = nil
+	for i := range all {
+		all[i].Seq = uint64(i + 1)
+	}
+	var ev []engine.Event
+	for i := 0; i < len(all); i += 4096 {
+		part := all[i:min(i+4096, len(all))]
+		if err := l.Append(part); err != nil {
+			b.Fatal(err)
+		}
+		for k := range part {
+			if i+k >= len(f.Setup) {
+				ev = f.Engine.Apply(&part[k], ev[:0])
+			}
+		}
+	}
+	return f, l, all
 }

@@ -99,18 +99,6 @@ func (e *Engine) isolatedLiquidatable(p *clearing.Position) bool {
 	return err != nil || margin.Liquidatable(p.IsolatedMarginQuote, u, mm)
 }
 
-// liquidatable reports whether any pool of account a is liquidatable now.
-func (e *Engine) liquidatable(a AccountID) bool {
-	ps := e.accountPositions(a)
-	for m := range ps {
-		if e.isolatedLiquidatable(&ps[m]) {
-			return true
-		}
-	}
-	w, _ := e.ledger.Wallet(a)
-	return e.crossLiquidatable(ps, w)
-}
-
 // liqPriceIn is position p's liquidation price under the maintenance rates
 // of br, with wallet (the pool's balance) and the other cross positions'
 // maintenance and unrealized PnL; see margin.LiquidationPrice for ok and

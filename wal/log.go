@@ -53,6 +53,7 @@ type Options struct {
 // batches, read back in sequence order, with snapshots of the engine
 // beside them. It is used by one goroutine at a time (the sequencer).
 type Log struct {
+	dir    string
 	db     *pebble.DB
 	last   uint64 // the last sequence number written, 0 for none
 	failed error  // the write error that stopped the log
@@ -83,7 +84,7 @@ func Open(opts Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wal: open %s: %w", opts.Dir, err)
 	}
-	l := &Log{db: db}
+	l := &Log{dir: opts.Dir, db: db}
 	if l.last, err = l.lastSeq(); err != nil {
 		db.Close()
 		return nil, err
@@ -117,6 +118,9 @@ func (l *Log) lastSeq() (uint64, error) {
 	}
 	return last, nil
 }
+
+// Dir is the log's data directory.
+func (l *Log) Dir() string { return l.dir }
 
 // LastSeq is the sequence number of the last command written (0: none),
 // whether its record is kept or only a snapshot after it.
