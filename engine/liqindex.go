@@ -6,8 +6,8 @@ package engine
 // index version when it was pushed; re-indexing an account bumps its version,
 // which makes all its older entries stale at once. Stale entries are dropped
 // when they reach the top of a heap, or all together when a heap holds more
-// than four times its valid entries (plus 4,096), so an update costs an O(1)-average push and
-// the removal of old entries is amortized.
+// than four times its valid entries (plus 4,096), so an update costs an
+// O(1)-average push and the removal of old entries is amortized.
 //
 // A heap orders its entries totally, by price (the next to fire first) and
 // then by account, so the order in which due accounts are found depends only
