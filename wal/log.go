@@ -379,6 +379,25 @@ func (l *Log) Snapshots() ([]Snapshot, error) {
 	return out, it.Error()
 }
 
+// SnapshotSeqs returns the sequence numbers of the stored snapshots,
+// oldest first, without reading them.
+func (l *Log) SnapshotSeqs() ([]uint64, error) {
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixSnapshot}, UpperBound: []byte{prefixSnapshot + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("wal: %w", err)
+	}
+	defer it.Close()
+	var out []uint64
+	for it.First(); it.Valid(); it.Next() {
+		seq, ok := keySeq(it.Key(), prefixSnapshot)
+		if !ok {
+			return nil, fmt.Errorf("%w: snapshot key %x", ErrCorrupt, it.Key())
+		}
+		out = append(out, seq)
+	}
+	return out, it.Error()
+}
+
 // Truncate deletes the command records up to and including seq and the
 // snapshots before the one at keepSnapshot: what recovery no longer needs.
 func (l *Log) Truncate(seq, keepSnapshot uint64) error {

@@ -104,6 +104,8 @@ type Sequencer struct {
 	lastTs   int64
 	// eventsPerCmd sizes a group's events slice (apply).
 	eventsPerCmd int
+	// snaps are the stored snapshots' sequence numbers (the committer's).
+	snaps []uint64
 }
 
 // NewSequencer starts a sequencer over eng, which must hold exactly the
@@ -113,6 +115,7 @@ func NewSequencer(eng *engine.Engine, log *Log, opts SequencerOptions) *Sequence
 	s := &Sequencer{opts: opts, eng: eng, log: log, in: make(chan request, opts.QueueLen), commit: make(chan *group, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	s.seq, s.lastSnap, s.lastTs, s.eventsPerCmd = log.LastSeq(), log.LastSeq(), eng.LastTime(), 4
+	s.snaps, _ = log.SnapshotSeqs() // none on an error: truncation then waits for new snapshots
 	committed := make(chan struct{})
 	go s.committer(committed)
 	go s.run(committed)
@@ -377,16 +380,34 @@ func (s *Sequencer) stamp() int64 {
 }
 
 // saveSnapshot stores the engine's state after command seq and deletes
-// what recovery no longer needs.
+// what is no longer needed: the log keeps at least KeepCommands commands
+// before the newest snapshot, and starts at a snapshot (the newest one at
+// or before that margin), so a replay of everything kept starts from a
+// state and checks the newer snapshots' hashes on its way.
 func (s *Sequencer) saveSnapshot(seq uint64, data []byte) error {
 	if err := s.log.SaveSnapshot(seq, data); err != nil {
 		return err
 	}
-	keep := uint64(0)
-	if seq > s.opts.KeepCommands {
-		keep = seq - s.opts.KeepCommands
+	s.snaps = append(s.snaps, seq)
+	if seq < s.opts.KeepCommands {
+		return nil
 	}
-	return s.log.Truncate(keep, seq)
+	margin := seq - s.opts.KeepCommands
+	base := uint64(0)
+	for _, q := range s.snaps {
+		if q <= margin {
+			base = q
+		}
+	}
+	if base == 0 {
+		return nil
+	}
+	k := 0
+	for k < len(s.snaps) && s.snaps[k] < base {
+		k++
+	}
+	s.snaps = s.snaps[k:]
+	return s.log.Truncate(base, base)
 }
 
 // failStop records err (the first one) and stops the sequencer.

@@ -87,6 +87,9 @@ func TestWalInspectReplay(t *testing.T) {
 	if code := run([]string{"replay", "--data", dir, "--verify"}, &out, &errOut); code != 0 {
 		t.Fatalf("replay: exit %d: %s", code, errOut.String())
 	}
+	if !strings.Contains(errOut.String(), "[##############################] 100%") {
+		t.Errorf("replay drew no full progress bar:\n%s", errOut.String())
+	}
 	if !strings.Contains(out.String(), "state hash "+hex.EncodeToString(hash[:])) {
 		t.Errorf("replay output lacks the sequencer's state hash %x:\n%s", hash, out.String())
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/paperperps/exchange/engine"
@@ -131,11 +132,13 @@ func replay(args []string, stdout, stderr io.Writer) int {
 		}
 		if now := time.Now(); now.Sub(lastShown) > 200*time.Millisecond {
 			lastShown = now
-			fmt.Fprintf(stderr, "\rreplay %3d%% (%d of %d)", n*100/max(total, 1), n, total)
+			fmt.Fprint(stderr, "\r"+progressBar(n, total))
 		}
 		return nil
 	})
-	fmt.Fprint(stderr, "\r")
+	if n > 0 {
+		fmt.Fprintln(stderr, "\r"+progressBar(n, total))
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "exchange:", err)
 		return 1
@@ -148,20 +151,19 @@ func replay(args []string, stdout, stderr io.Writer) int {
 }
 
 // replayStart picks the engine replay starts from: a new one if the log
-// keeps every command, else the newest snapshot covering the first kept
-// command's predecessor.
+// keeps every command, else the oldest snapshot at or after the first kept
+// command's predecessor (the sequencer keeps one exactly there), so that
+// replay covers everything kept.
 func replayStart(cfg engine.Config, first uint64, snaps []wal.Snapshot) (*engine.Engine, uint64, error) {
-	if first <= 1 && (len(snaps) == 0 || first == 1) {
+	if first == 1 || (first == 0 && len(snaps) == 0) {
 		e, err := engine.New(cfg)
 		return e, 0, err
 	}
-	for i := len(snaps) - 1; i >= 0; i-- {
-		s := snaps[i]
+	for _, s := range snaps {
 		if s.Data == nil || (first > 0 && s.Seq < first-1) {
 			continue
 		}
-		e, err := engine.Restore(cfg, s.Data)
-		if err == nil {
+		if e, err := engine.Restore(cfg, s.Data); err == nil {
 			return e, s.Seq, nil
 		}
 	}
@@ -174,4 +176,12 @@ func openExisting(dir string) (*wal.Log, error) {
 		return nil, fmt.Errorf("%s: no data directory", dir)
 	}
 	return wal.Open(wal.Options{Dir: dir})
+}
+
+// progressBar draws done of total as a 30-column bar with the percentage
+// and the counts.
+func progressBar(done, total uint64) string {
+	total = max(total, 1)
+	fill := int(min(done, total) * 30 / total)
+	return fmt.Sprintf("[%s%s] %3d%% %d/%d commands", strings.Repeat("#", fill), strings.Repeat(" ", 30-fill), done*100/total, done, total)
 }
