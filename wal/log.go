@@ -47,6 +47,9 @@ type Options struct {
 	// FS is the file system, vfs.Default if nil (tests use vfs.NewMem and
 	// vfs.NewCrashableMem).
 	FS vfs.FS
+	// EventListener, if set, receives Pebble's events (flushes,
+	// compactions, log files, write stalls), for logs and metrics.
+	EventListener *pebble.EventListener
 }
 
 // Log is the command journal in Pebble: records appended in synced
@@ -79,6 +82,7 @@ func Open(opts Options) (*Log, error) {
 		FormatMajorVersion: pebble.FormatNewest,
 		MemTableSize:       64 << 20,
 		Logger:             quietLogger{},
+		EventListener:      opts.EventListener,
 	}
 	db, err := pebble.Open(opts.Dir, po)
 	if err != nil {
