@@ -106,3 +106,41 @@ func TestParseMarkets(t *testing.T) {
 		}
 	}
 }
+
+// A bracket table whose maintenance amount would be rounded (a floor that
+// is not a whole number of quote units per rate step) is refused: the
+// liquidation index needs exact liquidation prices.
+func TestCompileRefusesRoundedMaintenance(t *testing.T) {
+	specs := DefaultMarkets()[:1]
+	d := decimal.RequireFromString
+	specs[0].Brackets[0].NotionalCap = d("50000.000001")
+	specs[0].Brackets[1].NotionalFloor = d("50000.000001")
+	_, err := Compile(specs)
+	if err == nil || !strings.Contains(err.Error(), "not a whole quote unit") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// The liquidation settings are validated with the rest, all at once.
+func TestConfigValidatesLiquidation(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.LiquidationsPerCommand = 0
+	cfg.CrossBandPpm = -1
+	cfg.MarginCallPpm = 1_000_000
+	err := cfg.Validate()
+	for _, want := range []string{"LiquidationsPerCommand 0", "CrossBandPpm -1", "MarginCallPpm 1000000"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to name %q", err, want)
+		}
+	}
+	// A call level at or below a market's top maintenance rate (50% for
+	// BTC's last tier) has no margin-call rates.
+	cfg = DefaultConfig()
+	cfg.MarginCallPpm = 400_000
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "margin-call rates") {
+		t.Errorf("a 40%% call level: err = %v", err)
+	}
+	if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("New: %v", err)
+	}
+}

@@ -197,3 +197,31 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// Band returns the prices an order may have: the reference price's band,
+// or all prices when there is none.
+func TestBand(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.PriceBandPpm = 50_000
+	b, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lo, hi := b.Band(); lo != 1 || hi != cfg.MaxPriceTicks {
+		t.Fatalf("no reference price: band [%d, %d]", lo, hi)
+	}
+	b.SetReferencePrice(1_000_000, nil)
+	if lo, hi := b.Band(); lo != 950_000 || hi != 1_050_000 {
+		t.Fatalf("band [%d, %d], want [950000, 1050000]", lo, hi)
+	}
+	for _, p := range []int64{950_000, 1_050_000} {
+		ev := b.Place(Order{ID: OrderID(p), Account: 1, Side: Buy, Type: Limit, TIF: GTC, PriceTicks: p, QtyLots: 1}, nil)
+		if ev[0].Kind == EventRejected {
+			t.Errorf("price %d at the band's edge refused: %v", p, ev[0].Reason)
+		}
+	}
+	ev := b.Place(Order{ID: 2_000_000, Account: 1, Side: Buy, Type: Limit, TIF: GTC, PriceTicks: 1_050_001, QtyLots: 1}, nil)
+	if ev[0].Kind != EventRejected || ev[0].Reason != ReasonPriceOutsideBand {
+		t.Errorf("beyond the band: %+v", ev[0])
+	}
+}
