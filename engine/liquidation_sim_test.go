@@ -102,6 +102,7 @@ type liqSim struct {
 	ev      []Event
 
 	liquidations, withADL, adls, shocks, calls int
+	cid                                        int
 	lastCmd                                    Command // as applied, with Seq and time
 }
 
@@ -269,9 +270,34 @@ func (s *liqSim) step() {
 			amount = -amount
 		}
 		s.apply(Command{Kind: CmdAdjustIsolatedMargin, Account: s.trader(), Market: m, AmountQuote: amount})
-	case r < 850:
+	case r < 840:
 		a := s.trader()
 		s.apply(Command{Kind: CmdSetLeverage, Account: a, Market: m, Leverage: s.randLeverage(m)})
+	case r < 850: // a stop-loss or take-profit on a position, some with a client order id
+		a := s.trader()
+		p, _ := s.e.ledger.Position(a, m)
+		if p.SizeLots == 0 {
+			return
+		}
+		c := Command{Kind: CmdPlaceOrder, Account: a, Market: m, Side: orderbook.Sell, Type: orderbook.Market, TIF: orderbook.IOC,
+			ReduceOnly: true, QtyLots: absInt(p.SizeLots), Trigger: TriggerStop, TriggerBy: TriggerByMark}
+		off := mark * int64(10+s.rng.IntN(50)) / 1000
+		c.TriggerTicks = mark - off
+		if p.SizeLots < 0 {
+			c.Side, c.TriggerTicks = orderbook.Buy, mark+off
+		}
+		if s.rng.IntN(2) == 0 { // a resting take-profit instead
+			c.Trigger, c.Type, c.TIF = TriggerNone, orderbook.Limit, orderbook.GTC
+			c.PriceTicks, c.TriggerTicks, c.TriggerBy = mark+off, 0, 0
+			if p.SizeLots < 0 {
+				c.PriceTicks = mark - off
+			}
+		}
+		if s.rng.IntN(3) == 0 {
+			s.cid++
+			copy(c.ClientOrderID[:], "tp-"+strconv.Itoa(s.cid))
+		}
+		s.apply(c)
 	case r < 860:
 		mode := clearing.Cross
 		if s.rng.IntN(2) == 0 {
@@ -372,6 +398,11 @@ func (s *liqSim) check(settled bool) {
 	}
 	if err := e.ledger.CheckConservation(); err != nil {
 		fail("%v", err)
+	}
+	if s.seq%50 == 0 {
+		if err := e.CheckInvariants(); err != nil {
+			fail("%v", err)
+		}
 	}
 	if f := e.ledger.InsuranceFundQuote(); f < 0 {
 		fail("insurance fund %d", f)
