@@ -17,13 +17,16 @@ import (
 //   - takes over only as much as keeps its equity at or above 0 at the
 //     mark; the rest of the position is auto-deleveraged;
 //   - unwinds its positions into the book after each command's
-//     liquidations, with IOC orders at the mark (never worse), so it
-//     realizes no loss beyond what its equity already counts;
-//   - is auto-deleveraged itself, at its own bankruptcy price, if its
-//     equity falls below 0 (the marks moved against what it holds).
+//     liquidations, with IOC orders at the mark (never worse) when the
+//     book meets the mark, so it realizes no loss beyond what its equity
+//     already counts;
+//   - is auto-deleveraged itself, at its own bankruptcy prices, if its
+//     equity falls below 0 (the marks moved against what it holds), and
+//     settles that before it takes over more.
 //
 // The fund's account is never indexed, margin-called or liquidated like a
-// trader's, and auto-deleveraging never picks it as a counterparty.
+// trader's; auto-deleveraging takes it as a counterparty only last, when
+// the traders' positions on its side cannot take the rest.
 
 // FundAccount returns the insurance fund's account, if a takeover has
 // created it.
