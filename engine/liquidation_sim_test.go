@@ -410,7 +410,6 @@ func (s *liqSim) check(settled bool) {
 	if settled && (e.pendHead < len(e.pending) || len(e.touched) > 0) {
 		fail("%d accounts wait to be liquidated, %d to be checked", len(e.pending)-e.pendHead, len(e.touched))
 	}
-	var known []AccountID
 	for a := range AccountID(e.ledger.NumAccounts()) {
 		if e.isFund(a) {
 			if w, _ := e.ledger.Wallet(a); w != 0 {
@@ -427,9 +426,6 @@ func (s *liqSim) check(settled bool) {
 		}
 		if !settled && liq && !s.engineKnows(a) {
 			fail("account %d is liquidatable and the engine does not know", a)
-		}
-		if !settled && !liq && e.isPending[a] {
-			known = append(known, a) // queued, then rescued by the marks: liquidate re-checks
 		}
 		w, _ := e.ledger.Wallet(a)
 		if w < 0 && !s.hasCross(a) {
@@ -450,7 +446,6 @@ func (s *liqSim) check(settled bool) {
 			}
 		}
 	}
-	_ = known
 }
 
 func (s *liqSim) multiCross(a AccountID) bool {

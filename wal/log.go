@@ -96,13 +96,19 @@ func Open(opts Options) (*Log, error) {
 	return l, nil
 }
 
+// space iterates over the keys of one space (prefixCommand,
+// prefixSnapshot).
+func (l *Log) space(prefix byte) (*pebble.Iterator, error) {
+	return l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
+}
+
 // lastSeq finds the last sequence number the log holds: its last command
 // record's, or its newest snapshot's if truncation removed every command
 // after it (0 if none).
 func (l *Log) lastSeq() (uint64, error) {
 	var last uint64
 	for _, prefix := range [...]byte{prefixCommand, prefixSnapshot} {
-		it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
+		it, err := l.space(prefix)
 		if err != nil {
 			return 0, fmt.Errorf("wal: %w", err)
 		}
@@ -361,7 +367,7 @@ type Snapshot struct {
 // Snapshots returns the stored snapshots, oldest first. One whose bytes do
 // not match its hash is returned with Data nil (the caller skips it).
 func (l *Log) Snapshots() ([]Snapshot, error) {
-	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixSnapshot}, UpperBound: []byte{prefixSnapshot + 1}})
+	it, err := l.space(prefixSnapshot)
 	if err != nil {
 		return nil, fmt.Errorf("wal: %w", err)
 	}
@@ -386,7 +392,7 @@ func (l *Log) Snapshots() ([]Snapshot, error) {
 // SnapshotSeqs returns the sequence numbers of the stored snapshots,
 // oldest first, without reading them.
 func (l *Log) SnapshotSeqs() ([]uint64, error) {
-	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixSnapshot}, UpperBound: []byte{prefixSnapshot + 1}})
+	it, err := l.space(prefixSnapshot)
 	if err != nil {
 		return nil, fmt.Errorf("wal: %w", err)
 	}
@@ -425,7 +431,7 @@ func (l *Log) Truncate(seq, keepSnapshot uint64) error {
 // FirstSeq is the sequence number of the first command record kept (0 if
 // none).
 func (l *Log) FirstSeq() (uint64, error) {
-	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixCommand}, UpperBound: []byte{prefixCommand + 1}})
+	it, err := l.space(prefixCommand)
 	if err != nil {
 		return 0, fmt.Errorf("wal: %w", err)
 	}
