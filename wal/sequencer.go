@@ -36,6 +36,13 @@ type SequencerOptions struct {
 	Clock func() time.Time
 	// QueueLen bounds the commands waiting to be sequenced. Default 65,536.
 	QueueLen int
+	// OnCommit, if set, is called by the committer with each group's
+	// commands and results once they are durable, in sequence order and
+	// before their submitters get them: the place to feed read models and
+	// streams, which must therefore never see a command that could still be
+	// lost. It runs on the committer's goroutine between two syncs, so it
+	// must be quick and must not block; it must not keep the slices.
+	OnCommit func(cmds []engine.Command, results []Result)
 }
 
 func (o *SequencerOptions) defaults() {
@@ -62,9 +69,10 @@ type Result struct {
 }
 
 // request is one Submit or SubmitBatch: its commands are sequenced one
-// after another, in one group.
+// after another, in one group. A Read has no commands and read set.
 type request struct {
 	cmds []engine.Command
+	read func(*engine.Engine)
 	done chan []Result
 }
 
@@ -173,6 +181,41 @@ func (s *Sequencer) SubmitBatch(ctx context.Context, cmds []engine.Command) []Re
 	}
 }
 
+// Read runs fn on the engine's thread, after every command submitted
+// before it and before any submitted after it, and returns once every
+// command fn could have seen is durable: a consistent view that shows
+// nothing that could still be lost. fn must only read the engine, must be
+// quick (the engine waits for it), and must copy out what it keeps.
+// If ctx ends first, fn may still run later; Read then returns ctx's error.
+func (s *Sequencer) Read(ctx context.Context, fn func(*engine.Engine)) error {
+	select {
+	case <-s.stop:
+		return s.stoppedErr()
+	default:
+	}
+	r := request{read: fn, done: make(chan []Result, 1)}
+	select {
+	case s.in <- r:
+	case <-s.stop:
+		return s.stoppedErr()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case res := <-r.done:
+		return res[0].Err
+	case <-s.done:
+		select {
+		case res := <-r.done:
+			return res[0].Err
+		default:
+			return s.stoppedErr()
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Err is the error that stopped the sequencer, nil while it runs or after
 // a clean Close.
 func (s *Sequencer) Err() error {
@@ -259,6 +302,10 @@ func (s *Sequencer) apply(reqs []request, ev []engine.Event) []engine.Event {
 	all := make([]engine.Event, 0, s.eventsPerCmd*n)
 	ends := make([]int, 0, n)
 	for _, r := range reqs {
+		if r.read != nil {
+			r.read(s.eng)
+			continue
+		}
 		for _, c := range r.cmds {
 			s.seq++
 			c.Seq, c.TsNanos = s.seq, s.stamp()
@@ -342,8 +389,13 @@ func (s *Sequencer) committer(committed chan struct{}) {
 				answer(g.reqs, nil, s.stoppedErr())
 				continue
 			}
-			answer(g.reqs, g.results, nil)
+			if s.opts.OnCommit != nil {
+				s.opts.OnCommit(g.cmds, g.results)
+			}
 		}
+		// A group of reads alone has nothing to sync: the groups before it
+		// are, since they were committed in order.
+		answer(g.reqs, g.results, nil)
 		if g.snapshot != nil {
 			if err := s.saveSnapshot(g.last, g.snapshot); err != nil {
 				s.failStop(err)
@@ -352,10 +404,15 @@ func (s *Sequencer) committer(committed chan struct{}) {
 	}
 }
 
-// answer hands each request its results (or err for all of them).
+// answer hands each request its results (or err for all of them); a read
+// gets one Result carrying only the error.
 func answer(reqs []request, results []Result, err error) {
 	k := 0
 	for _, r := range reqs {
+		if r.read != nil {
+			r.done <- []Result{{Err: err}}
+			continue
+		}
 		out := make([]Result, len(r.cmds))
 		for i := range out {
 			if err != nil {

@@ -1,0 +1,77 @@
+package wal
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/paperperps/exchange/engine"
+)
+
+// TestReadIsConsistentAndDurable reads the engine while commands stream in
+// from several goroutines: a read sees the state after a prefix of the
+// commands, and by the time it returns that prefix is durable and has been
+// handed to OnCommit (a reader never sees what could still be lost).
+func TestReadIsConsistentAndDurable(t *testing.T) {
+	l := openLog(t, vfs.NewMem())
+	e, err := engine.New(engine.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var committed atomic.Uint64 // the last sequence number OnCommit saw
+	var order sync.Mutex
+	s := NewSequencer(e, l, SequencerOptions{Clock: fakeClock(), MaxBatch: 16,
+		OnCommit: func(cmds []engine.Command, results []Result) {
+			order.Lock()
+			defer order.Unlock()
+			for i, c := range cmds {
+				if results[i].Seq != c.Seq || c.Seq != committed.Load()+1 {
+					t.Errorf("OnCommit: command %d after %d (result %d)", c.Seq, committed.Load(), results[i].Seq)
+				}
+				committed.Store(c.Seq)
+			}
+		}})
+	defer s.Close()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				r := s.Submit(context.Background(), engine.Command{Kind: engine.CmdCreateAccount})
+				if r.Err != nil {
+					t.Errorf("writer %d: %v", w, r.Err)
+					return
+				}
+			}
+		}()
+	}
+	last := 0
+	for range 300 {
+		var seen int
+		if err := s.Read(context.Background(), func(e *engine.Engine) { seen = e.Ledger().NumAccounts() }); err != nil {
+			t.Fatal(err)
+		}
+		// Every command here creates one account, so the accounts seen are
+		// the sequence number of the last command the read saw.
+		if seen < last {
+			t.Fatalf("a read saw %d accounts after one saw %d", seen, last)
+		}
+		if c := committed.Load(); uint64(seen) > c {
+			t.Fatalf("a read saw command %d before it was durable (OnCommit at %d)", seen, c)
+		}
+		last = seen
+	}
+	wg.Wait()
+	if err := s.Read(context.Background(), func(e *engine.Engine) { last = e.Ledger().NumAccounts() }); err != nil || last != 800 {
+		t.Fatalf("final read: %d accounts, %v; want 800", last, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Read(context.Background(), func(*engine.Engine) { t.Error("a read ran after Close") }); err == nil {
+		t.Fatal("Read after Close succeeded")
+	}
+}
