@@ -65,7 +65,8 @@ type FeedConfig struct {
 	StartPrices map[string]decimal.Decimal `json:"startPrices"`
 	// CSVFile is the file FeedCSV mode replays: rows of
 	// "timestamp,symbol,price", the timestamp RFC 3339 or Unix
-	// milliseconds, an optional header line, '#' comments. Rows are sent
+	// milliseconds, '#' comments, and optionally a header line (a first
+	// line holding neither a time nor a price). Rows are sent
 	// at the pace of their timestamps' differences (the first at once;
 	// rows with equal timestamps together), not stamped with them: the
 	// sequencer stamps every command with its own clock.
@@ -244,7 +245,7 @@ func NewFeed(cfg FeedConfig, markets []engine.Market, sub Submitter, log *slog.L
 				startTicks = t
 			}
 			f.walks = append(f.walks, feedWalker{
-				market: m.ID, rng: rand.New(rand.NewPCG(cfg.Seed, feedStream(m.ID))),
+				market: m.ID, rng: rand.New(rand.NewPCG(feedMix(cfg.Seed), feedMix(uint64(m.ID)+1))),
 				logTicks: math.Log(float64(max(startTicks, 1))), maxTicks: orderbook.MaxPriceTicksLimit,
 				drift: (w.Drift - w.Volatility*w.Volatility/2) * dt, diffusion: w.Volatility * math.Sqrt(dt),
 				jumpP: w.JumpProbability, jumpStdDev: w.JumpSize,
@@ -271,11 +272,12 @@ func NewFeed(cfg FeedConfig, markets []engine.Market, sub Submitter, log *slog.L
 	return f, nil
 }
 
-// feedStream derives a market's PCG stream from its id (splitmix64's
-// finalizer), so that neighbouring ids get unrelated streams and adding a
-// market leaves the others' paths as they were.
-func feedStream(id engine.MarketID) uint64 {
-	z := uint64(id) + 0x9e3779b97f4a7c15
+// feedMix is splitmix64's finalizer. The PCG's two seed words are the
+// config's seed and the market's id, each mixed, so that neighbouring
+// seeds and ids start from unrelated states and adding a market leaves the
+// others' paths as they were.
+func feedMix(x uint64) uint64 {
+	z := x + 0x9e3779b97f4a7c15
 	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
 	z = (z ^ z>>27) * 0x94d049bb133111eb
 	return z ^ z>>31
@@ -335,10 +337,12 @@ func parseFeedCSV(r io.Reader, name string, markets []engine.Market) ([]feedRow,
 			continue
 		}
 		tsField, sym, priceField := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1]), strings.TrimSpace(rec[2])
-		if isFirst && strings.EqualFold(tsField, "timestamp") {
-			continue // the header
-		}
 		ts, tsErr := parseFeedTime(tsField)
+		if isFirst && tsErr != nil {
+			if _, err := decimal.NewFromString(priceField); err != nil {
+				continue // a header: neither a time nor a price
+			}
+		}
 		if tsErr != nil {
 			bad(line, "timestamp %q: %v", tsField, tsErr)
 		} else if len(rows) > 0 && ts < lastTs {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
@@ -16,12 +17,12 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// engineSubmitter is a Submitter without a journal: it applies commands to
+// fakeSequencer is a Submitter without a journal: it applies commands to
 // an engine under a lock, stamping them with a clock that advances 1 ms a
 // command, and records them. Its notify channel, if set, gets every command
 // applied (without blocking). stopped makes every call fail as a stopped
 // sequencer does.
-type engineSubmitter struct {
+type fakeSequencer struct {
 	mu      sync.Mutex
 	e       *engine.Engine
 	seq     uint64
@@ -31,20 +32,20 @@ type engineSubmitter struct {
 	stopped bool
 }
 
-func newEngineSubmitter(t testing.TB) *engineSubmitter {
+func newFakeSequencer(t testing.TB) *fakeSequencer {
 	t.Helper()
 	e, err := engine.New(engine.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &engineSubmitter{e: e, ts: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()}
+	return &fakeSequencer{e: e, ts: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()}
 }
 
-func (s *engineSubmitter) Submit(ctx context.Context, cmd engine.Command) wal.Result {
+func (s *fakeSequencer) Submit(ctx context.Context, cmd engine.Command) wal.Result {
 	return s.SubmitBatch(ctx, []engine.Command{cmd})[0]
 }
 
-func (s *engineSubmitter) SubmitBatch(_ context.Context, cmds []engine.Command) []wal.Result {
+func (s *fakeSequencer) SubmitBatch(_ context.Context, cmds []engine.Command) []wal.Result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]wal.Result, len(cmds))
@@ -68,7 +69,7 @@ func (s *engineSubmitter) SubmitBatch(_ context.Context, cmds []engine.Command) 
 	return out
 }
 
-func (s *engineSubmitter) Read(_ context.Context, fn func(*engine.Engine)) error {
+func (s *fakeSequencer) Read(_ context.Context, fn func(*engine.Engine)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
@@ -78,18 +79,18 @@ func (s *engineSubmitter) Read(_ context.Context, fn func(*engine.Engine)) error
 	return nil
 }
 
-func testMarkets() []engine.Market { return engine.DefaultConfig().Markets }
+func feedTestMarkets() []engine.Market { return engine.DefaultConfig().Markets }
 
-func mustFeed(t testing.TB, cfg FeedConfig, sub Submitter) *Feed {
+func feedMust(t testing.TB, cfg FeedConfig, sub Submitter) *Feed {
 	t.Helper()
-	f, err := NewFeed(cfg, testMarkets(), sub, nil)
+	f, err := NewFeed(cfg, feedTestMarkets(), sub, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return f
 }
 
-func feedPrices(f *Feed, steps int) [][]int64 {
+func feedTestPrices(f *Feed, steps int) [][]int64 {
 	out := make([][]int64, steps)
 	for i := range out {
 		cmds, _ := f.Step()
@@ -104,10 +105,10 @@ func feedPrices(f *Feed, steps int) [][]int64 {
 // market its own path.
 func TestFeedGBMDeterministic(t *testing.T) {
 	cfg := DefaultFeedConfig()
-	a := feedPrices(mustFeed(t, cfg, newEngineSubmitter(t)), 2000)
-	b := feedPrices(mustFeed(t, cfg, newEngineSubmitter(t)), 2000)
+	a := feedTestPrices(feedMust(t, cfg, newFakeSequencer(t)), 2000)
+	b := feedTestPrices(feedMust(t, cfg, newFakeSequencer(t)), 2000)
 	cfg.Seed = 2
-	c := feedPrices(mustFeed(t, cfg, newEngineSubmitter(t)), 2000)
+	c := feedTestPrices(feedMust(t, cfg, newFakeSequencer(t)), 2000)
 	same, moved := true, [3]bool{}
 	for i := range a {
 		if len(a[i]) != 3 {
@@ -152,9 +153,9 @@ func TestFeedGBMVolatility(t *testing.T) {
 	cfg.Default = FeedWalk{Volatility: 0.8}
 	cfg.Markets = nil
 	cfg.Interval = engine.Duration(time.Minute) // larger steps: tick rounding is negligible
-	f := mustFeed(t, cfg, newEngineSubmitter(t))
+	f := feedMust(t, cfg, newFakeSequencer(t))
 	const n = 20_000
-	prices := feedPrices(f, n+1)
+	prices := feedTestPrices(f, n+1)
 	var sum, sumSq float64
 	for i := 1; i <= n; i++ {
 		r := math.Log(float64(prices[i][0]) / float64(prices[i-1][0]))
@@ -177,10 +178,10 @@ func TestFeedGBMStaysPositive(t *testing.T) {
 	cfg.Markets = nil
 	cfg.Interval = engine.Duration(time.Hour)
 	cfg.StartPrices["SOLUSDT"] = decimal.RequireFromString("0.01")
-	f := mustFeed(t, cfg, newEngineSubmitter(t))
+	f := feedMust(t, cfg, newFakeSequencer(t))
 	f.ResumeFrom(nil, []int64{1 << 32, 1 << 32, 1 << 32})
 	low := 0
-	for i, step := range feedPrices(f, 20_000) {
+	for i, step := range feedTestPrices(f, 20_000) {
 		for k, p := range step {
 			if p < 1 || p > 1<<32 {
 				t.Fatalf("step %d market %d: price %d ticks", i, k, p)
@@ -197,12 +198,12 @@ func TestFeedGBMStaysPositive(t *testing.T) {
 
 // A restart continues from the engine's index.
 func TestFeedResumeFromEngineIndex(t *testing.T) {
-	sub := newEngineSubmitter(t)
+	sub := newFakeSequencer(t)
 	sub.SubmitBatch(context.Background(), []engine.Command{{Kind: engine.CmdSetIndexPrice, Market: 1, PriceTicks: 200_000}})
 	cfg := DefaultFeedConfig()
 	cfg.Interval = engine.Duration(5 * time.Millisecond)
 	cfg.ClockInterval = 0
-	f := mustFeed(t, cfg, sub)
+	f := feedMust(t, cfg, sub)
 	sub.notify = make(chan engine.Command, 16)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -228,7 +229,7 @@ func TestFeedResumeFromEngineIndex(t *testing.T) {
 	}
 }
 
-func writeFile(t testing.TB, name, content string) string {
+func feedWriteFile(t testing.TB, name, content string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
@@ -237,17 +238,17 @@ func writeFile(t testing.TB, name, content string) string {
 	return path
 }
 
-func csvFeed(t testing.TB, path string) (*Feed, error) {
+func feedFromCSV(t testing.TB, path string) (*Feed, error) {
 	t.Helper()
 	cfg := DefaultFeedConfig()
 	cfg.Mode, cfg.CSVFile = FeedCSV, path
-	return NewFeed(cfg, testMarkets(), newEngineSubmitter(t), nil)
+	return NewFeed(cfg, feedTestMarkets(), newFakeSequencer(t), nil)
 }
 
 // Rows come out grouped by timestamp, with the gap to the next group; a
 // header, comments and both timestamp forms are read.
 func TestFeedCSV(t *testing.T) {
-	f, err := csvFeed(t, filepath.Join("testdata", "feed", "prices.csv"))
+	f, err := feedFromCSV(t, filepath.Join("testdata", "feed", "prices.csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +271,7 @@ func TestFeedCSV(t *testing.T) {
 			}
 			prices = append(prices, c.PriceTicks)
 		}
-		if !equalInt64s(prices, w.prices) || wait != w.wait {
+		if !feedEqualPrices(prices, w.prices) || wait != w.wait {
 			t.Errorf("step %d: %v then wait %v, want %v then %v", i, prices, wait, w.prices, w.wait)
 		}
 	}
@@ -279,7 +280,7 @@ func TestFeedCSV(t *testing.T) {
 	}
 }
 
-func equalInt64s(a, b []int64) bool {
+func feedEqualPrices(a, b []int64) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -293,7 +294,7 @@ func equalInt64s(a, b []int64) bool {
 
 // Every bad line of a file is reported at once, each with its line number.
 func TestFeedCSVErrors(t *testing.T) {
-	path := writeFile(t, "bad.csv", strings.Join([]string{
+	path := feedWriteFile(t, "bad.csv", strings.Join([]string{
 		"timestamp,symbol,price",
 		"2026-01-01T00:00:00Z,BTCUSDT,100000.05", // 2: off the 0.1 tick
 		"2026-01-01T00:00:01Z,DOGEUSDT,0.1",      // 3: no such market
@@ -304,7 +305,7 @@ func TestFeedCSVErrors(t *testing.T) {
 		"2026-01-01T00:00:03Z,SOLUSDT,150",       // 8: goes back in time
 		"2026-01-01T00:00:09Z,SOLUSDT,-1",        // 9: not positive
 	}, "\n")+"\n")
-	_, err := csvFeed(t, path)
+	_, err := feedFromCSV(t, path)
 	if !errors.Is(err, ErrInvalidFeedConfig) {
 		t.Fatalf("err = %v, want ErrInvalidFeedConfig", err)
 	}
@@ -328,10 +329,10 @@ func TestFeedCSVErrors(t *testing.T) {
 }
 
 func TestFeedCSVEmptyAndMissing(t *testing.T) {
-	if _, err := csvFeed(t, writeFile(t, "empty.csv", "timestamp,symbol,price\n# nothing\n")); err == nil || !strings.Contains(err.Error(), "no price rows") {
+	if _, err := feedFromCSV(t, feedWriteFile(t, "empty.csv", "timestamp,symbol,price\n# nothing\n")); err == nil || !strings.Contains(err.Error(), "no price rows") {
 		t.Errorf("empty file: %v", err)
 	}
-	if _, err := csvFeed(t, filepath.Join(t.TempDir(), "missing.csv")); err == nil || !strings.Contains(err.Error(), "csvFile") {
+	if _, err := feedFromCSV(t, filepath.Join(t.TempDir(), "missing.csv")); err == nil || !strings.Contains(err.Error(), "csvFile") {
 		t.Errorf("missing file: %v", err)
 	}
 }
@@ -346,7 +347,7 @@ func TestFeedConfigErrors(t *testing.T) {
 	delete(cfg.StartPrices, "SOLUSDT")
 	cfg.StartPrices["SOLUSD"] = decimal.RequireFromString("150")
 	cfg.StartPrices["BTCUSDT"] = decimal.RequireFromString("100000.01")
-	_, err := NewFeed(cfg, testMarkets(), newEngineSubmitter(t), nil)
+	_, err := NewFeed(cfg, feedTestMarkets(), newFakeSequencer(t), nil)
 	if !errors.Is(err, ErrInvalidFeedConfig) {
 		t.Fatalf("err = %v", err)
 	}
@@ -366,11 +367,11 @@ func TestFeedConfigErrors(t *testing.T) {
 	}
 	cfg = DefaultFeedConfig()
 	cfg.Mode = "random"
-	if _, err := NewFeed(cfg, testMarkets(), newEngineSubmitter(t), nil); err == nil || !strings.Contains(err.Error(), `mode "random"`) {
+	if _, err := NewFeed(cfg, feedTestMarkets(), newFakeSequencer(t), nil); err == nil || !strings.Contains(err.Error(), `mode "random"`) {
 		t.Errorf("bad mode: %v", err)
 	}
 	cfg.Mode = FeedCSV
-	if _, err := NewFeed(cfg, testMarkets(), newEngineSubmitter(t), nil); err == nil || !strings.Contains(err.Error(), "needs csvFile") {
+	if _, err := NewFeed(cfg, feedTestMarkets(), newFakeSequencer(t), nil); err == nil || !strings.Contains(err.Error(), "needs csvFile") {
 		t.Errorf("csv without a file: %v", err)
 	}
 }
@@ -378,12 +379,12 @@ func TestFeedConfigErrors(t *testing.T) {
 // While paused, only clock ticks are sent; after Resume index ticks come
 // again. Waits are for events, never for a length of time.
 func TestFeedPauseResume(t *testing.T) {
-	sub := newEngineSubmitter(t)
+	sub := newFakeSequencer(t)
 	sub.notify = make(chan engine.Command, 64)
 	cfg := DefaultFeedConfig()
 	cfg.Interval = engine.Duration(2 * time.Millisecond)
 	cfg.ClockInterval = engine.Duration(2 * time.Millisecond)
-	f := mustFeed(t, cfg, sub)
+	f := feedMust(t, cfg, sub)
 	f.Pause()
 	if !f.Paused() {
 		t.Fatal("not paused after Pause")
@@ -419,28 +420,77 @@ func TestFeedPauseResume(t *testing.T) {
 
 // A stopped sequencer ends Run with its error.
 func TestFeedRunStopped(t *testing.T) {
-	sub := newEngineSubmitter(t)
-	f := mustFeed(t, DefaultFeedConfig(), sub)
+	sub := newFakeSequencer(t)
+	f := feedMust(t, DefaultFeedConfig(), sub)
 	f.ResumeFrom(nil, nil)
 	sub.stopped = true
 	if err := f.Run(context.Background()); !errors.Is(err, wal.ErrStopped) {
 		t.Errorf("Run = %v, want wal.ErrStopped", err)
 	}
 	// Stopping after the start read: the first submit fails.
-	sub = newEngineSubmitter(t)
-	f = mustFeed(t, DefaultFeedConfig(), stopAfterRead{sub})
+	sub = newFakeSequencer(t)
+	f = feedMust(t, DefaultFeedConfig(), feedStopAfterRead{sub})
 	if err := f.Run(context.Background()); !errors.Is(err, wal.ErrStopped) {
 		t.Errorf("Run = %v, want wal.ErrStopped", err)
 	}
 }
 
-// stopAfterRead reads but refuses every command as stopped.
-type stopAfterRead struct{ *engineSubmitter }
+// feedStopAfterRead reads but refuses every command as stopped.
+type feedStopAfterRead struct{ *fakeSequencer }
 
-func (s stopAfterRead) SubmitBatch(_ context.Context, cmds []engine.Command) []wal.Result {
+func (s feedStopAfterRead) SubmitBatch(_ context.Context, cmds []engine.Command) []wal.Result {
 	out := make([]wal.Result, len(cmds))
 	for i := range out {
 		out[i].Err = wal.ErrStopped
 	}
 	return out
+}
+
+// The config is part of the serve config file: its defaults survive a
+// round trip, and a file that sets a few fields keeps the others' defaults.
+func TestFeedConfigJSON(t *testing.T) {
+	data, err := json.Marshal(DefaultFeedConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"mode":"gbm"`, `"interval":"250ms"`, `"clockInterval":"1s"`, `"BTCUSDT":"100000"`, `"seed":1`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("%s lacks %s", data, want)
+		}
+	}
+	var back FeedConfig
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	// Compared in JSON: decimals equal in value may differ in their
+	// internal form.
+	if again, _ := json.Marshal(back); string(again) != string(data) {
+		t.Errorf("round trip: %s, want %s", again, data)
+	}
+	cfg := DefaultFeedConfig()
+	if err := json.Unmarshal([]byte(`{"interval":"1s","seed":9,"startPrices":{"BTCUSDT":"60000"}}`), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(cfg.Interval) != time.Second || cfg.Seed != 9 || cfg.Mode != FeedGBM || time.Duration(cfg.ClockInterval) != time.Second ||
+		!cfg.StartPrices["BTCUSDT"].Equal(decimal.NewFromInt(60_000)) || !cfg.StartPrices["SOLUSDT"].Equal(decimal.NewFromInt(150)) {
+		t.Errorf("partial file: %+v", cfg)
+	}
+}
+
+// A header is any first line with neither a time nor a price.
+func TestFeedCSVHeaderForms(t *testing.T) {
+	for _, header := range []string{"", "timestamp,symbol,price\n", "time, market, index\n"} {
+		f, err := feedFromCSV(t, feedWriteFile(t, "p.csv", header+"1767225600000,BTCUSDT,100000\n"))
+		if err != nil {
+			t.Errorf("header %q: %v", header, err)
+			continue
+		}
+		if cmds, _ := f.Step(); len(cmds) != 1 || cmds[0].PriceTicks != 1_000_000 {
+			t.Errorf("header %q: %+v", header, cmds)
+		}
+	}
+	// A first line with a price is a row, and its bad time is reported.
+	if _, err := feedFromCSV(t, feedWriteFile(t, "p.csv", "then,BTCUSDT,100000\n")); err == nil || !strings.Contains(err.Error(), `p.csv:1: timestamp "then"`) {
+		t.Errorf("bad first row: %v", err)
+	}
 }
