@@ -68,9 +68,10 @@ const (
 	makerMaxBps     = 5_000
 	makerMinRefresh = 10 * time.Millisecond
 	makerMaxRefresh = time.Hour
-	// makerMaxNotional bounds the USDT amounts of the config (10^12 USDT
-	// in quote units still fits int64 with room for sums).
-	makerMaxNotional = 1_000_000_000_000 * fixed.QuoteUnitsPerWhole
+	// makerMaxNotional bounds the USDT amounts of the config (10^9 USDT):
+	// the notionals of a whole ladder, each at most the cap, then sum
+	// far inside int64.
+	makerMaxNotional = 1_000_000_000 * fixed.QuoteUnitsPerWhole
 )
 
 // Makers runs one market maker per market. Each refresh it reads the index
@@ -216,11 +217,14 @@ func (m *Makers) Commands(market engine.MarketID, indexTicks, positionLots int64
 	// proportion to the position up to the cap: index × skew × position /
 	// (cap × 10,000). Both divisions truncate, which composes exactly, so
 	// the shift is rounded toward zero once and a tiny position leaves the
-	// quotes where they were. index × skew fits: at most 2^40 × 5,000.
+	// quotes where they were.
 	clamped := max(-m.capQuote, min(invQuote, m.capQuote))
-	shift, err := fixed.MulDiv(indexTicks*m.cfg.SkewBps, clamped, m.capQuote, fixed.RoundTowardZero)
+	shift, err := fixed.Mul(indexTicks, m.cfg.SkewBps)
+	if err == nil {
+		shift, err = fixed.MulDiv(shift, clamped, m.capQuote, fixed.RoundTowardZero)
+	}
 	if err != nil {
-		shift = 0
+		shift = 0 // an index beyond any book's prices: it is refused anyway
 	}
 	shift /= bpsPerUnit
 	mid := max(1, indexTicks-shift)
