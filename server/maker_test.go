@@ -396,7 +396,7 @@ func TestFeedAndMakersWithSequencer(t *testing.T) {
 		}
 	}
 	for _, c := range takerCmds {
-		if res := seq.Submit(ctx, c); res.Err != nil {
+		if res := seq.Submit(context.Background(), c); res.Err != nil {
 			t.Fatalf("taker: %v", res.Err)
 		}
 	}
