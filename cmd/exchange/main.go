@@ -1,5 +1,6 @@
 // Command exchange runs the paper-trading exchange and its tools.
 //
+//	exchange serve [--config FILE] [--data DIR] [--listen ADDR] [flags]
 //	exchange bench book [--commands N] [--seed S]
 //	exchange wal inspect --data DIR [--limit N]
 //	exchange replay --data DIR [--verify]
@@ -21,6 +22,8 @@ func main() {
 const usage = `usage: exchange <command> [flags]
 
 commands:
+  serve         run the exchange: the HTTP API over the journal in --data,
+                with a simulated price feed and market makers
   bench book    run the standard order flow F1 on one order book and print
                 throughput and per-command latency
   wal inspect   list the commands and snapshots the log in --data holds
@@ -30,6 +33,8 @@ commands:
 
 func run(args []string, stdout, stderr io.Writer) int {
 	switch {
+	case len(args) >= 1 && args[0] == "serve":
+		return serve(args[1:], stdout, stderr)
 	case len(args) >= 2 && args[0] == "bench" && args[1] == "book":
 		return benchBook(args[2:], stdout, stderr)
 	case len(args) >= 2 && args[0] == "wal" && args[1] == "inspect":

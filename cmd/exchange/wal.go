@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/paperperps/exchange/engine"
+	"github.com/paperperps/exchange/server"
 	"github.com/paperperps/exchange/wal"
 )
 
@@ -101,7 +102,11 @@ func replay(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer l.Close()
-	cfg := engine.DefaultConfig()
+	cfg, err := server.EngineConfig(*dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "exchange:", err)
+		return 1
+	}
 	first, err := l.FirstSeq()
 	snaps, err2 := l.Snapshots()
 	if err = errors.Join(err, err2); err != nil {
@@ -170,10 +175,14 @@ func replayStart(cfg engine.Config, first uint64, snaps []wal.Snapshot) (*engine
 	return nil, 0, fmt.Errorf("no snapshot restores the state before command %d", first)
 }
 
-// openExisting opens the log in dir, which must exist.
+// openExisting opens the log in dir, which must exist: a data directory
+// of `exchange serve` (its journal is in wal/) or a journal itself.
 func openExisting(dir string) (*wal.Log, error) {
 	if !dirExists(dir) {
 		return nil, fmt.Errorf("%s: no data directory", dir)
+	}
+	if j := server.JournalDir(dir); dirExists(j) {
+		dir = j
 	}
 	return wal.Open(wal.Options{Dir: dir})
 }

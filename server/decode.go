@@ -1,0 +1,205 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/paperperps/exchange/engine"
+	"github.com/paperperps/exchange/fixed"
+	"github.com/shopspring/decimal"
+)
+
+// Number is a decimal sent as a JSON string in plain notation: an optional
+// minus, digits, and an optional fraction ("0.001", "-12.5"). Exponents,
+// "NaN", "Infinity", leading "+" or ".", and bare JSON numbers are refused:
+// a JSON number goes through float64 in most clients, and a price that
+// changes on its way is worse than an error.
+type Number struct {
+	decimal.Decimal
+	set bool
+}
+
+// maxNumberLen bounds a number's text; the largest meaningful value (an
+// int64 of 10^-6 USDT) has 20 digits.
+const maxNumberLen = 40
+
+func (n *Number) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || b[0] != '"' {
+		return errors.New("want a decimal string such as \"0.5\"")
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	d, err := parseNumber(s)
+	if err != nil {
+		return err
+	}
+	n.Decimal, n.set = d, true
+	return nil
+}
+
+func parseNumber(s string) (decimal.Decimal, error) {
+	if len(s) == 0 || len(s) > maxNumberLen {
+		return decimal.Decimal{}, errors.New("want a decimal string of 1 to 40 characters")
+	}
+	digits, frac := 0, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '-' && i == 0:
+		case c == '.' && !frac && digits > 0 && i < len(s)-1:
+			frac = true
+		default:
+			return decimal.Decimal{}, errors.New("want a plain decimal such as \"0.5\" (no exponent, sign or spaces)")
+		}
+	}
+	if digits == 0 {
+		return decimal.Decimal{}, errors.New("want a plain decimal such as \"0.5\"")
+	}
+	return decimal.NewFromString(s)
+}
+
+// decodeBody reads r's JSON body into v strictly: one object, no unknown
+// fields, nothing after it, at most maxBody bytes (http.MaxBytesReader is
+// already set by the middleware). A wrong type names its field.
+func decodeBody(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return apiErr(http.StatusBadRequest, codeMalformed, "the request needs a JSON body")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return apiErr(http.StatusBadRequest, codeMalformed, "data after the JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return apiErr(http.StatusBadRequest, codeMalformed, "malformed JSON at byte %d: %v", syn.Offset, err)
+	case errors.As(err, &typ):
+		return apiErr(http.StatusBadRequest, codeInvalidParam, "field %q: want %s, got JSON %s", typ.Field, typ.Type, typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return apiErr(http.StatusBadRequest, codeUnknownField, "%s", strings.TrimPrefix(err.Error(), "json: "))
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return apiErr(http.StatusBadRequest, codeMalformed, "truncated JSON")
+	}
+	// Number.UnmarshalJSON's own errors come wrapped with the field's path.
+	return apiErr(http.StatusBadRequest, codeInvalidParam, "%v", err)
+}
+
+// query is a request's query parameters, checked strictly: each endpoint
+// names the parameters it takes, and anything else, or a repeated one, is
+// refused.
+type query struct {
+	v url.Values
+}
+
+func parseQuery(r *http.Request, allowed ...string) (query, error) {
+	v, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return query{}, apiErr(http.StatusBadRequest, codeMalformed, "malformed query: %v", err)
+	}
+	for k, vals := range v {
+		ok := false
+		for _, a := range allowed {
+			ok = ok || a == k
+		}
+		if !ok {
+			return query{}, apiErr(http.StatusBadRequest, codeUnknownField, "unknown query parameter %q", k)
+		}
+		if len(vals) != 1 {
+			return query{}, apiErr(http.StatusBadRequest, codeInvalidParam, "query parameter %q given %d times", k, len(vals))
+		}
+	}
+	return query{v}, nil
+}
+
+func (q query) has(k string) bool { return q.v.Has(k) }
+
+func (q query) str(k string) string { return q.v.Get(k) }
+
+// int parses parameter k in [lo, hi], def when absent.
+func (q query) int(k string, def, lo, hi int64) (int64, error) {
+	if !q.v.Has(k) {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(q.v.Get(k), 10, 64)
+	if err != nil || n < lo || n > hi {
+		return 0, apiErr(http.StatusBadRequest, codeInvalidParam, "%s: want an integer in [%d, %d]", k, lo, hi)
+	}
+	return n, nil
+}
+
+// market resolves a symbol.
+func (s *Server) market(symbol string) (*engine.Market, error) {
+	if symbol == "" {
+		return nil, apiErr(http.StatusBadRequest, codeMissingParam, "symbol is required")
+	}
+	for i := range s.markets {
+		if s.markets[i].Symbol == symbol {
+			return &s.markets[i], nil
+		}
+	}
+	return nil, apiErr(http.StatusBadRequest, engine.ReasonUnknownMarket.String(), "unknown symbol %q", symbol)
+}
+
+// ticks converts a price on m's tick grid; field names it in the error.
+func ticks(m *engine.Market, n Number, field string) (int64, error) {
+	if !n.set {
+		return 0, apiErr(http.StatusBadRequest, codeMissingParam, "%s is required", field)
+	}
+	t, err := m.Grid.Ticks(n.Decimal, maxTicks)
+	if err != nil {
+		return 0, apiErr(http.StatusBadRequest, codeInvalidParam, "%s: %v", field, err)
+	}
+	return t, nil
+}
+
+// lots converts a quantity on m's lot grid.
+func lots(m *engine.Market, n Number, field string) (int64, error) {
+	if !n.set {
+		return 0, apiErr(http.StatusBadRequest, codeMissingParam, "%s is required", field)
+	}
+	l, err := m.Grid.Lots(n.Decimal, maxLots)
+	if err != nil {
+		return 0, apiErr(http.StatusBadRequest, codeInvalidParam, "%s: %v", field, err)
+	}
+	return l, nil
+}
+
+// quote converts a USDT amount, which must be positive.
+func quote(n Number, field string) (int64, error) {
+	if !n.set {
+		return 0, apiErr(http.StatusBadRequest, codeMissingParam, "%s is required", field)
+	}
+	q, err := fixed.QuoteUnits(n.Decimal, 1, maxQuote)
+	if err != nil {
+		return 0, apiErr(http.StatusBadRequest, codeInvalidParam, "%s: %v", field, err)
+	}
+	return q, nil
+}
+
+// Bounds of what a request may carry, far beyond any real order and far
+// inside int64 so that sums of them cannot overflow: 10^12 ticks or lots,
+// 10^9 USDT.
+const (
+	maxTicks = 1_000_000_000_000
+	maxLots  = 1_000_000_000_000
+	maxQuote = 1_000_000_000 * fixed.QuoteUnitsPerWhole
+)
