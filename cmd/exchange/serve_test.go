@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets a test run this binary as the exchange command: with
+// EXCHANGE_CLI=1 it is the CLI, its arguments after "--".
+func TestMain(m *testing.M) {
+	if os.Getenv("EXCHANGE_CLI") == "1" {
+		args := os.Args
+		for i, a := range args {
+			if a == "--" {
+				args = args[i+1:]
+				break
+			}
+		}
+		os.Exit(run(args, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// startServe runs `exchange serve` as a child process on dir and returns
+// it with its base URL once it listens.
+func startServe(t *testing.T, dir string, extra ...string) (*exec.Cmd, string, *bytes.Buffer) {
+	t.Helper()
+	args := append([]string{"-test.run=^$", "--", "serve", "--data", dir, "--listen", "127.0.0.1:0", "--log-level", "warn"}, extra...)
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "EXCHANGE_CLI=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no banner: %v; stderr: %s", err, stderr.String())
+	}
+	go io.Copy(io.Discard, out)
+	m := regexp.MustCompile(`serving on (http://\S+) `).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("banner %q", line)
+	}
+	return cmd, m[1], &stderr
+}
+
+func getJSON(t *testing.T, url string, out any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The README's first command, as a process: on an empty directory it
+// starts with markets, moving prices, makers' depth and a credentials
+// file; SIGTERM stops it with exit 0 after a snapshot; a restart on the
+// same directory continues from the same state (the same journal, the
+// same keys).
+func TestServeLifecycle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the exchange twice")
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	cmd, base, stderr := startServe(t, dir)
+	var health map[string]string
+	getJSON(t, base+"/healthz", &health)
+	if health["status"] != "ok" {
+		t.Fatalf("healthz %v", health)
+	}
+	creds, err := os.ReadFile(filepath.Join(dir, "credentials.json"))
+	if err != nil || !strings.Contains(string(creds), `"apiSecret"`) {
+		t.Fatalf("credentials: %v %s", err, creds)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "credentials.json")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file mode: %v %v", st.Mode(), err)
+	}
+	// The makers quote once the feed has set an index: wait for depth.
+	var depth struct {
+		Bids [][2]string `json:"bids"`
+		Asks [][2]string `json:"asks"`
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(depth.Bids) == 0 || len(depth.Asks) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no depth after 20 s; stderr: %s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+		getJSON(t, base+"/v1/depth?symbol=BTCUSDT", &depth)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("after SIGTERM: %v; stderr: %s", err, stderr.String())
+	}
+
+	// Restart: the journal continues; no second bootstrap (the same
+	// accounts), the same credentials.
+	var before bytes.Buffer
+	if code := run([]string{"replay", "--data", dir}, &before, io.Discard); code != 0 {
+		t.Fatalf("replay exit %d", code)
+	}
+	_, base, _ = startServe(t, dir, "--feed", "off", "--makers", "off")
+	getJSON(t, base+"/healthz", &health)
+	again, err := os.ReadFile(filepath.Join(dir, "credentials.json"))
+	if err != nil || !bytes.Equal(again, creds) {
+		t.Fatalf("credentials changed over a restart:\n%s\n%s", creds, again)
+	}
+	var mark struct {
+		IndexPrice string `json:"indexPrice"`
+	}
+	getJSON(t, base+"/v1/mark?symbol=BTCUSDT", &mark)
+	if mark.IndexPrice == "" || mark.IndexPrice == "0" {
+		t.Fatalf("index after restart: %+v", mark)
+	}
+	if !strings.Contains(before.String(), "state hash") {
+		t.Fatalf("replay output %s", before.String())
+	}
+}
