@@ -139,7 +139,8 @@ type FillResult struct {
 // command created).
 func orderResult(m *engine.Market, cmd *engine.Command, evs []engine.Event, id orderbook.OrderID, seq uint64) OrderResult {
 	res := OrderResult{Market: m.Symbol, Side: cmd.Side.String(), Status: OrderStatusNew, Fills: []FillResult{}, Seq: seq}
-	var qty, filled, value int64
+	var qty, filled int64
+	notional := decimal.Zero // of the order's own fills, for the average
 	for _, ev := range evs {
 		switch ev.Kind {
 		case engine.EventOrderAccepted:
@@ -175,9 +176,10 @@ func orderResult(m *engine.Market, cmd *engine.Command, evs []engine.Event, id o
 		case engine.EventFill:
 			if ev.OrderID == id {
 				filled += ev.QtyLots
-				value += ev.PriceTicks * ev.QtyLots // ticks × lots: in range for any valid order
-				res.Fills = append(res.Fills, FillResult{Price: m.Grid.Price(ev.PriceTicks), Qty: m.Grid.Qty(ev.QtyLots),
-					Fee: fixed.QuoteAmount(ev.FeeQuote), Maker: uint64(ev.MakerOrderID)})
+				f := FillResult{Price: m.Grid.Price(ev.PriceTicks), Qty: m.Grid.Qty(ev.QtyLots),
+					Fee: fixed.QuoteAmount(ev.FeeQuote), Maker: uint64(ev.MakerOrderID)}
+				notional = notional.Add(f.Price.Mul(f.Qty))
+				res.Fills = append(res.Fills, f)
 			} else if ev.MakerOrderID == id {
 				filled += ev.QtyLots
 			}
@@ -200,7 +202,7 @@ func orderResult(m *engine.Market, cmd *engine.Command, evs []engine.Event, id o
 		for _, f := range res.Fills {
 			total = total.Add(f.Qty)
 		}
-		avg := m.Grid.Price(1).Mul(decimal.NewFromInt(value)).Mul(m.Grid.LotSize()).DivRound(total, -m.Grid.TickSize().Exponent()+4)
+		avg := notional.DivRound(total, -m.Grid.TickSize().Exponent()+4)
 		res.AvgPrice = &avg
 	}
 	if res.Status == OrderStatusNew && filled > 0 {
