@@ -188,6 +188,12 @@ func TestBadRequests(t *testing.T) {
 		{name: "empty body", creds: &bob, method: "POST", path: "/v1/order", body: ``, status: bad, code: malformed},
 		{name: "blank body", creds: &bob, method: "POST", path: "/v1/order", body: " \n\t", status: bad, code: malformed},
 		{name: "unknown field", creds: &bob, method: "POST", path: "/v1/order", body: order(`,"leverage":"10"`), status: bad, code: unknownF},
+		{name: "field name in another case", creds: &bob, method: "POST", path: "/v1/order", body: strings.Replace(order(""), `"symbol"`, `"SYMBOL"`, 1), status: bad, code: unknownF},
+		{name: "field given twice", creds: &bob, method: "POST", path: "/v1/order", body: order(`,"symbol":"ETHUSDT"`), status: bad, code: malformed},
+		{name: "array body", creds: &bob, method: "POST", path: "/v1/order", body: `[]`, status: bad, code: malformed},
+		{name: "null body", creds: te.admin(), method: "POST", path: "/v1/admin/accounts", body: `null`, status: bad, code: malformed},
+		{name: "query on a body endpoint", creds: &bob, method: "POST", path: "/v1/order", query: "timeInForce=ioc", body: order(""), status: bad, code: unknownF},
+		{name: "unclean path", method: "GET", path: "/v1//depth", query: "symbol=BTCUSDT", status: notFound, code: codeNotFound},
 		// Types.
 		{name: "number for a price", creds: &bob, method: "POST", path: "/v1/order", body: orderWith("price", `99000`), status: bad, code: invalid},
 		{name: "number for a quantity", creds: &bob, method: "POST", path: "/v1/order", body: orderWith("quantity", `0.01`), status: bad, code: invalid},

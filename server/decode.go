@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -30,16 +31,21 @@ type Number struct {
 const maxNumberLen = 40
 
 func (n *Number) UnmarshalJSON(b []byte) error {
+	// The error is a json.UnmarshalTypeError so that encoding/json fills
+	// in the field's name; Value carries the reason.
+	bad := func(reason string) error {
+		return &json.UnmarshalTypeError{Value: reason, Type: reflect.TypeFor[Number]()}
+	}
 	if len(b) == 0 || b[0] != '"' {
-		return errors.New("want a decimal string such as \"0.5\"")
+		return bad("not a decimal string such as \"0.5\"")
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return err
+		return bad("not a decimal string")
 	}
 	d, err := parseNumber(s)
 	if err != nil {
-		return err
+		return bad(err.Error())
 	}
 	n.Decimal, n.set = d, true
 	return nil
@@ -68,12 +74,21 @@ func parseNumber(s string) (decimal.Decimal, error) {
 	return decimal.NewFromString(s)
 }
 
-// decodeBody reads r's JSON body into v strictly: one object, no unknown
-// fields, nothing after it, at most maxBody bytes (http.MaxBytesReader is
-// already set by the middleware). A wrong type names its field.
+// decodeBody reads r's JSON body into v strictly: one object whose keys
+// are v's fields spelt exactly (encoding/json would match them in any
+// case) and each given once, nothing after it, at most maxBody bytes
+// (http.MaxBytesReader is set by the middleware). A wrong type names its
+// field.
 func decodeBody(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return apiErr(http.StatusBadRequest, codeMalformed, "the request needs a JSON body")
+	}
+	if trimmed[0] != '{' {
+		return apiErr(http.StatusBadRequest, codeMalformed, "the body must be a JSON object")
+	}
+	if err := checkKeys(body, jsonFields(reflect.TypeOf(v).Elem())); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -92,8 +107,10 @@ func jsonError(err error) error {
 	switch {
 	case errors.As(err, &syn):
 		return apiErr(http.StatusBadRequest, codeMalformed, "malformed JSON at byte %d: %v", syn.Offset, err)
+	case errors.As(err, &typ) && typ.Type == reflect.TypeFor[Number]():
+		return apiErr(http.StatusBadRequest, codeInvalidParam, "%s: %s", typ.Field, typ.Value)
 	case errors.As(err, &typ):
-		return apiErr(http.StatusBadRequest, codeInvalidParam, "field %q: want %s, got JSON %s", typ.Field, typ.Type, typ.Value)
+		return apiErr(http.StatusBadRequest, codeInvalidParam, "%s: want %s, got JSON %s", typ.Field, jsonKind(typ.Type), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return apiErr(http.StatusBadRequest, codeUnknownField, "%s", strings.TrimPrefix(err.Error(), "json: "))
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
@@ -101,6 +118,71 @@ func jsonError(err error) error {
 	}
 	// Number.UnmarshalJSON's own errors come wrapped with the field's path.
 	return apiErr(http.StatusBadRequest, codeInvalidParam, "%v", err)
+}
+
+// jsonKind names a Go type as a JSON client knows it.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "an object"
+}
+
+// jsonFields lists the JSON names of struct type t's fields, those of
+// embedded structs included.
+func jsonFields(t reflect.Type) map[string]bool {
+	names := map[string]bool{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case f.Anonymous && tag == "" && f.Type.Kind() == reflect.Struct:
+			for k := range jsonFields(f.Type) {
+				names[k] = true
+			}
+		case tag != "" && tag != "-":
+			names[tag] = true
+		}
+	}
+	return names
+}
+
+// checkKeys refuses a top-level key of the object in body that is not
+// among names exactly, or that comes twice. Malformed JSON is left to the
+// decoder, which reports it with its position.
+func checkKeys(body []byte, names map[string]bool) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := tok.(string)
+		switch {
+		case !names[key]:
+			return apiErr(http.StatusBadRequest, codeUnknownField, "unknown field %q", key)
+		case seen[key]:
+			return apiErr(http.StatusBadRequest, codeMalformed, "field %q given twice", key)
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+	}
+	return nil
 }
 
 // query is a request's query parameters, checked strictly: each endpoint

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"path"
 
 	"github.com/paperperps/exchange/engine"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -58,6 +59,12 @@ func (s *Server) Handler() http.Handler {
 	// Everything else: a JSON error with its code rather than the
 	// multiplexer's plain text.
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The multiplexer would redirect an unclean path ("/v1//depth",
+		// "/v1/depth/") with an HTML body; an API answers JSON.
+		if r.URL.Path != path.Clean(r.URL.Path) {
+			writeError(w, apiErr(http.StatusNotFound, codeNotFound, "no endpoint %s", r.URL.Path))
+			return
+		}
 		h, pattern := mux.Handler(r)
 		if pattern == "" {
 			// mux.Handler answers 405 for a known path with another method.

@@ -243,6 +243,11 @@ func (s *Server) prepare(w http.ResponseWriter, r *request, level int) error {
 		return apiErr(http.StatusBadRequest, codeMalformed, "reading the body: %v", err)
 	}
 	r.body = body
+	// A body endpoint takes no query: a parameter there would be ignored,
+	// and an order must not silently differ from what was sent.
+	if (r.Method == http.MethodPost || r.Method == http.MethodPut) && r.URL.RawQuery != "" {
+		return apiErr(http.StatusBadRequest, codeUnknownField, "%s %s takes its parameters in the JSON body, not the query", r.Method, r.URL.Path)
+	}
 	if level == public {
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
 		if err != nil {
