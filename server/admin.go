@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/paperperps/exchange/engine"
 	"github.com/paperperps/exchange/fixed"
@@ -38,7 +40,9 @@ func (s *Server) postAccount(w http.ResponseWriter, r *request) error {
 	// The deposit names the account, whose id the engine assigns as it
 	// creates it: so it follows as a second command. Should it fail, the
 	// account exists, empty, and the error says why.
-	res := s.sub.Submit(r.Context(), cmds[0])
+	ctx, cancel := context.WithTimeout(r.Context(), time.Duration(s.cfg.Timeout))
+	defer cancel()
+	res := s.sub.Submit(ctx, cmds[0])
 	if err := s.resultErr(res.Err); err != nil {
 		return err
 	}

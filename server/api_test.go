@@ -135,3 +135,30 @@ func TestRateLimitAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+// Cancelling a partly filled order answers its whole quantity and what had
+// filled; amending it down to what filled ends it as filled.
+func TestCancelAndAmendAnswerTotals(t *testing.T) {
+	te := startExchange(t, t.TempDir(), nil)
+	alice, bob := te.account(3), te.account(4)
+	te.must(te.admin(), "POST", "/v1/admin/index", "", map[string]string{"symbol": "ETHUSDT", "price": "3000"}, nil)
+	for _, cid := range []string{"a", "b"} {
+		te.must(&alice, "POST", "/v1/order", "", map[string]any{"symbol": "ETHUSDT", "side": "sell", "type": "limit",
+			"price": "3000", "quantity": "1", "clientOrderId": cid}, nil)
+	}
+	te.must(&bob, "POST", "/v1/order", "", map[string]any{"symbol": "ETHUSDT", "side": "buy", "type": "market", "quantity": "1.4"}, nil)
+	var cancelled OrderResult
+	te.must(&alice, "DELETE", "/v1/order", "symbol=ETHUSDT&clientOrderId=b", nil, &cancelled)
+	if cancelled.Status != OrderStatusCancelled || !cancelled.Quantity.Equal(decimal.NewFromInt(1)) ||
+		!cancelled.ExecutedQty.Equal(decimal.RequireFromString("0.4")) || cancelled.AvgPrice == nil {
+		t.Fatalf("cancelled %+v", cancelled)
+	}
+	te.must(&alice, "POST", "/v1/order", "", map[string]any{"symbol": "ETHUSDT", "side": "sell", "type": "limit",
+		"price": "3000", "quantity": "1", "clientOrderId": "c"}, nil)
+	te.must(&bob, "POST", "/v1/order", "", map[string]any{"symbol": "ETHUSDT", "side": "buy", "type": "market", "quantity": "0.3"}, nil)
+	var amended OrderResult
+	te.must(&alice, "PUT", "/v1/order", "", map[string]any{"symbol": "ETHUSDT", "clientOrderId": "c", "price": "3000", "quantity": "0.3"}, &amended)
+	if amended.Status != OrderStatusFilled || !amended.ExecutedQty.Equal(decimal.RequireFromString("0.3")) {
+		t.Fatalf("amended to filled %+v", amended)
+	}
+}

@@ -48,8 +48,6 @@ func reasonStatus(r engine.Reason) int {
 	switch r {
 	case engine.ReasonUnknownOrder:
 		return http.StatusNotFound
-	case engine.ReasonUnknownAccount:
-		return http.StatusUnauthorized
 	case engine.ReasonTooManyAccounts:
 		return http.StatusServiceUnavailable
 	}

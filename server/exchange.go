@@ -221,12 +221,12 @@ func Open(cfg Config, log *slog.Logger) (_ *Exchange, err error) {
 	if x.CredentialsFile, err = x.writeCredentials(keys, len(ecfg.Markets)); err != nil {
 		return nil, err
 	}
-	if cfg.Feed.Mode != "off" {
-		if x.feed, err = NewFeed(cfg.Feed, ecfg.Markets, x.seq, log.With("part", "feed")); err != nil {
-			return nil, err
-		}
-		x.srv.feed = x.feed
+	// The feed runs in every mode: with "off" it sends no prices but still
+	// the clock ticks that make funding and triggers happen on time.
+	if x.feed, err = NewFeed(cfg.Feed, ecfg.Markets, x.seq, log.With("part", "feed")); err != nil {
+		return nil, err
 	}
+	x.srv.feed = x.feed
 	if cfg.Makers.Enabled {
 		if x.makers, err = NewMakers(cfg.Makers, ecfg.Markets, makers, x.seq, log.With("part", "makers")); err != nil {
 			return nil, err
@@ -333,8 +333,16 @@ func (x *Exchange) bootstrap(markets []engine.Market) error {
 
 // credentialsList is the credentials file's content.
 type credentialsList struct {
-	Admin    Credentials  `json:"admin"`
-	Accounts []NewAccount `json:"accounts"`
+	Admin    Credentials         `json:"admin"`
+	Accounts []accountCredential `json:"accounts"`
+}
+
+// accountCredential is one account's entry: its id, its role (each
+// market's maker, then the demo accounts) and its credentials.
+type accountCredential struct {
+	Account engine.AccountID `json:"account"`
+	Role    string           `json:"role"`
+	Credentials
 }
 
 // writeCredentials writes the admin's and the first accounts' (makers
@@ -344,8 +352,12 @@ func (x *Exchange) writeCredentials(keys *Keys, markets int) (string, error) {
 	list := credentialsList{Admin: keys.Admin()}
 	for i := range markets + x.cfg.DemoAccounts {
 		a := engine.AccountID(i)
+		role := "demo"
+		if i < markets {
+			role = "maker " + x.srv.markets[i].Symbol
+		}
 		if x.srv.accounts.has(a) {
-			list.Accounts = append(list.Accounts, NewAccount{Account: a, Credentials: keys.Account(a)})
+			list.Accounts = append(list.Accounts, accountCredential{Account: a, Role: role, Credentials: keys.Account(a)})
 		}
 	}
 	b, err := json.MarshalIndent(list, "", "  ")

@@ -30,7 +30,8 @@ func startExchange(t testing.TB, dir string, edit func(*Config)) *testExchange {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Data, cfg.Listen = dir, "127.0.0.1:0"
-	cfg.Feed.Mode, cfg.Makers.Enabled, cfg.DemoAccounts = "off", false, 2
+	// No prices and no clock ticks: the tests' commands are the only ones.
+	cfg.Feed.Mode, cfg.Feed.ClockInterval, cfg.Makers.Enabled, cfg.DemoAccounts = "off", 0, false, 2
 	if edit != nil {
 		edit(&cfg)
 	}

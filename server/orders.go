@@ -135,6 +135,23 @@ type FillResult struct {
 	Maker uint64          `json:"makerOrderId"`
 }
 
+// withHistory completes res with the order's totals as History has them
+// after the command (it saw the command's events before the answer):
+// the events of a cancel or an amend tell only what changed, not what had
+// filled before.
+func (s *Server) withHistory(a engine.AccountID, res OrderResult) OrderResult {
+	info, ok := s.hist.Order(a, orderbook.OrderID(res.OrderID))
+	if !ok {
+		return res
+	}
+	res.Quantity, res.ExecutedQty, res.Status, res.CancelReason = info.OrigQty, info.ExecutedQty, info.Status, info.CancelReason
+	if info.ExecutedQty.IsPositive() {
+		avg := info.AvgPrice
+		res.AvgPrice = &avg
+	}
+	return res
+}
+
 // orderResult reads the command's events for order id (0: the order the
 // command created).
 func orderResult(m *engine.Market, cmd *engine.Command, evs []engine.Event, id orderbook.OrderID, seq uint64) OrderResult {
@@ -185,7 +202,7 @@ func orderResult(m *engine.Market, cmd *engine.Command, evs []engine.Event, id o
 			}
 		case engine.EventOrderCancelled:
 			if ev.OrderID == id {
-				res.Status, res.CancelReason = OrderStatusCancelled, ev.Reason.String()
+				res.Status, res.CancelReason, res.Side = OrderStatusCancelled, ev.Reason.String(), ev.Side.String()
 				if qty == 0 {
 					qty = ev.QtyLots
 				}
@@ -306,13 +323,7 @@ func (s *Server) deleteOrder(w http.ResponseWriter, r *request) error {
 			id = ev.OrderID
 		}
 	}
-	res := orderResult(m, &cmd, evs, id, seq)
-	for _, ev := range evs {
-		if ev.Kind == engine.EventOrderCancelled && ev.OrderID == id {
-			res.Side = ev.Side.String()
-		}
-	}
-	writeJSON(w, http.StatusOK, res)
+	writeJSON(w, http.StatusOK, s.withHistory(r.who.account, orderResult(m, &cmd, evs, id, seq)))
 	return nil
 }
 
@@ -345,11 +356,12 @@ func (s *Server) putOrder(w http.ResponseWriter, r *request) error {
 	}
 	id := cmd.OrderID
 	for _, ev := range evs {
-		if ev.Kind == engine.EventOrderAmended && id == 0 {
+		// Amended, or ended by the amend (down to what had filled).
+		if (ev.Kind == engine.EventOrderAmended || ev.Kind == engine.EventOrderCancelled) && ev.Account == r.who.account && id == 0 {
 			id = ev.OrderID
 		}
 	}
-	writeJSON(w, http.StatusOK, orderResult(m, &cmd, evs, id, seq))
+	writeJSON(w, http.StatusOK, s.withHistory(r.who.account, orderResult(m, &cmd, evs, id, seq)))
 	return nil
 }
 

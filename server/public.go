@@ -65,8 +65,8 @@ func (s *Server) getMarkets(w http.ResponseWriter, r *request) error {
 }
 
 // Depth is a snapshot of a book: levels best first, as [price, quantity]
-// pairs, and the book's update id, which the WebSocket depth diffs chain
-// from.
+// pairs, and the book's update id, which grows with every change of the
+// book.
 type Depth struct {
 	Market   string               `json:"symbol"`
 	UpdateID uint64               `json:"updateId"`
