@@ -67,7 +67,7 @@ func (s *Server) postAccount(w http.ResponseWriter, r *request) error {
 			return err
 		}
 		for _, ev := range evs {
-			if ev.Kind == engine.EventBalance {
+			if ev.Kind == engine.EventBalance && ev.Account == out.Account && ev.Cause == engine.CauseDeposit {
 				out.Wallet = fixed.QuoteAmount(ev.BalanceQuote)
 			}
 		}
@@ -111,7 +111,7 @@ func (s *Server) moneyCommand(kind engine.CommandKind) handler {
 		}
 		out := Balance{Account: *req.Account, Seq: seq}
 		for _, ev := range evs {
-			if ev.Kind == engine.EventBalance {
+			if ev.Kind == engine.EventBalance && ev.Account == *req.Account && (ev.Cause == engine.CauseDeposit || ev.Cause == engine.CauseWithdrawal) {
 				out.Wallet = fixed.QuoteAmount(ev.BalanceQuote)
 			}
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paperperps/exchange/engine"
+	"github.com/paperperps/exchange/orderbook"
 	"github.com/shopspring/decimal"
 )
 
@@ -160,5 +162,32 @@ func TestCancelAndAmendAnswerTotals(t *testing.T) {
 	te.must(&alice, "PUT", "/v1/order", "", map[string]any{"symbol": "ETHUSDT", "clientOrderId": "c", "price": "3000", "quantity": "0.3"}, &amended)
 	if amended.Status != OrderStatusFilled || !amended.ExecutedQty.Equal(decimal.RequireFromString("0.3")) {
 		t.Fatalf("amended to filled %+v", amended)
+	}
+}
+
+// Events of other accounts (liquidations due before the command) come
+// first in a command's events: an answer is built from the caller's own.
+func TestAnswersSkipOthersEvents(t *testing.T) {
+	m := &engine.DefaultConfig().Markets[1]
+	cmd := engine.Command{Kind: engine.CmdPlaceOrder, Account: 4, Market: 1, Side: orderbook.Buy, Type: orderbook.Limit,
+		TIF: orderbook.GTC, PriceTicks: 270_000, QtyLots: 1_000}
+	evs := []engine.Event{
+		{Kind: engine.EventOrderAccepted, Account: 2, Market: 1, OrderID: 12, Side: orderbook.Sell, PriceTicks: 279_000, QtyLots: 1_000},
+		{Kind: engine.EventOrderCancelled, Account: 2, Market: 1, OrderID: 12, Side: orderbook.Sell, QtyLots: 1_000, Reason: engine.ReasonUnfilledRemainder},
+		{Kind: engine.EventOrderAccepted, Account: 4, Market: 1, OrderID: 13, Side: orderbook.Buy, PriceTicks: 270_000, QtyLots: 1_000},
+	}
+	res := orderResult(m, &cmd, evs, 0, 9)
+	if res.OrderID != 13 || res.Status != OrderStatusNew || res.Side != "buy" || !res.Quantity.Equal(decimal.NewFromInt(1)) {
+		t.Fatalf("answer %+v", res)
+	}
+	cid, _ := engine.ParseClientOrderID("x")
+	cancel := engine.Command{Kind: engine.CmdCancelOrder, Account: 4, Market: 1, ClientOrderID: cid}
+	evs = []engine.Event{
+		{Kind: engine.EventOrderCancelled, Account: 2, Market: 1, OrderID: 12, Reason: engine.ReasonLiquidation},
+		{Kind: engine.EventOrderCancelled, Account: 4, Market: 0, OrderID: 14, Reason: engine.ReasonLiquidation, ClientOrderID: cid},
+		{Kind: engine.EventOrderCancelled, Account: 4, Market: 1, OrderID: 15, Reason: engine.ReasonCancelledByUser, ClientOrderID: cid},
+	}
+	if id := ownOrderID(&cancel, evs, engine.EventOrderCancelled); id != 15 {
+		t.Fatalf("cancelled order %d, want 15", id)
 	}
 }

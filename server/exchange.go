@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sync"
 	"time"
 
@@ -178,15 +177,11 @@ func Open(cfg Config, log *slog.Logger) (_ *Exchange, err error) {
 	if err != nil {
 		return nil, err
 	}
-	specs, err := x.markets()
-	if err != nil {
+	if x.journal, err = wal.Open(wal.Options{Dir: JournalDir(cfg.Data)}); err != nil {
 		return nil, err
 	}
 	ecfg := engine.DefaultConfig()
-	if ecfg.Markets, err = engine.Compile(specs); err != nil {
-		return nil, err
-	}
-	if x.journal, err = wal.Open(wal.Options{Dir: JournalDir(cfg.Data)}); err != nil {
+	if ecfg.Markets, err = x.markets(x.journal.LastSeq() == 0); err != nil {
 		return nil, err
 	}
 	eng, rep, err := wal.Recover(ecfg, x.journal)
@@ -243,13 +238,18 @@ func Open(cfg Config, log *slog.Logger) (_ *Exchange, err error) {
 	return x, nil
 }
 
-// markets returns the data directory's markets: those it was started with
-// (markets.json), or on a first start the config's (stored for the next).
-func (x *Exchange) markets() ([]engine.MarketSpec, error) {
+// markets returns the data directory's markets, compiled: those its
+// journal was started with (markets.json), or while the journal is empty
+// the config's (stored, after they compile, for the next start). A
+// journal without markets.json is refused: it would replay with other
+// markets than it ran with.
+func (x *Exchange) markets(emptyJournal bool) ([]engine.Market, error) {
 	path := filepath.Join(x.cfg.Data, marketsFile)
 	stored, err := os.ReadFile(path)
-	switch {
-	case err == nil:
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if err == nil && !emptyJournal {
 		specs, err := engine.ParseMarkets(stored)
 		if err != nil {
 			return nil, fmt.Errorf("server: %s: %w", path, err)
@@ -259,14 +259,15 @@ func (x *Exchange) markets() ([]engine.MarketSpec, error) {
 			if err != nil {
 				return nil, err
 			}
-			if !reflect.DeepEqual(marshal(given), marshal(specs)) {
+			if marshal(given) != marshal(specs) {
 				return nil, fmt.Errorf("server: %s differs from the markets %s was started with (%s); a journal replays only with its own markets",
 					x.cfg.MarketsFile, x.cfg.Data, path)
 			}
 		}
-		return specs, nil
-	case !errors.Is(err, os.ErrNotExist):
-		return nil, err
+		return engine.Compile(specs)
+	}
+	if err != nil && !emptyJournal {
+		return nil, fmt.Errorf("server: %s holds a journal but no %s: the markets it ran with are unknown", x.cfg.Data, marketsFile)
 	}
 	specs := engine.DefaultMarkets()
 	if x.cfg.MarketsFile != "" {
@@ -274,11 +275,15 @@ func (x *Exchange) markets() ([]engine.MarketSpec, error) {
 			return nil, err
 		}
 	}
+	markets, err := engine.Compile(specs)
+	if err != nil {
+		return nil, err
+	}
 	b, err := json.MarshalIndent(map[string][]engine.MarketSpec{"markets": specs}, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	return specs, writeFileAtomic(path, append(b, '\n'), 0o600)
+	return markets, writeFileAtomic(path, append(b, '\n'), 0o600)
 }
 
 func readMarkets(path string) ([]engine.MarketSpec, error) {
@@ -404,6 +409,10 @@ func (x *Exchange) Run(ctx context.Context) error {
 		runErr = err
 	case err := <-served:
 		runErr = err
+	case <-x.seq.Done():
+		// Fail-stop: the journal failed; nothing more can be acknowledged,
+		// so the process stops and a restart recovers.
+		runErr = fmt.Errorf("sequencer stopped: %w", x.seq.Err())
 	}
 	x.log.Info("shutting down")
 	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -167,7 +167,7 @@ type MarkInfo struct {
 // bankruptcy price and how it was closed.
 type Liquidation struct {
 	Symbol  string           `json:"symbol"`
-	Account engine.AccountID `json:"account"`
+	Account engine.AccountID `json:"-"` // kept private, as venues do
 	// Side is the liquidation order's: "sell" closes a long.
 	Side string          `json:"side"`
 	Qty  decimal.Decimal `json:"qty"`
@@ -189,12 +189,12 @@ type Liquidation struct {
 // Qty at Price, the bankruptcy price of the liquidated account Against.
 type ADLEvent struct {
 	Symbol  string           `json:"symbol"`
-	Account engine.AccountID `json:"account"`
+	Account engine.AccountID `json:"-"` // kept private, as venues do
 	// Side is the reduction's: "sell" reduced a long.
 	Side    string           `json:"side"`
 	Qty     decimal.Decimal  `json:"qty"`
 	Price   decimal.Decimal  `json:"price"`
-	Against engine.AccountID `json:"against"`
+	Against engine.AccountID `json:"-"`    // kept private, as venues do
 	Time    int64            `json:"time"` // unix ms
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/paperperps/exchange/engine"
@@ -161,10 +162,13 @@ func orderResult(m *engine.Market, cmd *engine.Command, evs []engine.Event, id o
 	for _, ev := range evs {
 		switch ev.Kind {
 		case engine.EventOrderAccepted:
-			if id == 0 {
+			// Other accounts' events can come first (the liquidations and
+			// funding due before the command), so the order placed is the
+			// one whose every field matches the command.
+			if id == 0 && histOwnOrder(cmd, &ev) {
 				id = ev.OrderID
 			}
-			if ev.OrderID == id {
+			if id != 0 && ev.OrderID == id {
 				qty = ev.QtyLots
 				if ev.PriceTicks > 0 {
 					p := m.Grid.Price(ev.PriceTicks)
@@ -258,6 +262,23 @@ func (s *Server) submitSeq(r *request, cmd engine.Command) ([]engine.Event, uint
 	return evs, seq, err
 }
 
+// ownOrderID is the id of the order a cancel or an amend by client order
+// id acted on: the first event of one of kinds that is the caller's, in
+// the command's market, with that client order id (other accounts' events,
+// and the caller's own liquidation, can come first).
+func ownOrderID(cmd *engine.Command, evs []engine.Event, kinds ...engine.EventKind) orderbook.OrderID {
+	if cmd.OrderID != 0 {
+		return cmd.OrderID
+	}
+	for i := range evs {
+		ev := &evs[i]
+		if ev.Account == cmd.Account && ev.Market == cmd.Market && ev.ClientOrderID == cmd.ClientOrderID && slices.Contains(kinds, ev.Kind) {
+			return ev.OrderID
+		}
+	}
+	return 0
+}
+
 // orderRef names an existing order: by orderId, or by clientOrderId.
 type orderRef struct {
 	Market        string `json:"symbol"`
@@ -317,12 +338,7 @@ func (s *Server) deleteOrder(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	id := cmd.OrderID
-	for _, ev := range evs {
-		if ev.Kind == engine.EventOrderCancelled && id == 0 {
-			id = ev.OrderID
-		}
-	}
+	id := ownOrderID(&cmd, evs, engine.EventOrderCancelled)
 	writeJSON(w, http.StatusOK, s.withHistory(r.who.account, orderResult(m, &cmd, evs, id, seq)))
 	return nil
 }
@@ -354,13 +370,8 @@ func (s *Server) putOrder(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	id := cmd.OrderID
-	for _, ev := range evs {
-		// Amended, or ended by the amend (down to what had filled).
-		if (ev.Kind == engine.EventOrderAmended || ev.Kind == engine.EventOrderCancelled) && ev.Account == r.who.account && id == 0 {
-			id = ev.OrderID
-		}
-	}
+	// Amended, or ended by the amend (down to what had filled).
+	id := ownOrderID(&cmd, evs, engine.EventOrderAmended, engine.EventOrderCancelled)
 	writeJSON(w, http.StatusOK, s.withHistory(r.who.account, orderResult(m, &cmd, evs, id, seq)))
 	return nil
 }
@@ -387,7 +398,7 @@ func (s *Server) deleteOrders(w http.ResponseWriter, r *request) error {
 	}
 	out := CancelAllResult{Market: m.Symbol, Cancelled: []uint64{}, Seq: seq}
 	for _, ev := range evs {
-		if ev.Kind == engine.EventOrderCancelled && ev.Account == r.who.account {
+		if ev.Kind == engine.EventOrderCancelled && ev.Account == r.who.account && ev.Market == m.ID && ev.Reason == engine.ReasonCancelAll {
 			out.Cancelled = append(out.Cancelled, uint64(ev.OrderID))
 		}
 	}

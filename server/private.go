@@ -199,7 +199,7 @@ func (s *Server) settingsCommand(w http.ResponseWriter, r *request, cmd engine.C
 		return err
 	}
 	for _, ev := range evs {
-		if ev.Kind == engine.EventSettings {
+		if ev.Kind == engine.EventSettings && ev.Account == cmd.Account && ev.Market == cmd.Market {
 			writeJSON(w, http.StatusOK, Settings{Market: m.Symbol, Leverage: ev.Leverage, MarginMode: ev.Mode.String()})
 			return nil
 		}
@@ -236,10 +236,13 @@ func (s *Server) postIsolatedMargin(w http.ResponseWriter, r *request) error {
 	}
 	out := IsolatedMarginResult{Market: m.Symbol}
 	for _, ev := range evs {
-		switch ev.Kind {
-		case engine.EventBalance:
+		if ev.Account != r.who.account { // others' events may come first
+			continue
+		}
+		switch {
+		case ev.Kind == engine.EventBalance && ev.Cause == engine.CauseIsolatedMargin:
 			out.Wallet = fixed.QuoteAmount(ev.BalanceQuote)
-		case engine.EventPosition:
+		case ev.Kind == engine.EventPosition && ev.Market == m.ID:
 			out.IsolatedMargin = fixed.QuoteAmount(ev.IsolatedMarginQuote)
 		}
 	}

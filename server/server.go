@@ -53,7 +53,8 @@ type Server struct {
 	hist     *History
 	metrics  *Metrics
 	accounts accountSet
-	limits   limiters
+	limits   limiters // per API key, after authentication
+	addrs    limiters // per client address: public calls and failed authentication
 	now      func() time.Time
 	feed     FeedControl
 }
@@ -96,9 +97,11 @@ type limiters struct {
 	m     map[string]*rate.Limiter
 }
 
-// maxLimiters bounds the table: past it, buckets are dropped wholesale
+// maxLimiters bounds a table: past it, its buckets are dropped wholesale
 // (their clients start with a full burst again), so a flood of addresses
-// cannot grow memory without limit.
+// cannot grow memory without limit. Keys and addresses have separate
+// tables: a flood of addresses never resets the keys' buckets (and only
+// authenticated keys, bounded by the accounts, enter theirs).
 const maxLimiters = 100_000
 
 func (l *limiters) allow(key string) bool {
@@ -121,6 +124,7 @@ func NewServer(cfg APIConfig, sub Submitter, markets []engine.Market, keys *Keys
 	return &Server{cfg: cfg, sub: sub, markets: markets, keys: keys, log: log, feed: feed, metrics: metrics,
 		md: NewMarketData(markets), hist: NewHistory(markets, 500),
 		limits: limiters{rate: rate.Limit(cfg.RateLimit), burst: cfg.RateBurst, m: map[string]*rate.Limiter{}},
+		addrs:  limiters{rate: rate.Limit(cfg.RateLimit), burst: cfg.RateBurst, m: map[string]*rate.Limiter{}},
 		now:    time.Now}
 }
 
@@ -248,48 +252,64 @@ func (s *Server) prepare(w http.ResponseWriter, r *request, level int) error {
 	if (r.Method == http.MethodPost || r.Method == http.MethodPut) && r.URL.RawQuery != "" {
 		return apiErr(http.StatusBadRequest, codeUnknownField, "%s %s takes its parameters in the JSON body, not the query", r.Method, r.URL.Path)
 	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
 	if level == public {
-		host, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			host = r.RemoteAddr
-		}
-		if !s.limits.allow("ip:" + host) {
+		if !s.addrs.allow(host) {
 			return apiErr(http.StatusTooManyRequests, codeRateLimited, "rate limit: %g requests per second", s.cfg.RateLimit)
 		}
 		return nil
 	}
-	key := r.Header.Get("PP-API-KEY")
-	if key == "" {
-		return apiErr(http.StatusUnauthorized, codeUnauthorized, "the PP-API-KEY header is required")
-	}
-	who, ok := s.keys.parse(key)
-	if !ok {
-		return apiErr(http.StatusUnauthorized, codeUnauthorized, "unknown API key")
-	}
-	switch {
-	case level == admin && !who.admin:
-		return apiErr(http.StatusForbidden, codeForbidden, "this endpoint needs the admin key")
-	case level == account && who.admin:
-		return apiErr(http.StatusForbidden, codeForbidden, "the admin key has no account; use an account's key")
-	case level == account && !s.accounts.has(who.account):
-		return apiErr(http.StatusUnauthorized, codeUnauthorized, "no such account")
-	}
-	ts := r.Header.Get("PP-TIMESTAMP")
-	ms, err := strconv.ParseInt(ts, 10, 64)
+	who, err := s.authenticate(r, level)
 	if err != nil {
-		return apiErr(http.StatusUnauthorized, codeStaleTimestamp, "PP-TIMESTAMP must be Unix milliseconds")
+		// Failed attempts count against the address, so guessing keys or
+		// signatures is as slow as the rate limit.
+		if !s.addrs.allow(host) {
+			return apiErr(http.StatusTooManyRequests, codeRateLimited, "rate limit: %g requests per second", s.cfg.RateLimit)
+		}
+		return err
 	}
-	if d := s.now().UnixMilli() - ms; d > time.Duration(s.cfg.RecvWindow).Milliseconds() || -d > time.Duration(s.cfg.RecvWindow).Milliseconds() {
-		return apiErr(http.StatusUnauthorized, codeStaleTimestamp, "timestamp %d is %d ms from the server's clock; the window is %s",
-			ms, d, time.Duration(s.cfg.RecvWindow))
-	}
-	sig := r.Header.Get("PP-SIGNATURE")
-	if !verifySignature(who.secret, sig, ts, r.Method, r.URL.Path, r.URL.RawQuery, body) {
-		return apiErr(http.StatusUnauthorized, codeBadSignature, "the signature does not match the request")
-	}
-	if !s.limits.allow(key) {
+	if !s.limits.allow(r.Header.Get("PP-API-KEY")) {
 		return apiErr(http.StatusTooManyRequests, codeRateLimited, "rate limit: %g requests per second", s.cfg.RateLimit)
 	}
 	r.who = who
 	return nil
+}
+
+// authenticate checks a private request's key, timestamp and signature.
+func (s *Server) authenticate(r *request, level int) (principal, error) {
+	key := r.Header.Get("PP-API-KEY")
+	if key == "" {
+		return principal{}, apiErr(http.StatusUnauthorized, codeUnauthorized, "the PP-API-KEY header is required")
+	}
+	who, ok := s.keys.parse(key)
+	if !ok {
+		return principal{}, apiErr(http.StatusUnauthorized, codeUnauthorized, "unknown API key")
+	}
+	switch {
+	case level == admin && !who.admin:
+		return principal{}, apiErr(http.StatusForbidden, codeForbidden, "this endpoint needs the admin key")
+	case level == account && who.admin:
+		return principal{}, apiErr(http.StatusForbidden, codeForbidden, "the admin key has no account; use an account's key")
+	case level == account && !s.accounts.has(who.account):
+		return principal{}, apiErr(http.StatusUnauthorized, codeUnauthorized, "no such account")
+	}
+	ts := r.Header.Get("PP-TIMESTAMP")
+	ms, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return principal{}, apiErr(http.StatusUnauthorized, codeStaleTimestamp, "PP-TIMESTAMP must be Unix milliseconds")
+	}
+	if d := s.now().UnixMilli() - ms; d > time.Duration(s.cfg.RecvWindow).Milliseconds() || -d > time.Duration(s.cfg.RecvWindow).Milliseconds() {
+		return principal{}, apiErr(http.StatusUnauthorized, codeStaleTimestamp, "timestamp %d is %d ms from the server's clock; the window is %s",
+			ms, d, time.Duration(s.cfg.RecvWindow))
+	}
+	// The path as sent (escaped): a decoded "%0A" could otherwise pass
+	// for the separator between the signed fields.
+	sig := r.Header.Get("PP-SIGNATURE")
+	if !verifySignature(who.secret, sig, ts, r.Method, r.URL.EscapedPath(), r.URL.RawQuery, r.body) {
+		return principal{}, apiErr(http.StatusUnauthorized, codeBadSignature, "the signature does not match the request")
+	}
+	return who, nil
 }

@@ -216,6 +216,10 @@ func (s *Sequencer) Read(ctx context.Context, fn func(*engine.Engine)) error {
 	}
 }
 
+// Done is closed once the sequencer has stopped: after Close, or by
+// itself on a journal error (fail-stop; Err says which).
+func (s *Sequencer) Done() <-chan struct{} { return s.done }
+
 // Err is the error that stopped the sequencer, nil while it runs or after
 // a clean Close.
 func (s *Sequencer) Err() error {
