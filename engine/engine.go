@@ -46,6 +46,10 @@ type Config struct {
 	// the trading mechanics alone and for research runs comparing an
 	// exchange without liquidations; a live exchange never sets it.
 	DisableLiquidation bool
+	// BookLevelEvents adds an EventBookLevel for each price level a book
+	// operation changes: what a server needs to publish depth diffs. Off
+	// by default (the benchmarks and the journal do not need them).
+	BookLevelEvents bool
 }
 
 // DefaultConfig returns the defaults with the built-in markets.

@@ -230,6 +230,12 @@ const (
 	// margin AmountQuote is RatePpm of its margin balance BalanceQuote. Once
 	// per crossing: the pool must fall back below the level first.
 	EventMarginCall
+	// EventBookLevel: a price level of Market's book changed: on Side at
+	// PriceTicks, QtyLots now rest (0: the level is gone). Emitted only
+	// with Config.BookLevelEvents, after the events of the book operation
+	// that changed it, so a mirror of the book applying them in order
+	// stays equal to the book.
+	EventBookLevel
 )
 
 var eventNames = [...]string{
@@ -238,7 +244,7 @@ var eventNames = [...]string{
 	EventFill: "fill", EventPosition: "position", EventMarkPrice: "mark", EventFunding: "funding",
 	EventOrderAmended: "order-amended", EventOrderTriggered: "order-triggered",
 	EventLiquidation: "liquidation", EventADL: "adl", EventInsuranceFund: "insurance-fund",
-	EventMarginCall: "margin-call",
+	EventMarginCall: "margin-call", EventBookLevel: "book-level",
 }
 
 func (k EventKind) String() string {
@@ -373,6 +379,8 @@ func (e Event) String() string {
 			e.Account, e.Market, e.Mode, e.SizeLots, e.EntryValueQuote, e.IsolatedMarginQuote, e.RealizedPnLQuote, e.LiqPriceTicks)
 	case EventMarkPrice:
 		f("market=%d index=%d mark=%d", e.Market, e.IndexTicks, e.PriceTicks)
+	case EventBookLevel:
+		f("market=%d %s price=%d qty=%d", e.Market, e.Side, e.PriceTicks, e.QtyLots)
 	case EventFunding:
 		f("acct=%d market=%d rate=%d amount=%d balance=%d", e.Account, e.Market, e.RatePpm, e.AmountQuote, e.BalanceQuote)
 	}

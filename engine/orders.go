@@ -399,6 +399,21 @@ func (e *Engine) bookEvents(cmd *Command, ev []Event) []Event {
 			}
 		}
 	}
+	if e.cfg.BookLevelEvents {
+		ev = e.levelEvents(cmd, ev)
+	}
+	return ev
+}
+
+// levelEvents appends an EventBookLevel for each level the book operation
+// that just ran changed (Book.Changes: each level once, with its new
+// total).
+func (e *Engine) levelEvents(cmd *Command, ev []Event) []Event {
+	for _, c := range e.markets[cmd.Market].book.Changes() {
+		var x *Event
+		ev, x = push(ev)
+		x.Kind, x.Seq, x.Market, x.Side, x.PriceTicks, x.QtyLots = EventBookLevel, cmd.Seq, cmd.Market, c.Side, c.PriceTicks, c.TotalLots
+	}
 	return ev
 }
 
