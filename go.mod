@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/cockroachdb/datadriven v1.0.3
 	github.com/cockroachdb/pebble/v2 v2.1.7
+	github.com/coder/websocket v1.8.15
 	github.com/emirpasic/gods/v2 v2.0.0-alpha
 	github.com/prometheus/client_golang v1.16.0
 	github.com/shopspring/decimal v1.6.0

@@ -181,6 +181,7 @@ func Open(cfg Config, log *slog.Logger) (_ *Exchange, err error) {
 		return nil, err
 	}
 	ecfg := engine.DefaultConfig()
+	ecfg.BookLevelEvents = true // for the depth streams' diffs (the state is the same without)
 	if ecfg.Markets, err = x.markets(x.journal.LastSeq() == 0); err != nil {
 		return nil, err
 	}

@@ -65,8 +65,8 @@ func (s *Server) getMarkets(w http.ResponseWriter, r *request) error {
 }
 
 // Depth is a snapshot of a book: levels best first, as [price, quantity]
-// pairs, and the book's update id, which grows with every change of the
-// book.
+// pairs, and its update id: the WebSocket depth diffs that follow it
+// have update ids above it, without a gap.
 type Depth struct {
 	Market   string               `json:"symbol"`
 	UpdateID uint64               `json:"updateId"`
@@ -87,14 +87,9 @@ func (s *Server) getDepth(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	var bids, asks []orderbook.Level
-	var id uint64
-	if err := s.read(r.Context(), func(e *engine.Engine) {
-		b := e.Book(m.ID)
-		bids, asks, id = b.Depth(orderbook.Buy, int(limit), nil), b.Depth(orderbook.Sell, int(limit), nil), b.UpdateID()
-	}); err != nil {
-		return err
-	}
+	// From the hub's mirror of the book, whose update ids the WebSocket
+	// depth diffs continue.
+	bids, asks, id := s.hub.Depth(m.ID, int(limit))
 	d := Depth{Market: m.Symbol, UpdateID: id, Bids: levels(m, bids), Asks: levels(m, asks)}
 	writeJSON(w, http.StatusOK, d)
 	return nil

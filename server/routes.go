@@ -46,6 +46,7 @@ func (s *Server) Handler() http.Handler {
 	adm("POST /v1/admin/index", s.postIndex)
 	adm("POST /v1/admin/feed", s.postFeed)
 
+	mux.HandleFunc("GET /v1/ws", s.serveWS)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.read(r.Context(), func(*engine.Engine) {}); err != nil {
 			writeError(w, err)

@@ -51,6 +51,7 @@ type Server struct {
 	log      *slog.Logger
 	md       *MarketData
 	hist     *History
+	hub      *Hub
 	metrics  *Metrics
 	accounts accountSet
 	limits   limiters // per API key, after authentication
@@ -121,8 +122,9 @@ func (l *limiters) allow(key string) bool {
 // NewServer builds the API. The caller feeds OnCommit (Server.OnCommit)
 // from the sequencer and tells it the accounts that exist at start.
 func NewServer(cfg APIConfig, sub Submitter, markets []engine.Market, keys *Keys, feed FeedControl, metrics *Metrics, log *slog.Logger) *Server {
-	return &Server{cfg: cfg, sub: sub, markets: markets, keys: keys, log: log, feed: feed, metrics: metrics,
-		md: NewMarketData(markets), hist: NewHistory(markets, 500),
+	md := NewMarketData(markets)
+	return &Server{hub: NewHub(markets, md), cfg: cfg, sub: sub, markets: markets, keys: keys, log: log, feed: feed, metrics: metrics,
+		md: md, hist: NewHistory(markets, 500),
 		limits: limiters{rate: rate.Limit(cfg.RateLimit), burst: cfg.RateBurst, m: map[string]*rate.Limiter{}},
 		addrs:  limiters{rate: rate.Limit(cfg.RateLimit), burst: cfg.RateBurst, m: map[string]*rate.Limiter{}},
 		now:    time.Now}
@@ -139,6 +141,7 @@ func (s *Server) OnCommit(cmds []engine.Command, results []wal.Result) {
 	}
 	s.md.Apply(cmds, results)
 	s.hist.Apply(cmds, results)
+	s.hub.Apply(cmds, results)
 	if s.metrics != nil {
 		s.metrics.observeGroup(cmds, results)
 	}
@@ -148,6 +151,7 @@ func (s *Server) OnCommit(cmds []engine.Command, results []wal.Result) {
 // trading accounts and the market data the events would have brought.
 func (s *Server) load(e *engine.Engine) {
 	s.md.Seed(e)
+	s.hub.Seed(e)
 	fund, hasFund := e.FundAccount()
 	for a := range e.NumAccounts() {
 		if id := engine.AccountID(a); !hasFund || id != fund {

@@ -1,0 +1,381 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/paperperps/exchange/engine"
+	"github.com/paperperps/exchange/wal"
+)
+
+// The WebSocket endpoint, GET /v1/ws (docs/WEBSOCKET.md): one connection
+// carries market streams, after a signed login the account's user stream,
+// and order entry. Every client message is a JSON object with an "op";
+// every answer to one carries its "id".
+
+// wsRequest is a client message. Fields an op does not use must be absent.
+type wsRequest struct {
+	ID        uint64          `json:"id"`
+	Op        string          `json:"op"`
+	Streams   []string        `json:"streams"`
+	Since     uint64          `json:"since"`
+	APIKey    string          `json:"apiKey"`
+	Timestamp string          `json:"timestamp"`
+	Signature string          `json:"signature"`
+	Order     json.RawMessage `json:"order"`
+}
+
+// Limits of a connection: its message size, its queue of outgoing
+// messages (a client that falls this far behind is cut off), its streams.
+const (
+	wsMaxMessage = 64 << 10
+	wsQueue      = 16 << 10
+	wsMaxStreams = 200
+	// wsLoginPayload is what a login signs as its body, with method GET,
+	// path /v1/ws and an empty query.
+	wsLoginPayload = "login"
+)
+
+// parseWSRequest decodes one client message strictly (the fuzzed entry).
+func parseWSRequest(b []byte) (wsRequest, error) {
+	var r wsRequest
+	if err := decodeBody(b, &r); err != nil {
+		return r, err
+	}
+	switch r.Op {
+	case "subscribe", "unsubscribe":
+		if len(r.Streams) == 0 || len(r.Streams) > wsMaxStreams {
+			return r, apiErr(http.StatusBadRequest, codeInvalidParam, "streams: want 1 to %d stream names", wsMaxStreams)
+		}
+	case "login":
+		if r.APIKey == "" || r.Timestamp == "" || r.Signature == "" {
+			return r, apiErr(http.StatusBadRequest, codeMissingParam, "login needs apiKey, timestamp and signature")
+		}
+	case "order.place", "order.cancel", "order.amend":
+		if len(r.Order) == 0 {
+			return r, apiErr(http.StatusBadRequest, codeMissingParam, "%s needs an order object", r.Op)
+		}
+	case "ping":
+	default:
+		return r, apiErr(http.StatusBadRequest, codeInvalidParam, "op %q is not one of subscribe, unsubscribe, login, order.place, order.cancel, order.amend, ping", r.Op)
+	}
+	return r, nil
+}
+
+// wsConn is one WebSocket connection.
+type wsConn struct {
+	s      *Server
+	ws     *websocket.Conn
+	out    chan []byte
+	ctx    context.Context
+	cancel context.CancelFunc
+	once   sync.Once
+	dead   atomic.Bool
+	// who is set by a successful login (the reader's).
+	who    *principal
+	key    string
+	orders chan wsOrder
+	nsubs  int
+}
+
+// wsOrder is one order op waiting for its turn at the sequencer.
+type wsOrder struct {
+	id  uint64
+	op  string
+	cmd engine.Command
+	m   *engine.Market
+}
+
+// send queues msg; a full queue cuts the connection off (slow consumer).
+// It never blocks, so the hub can call it under its lock.
+func (c *wsConn) send(msg []byte) bool {
+	if c.dead.Load() {
+		return false
+	}
+	select {
+	case c.out <- msg:
+		return true
+	default:
+		c.kill(websocket.StatusPolicyViolation, fmt.Sprintf("slow consumer: %d messages behind", wsQueue))
+		return false
+	}
+}
+
+// kill closes the connection with code and reason, once.
+func (c *wsConn) kill(code websocket.StatusCode, reason string) {
+	c.once.Do(func() {
+		c.dead.Store(true)
+		c.cancel()
+		go c.ws.Close(code, reason) // the closing handshake waits for the peer
+	})
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	host := r.RemoteAddr
+	if !s.addrs.allow(host) {
+		writeError(w, apiErr(http.StatusTooManyRequests, codeRateLimited, "rate limit: %g requests per second", s.cfg.RateLimit))
+		return
+	}
+	ws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return // Accept answered the request
+	}
+	ws.SetReadLimit(wsMaxMessage)
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &wsConn{s: s, ws: ws, out: make(chan []byte, wsQueue), ctx: ctx, cancel: cancel, orders: make(chan wsOrder, 4096)}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); c.writer() }()
+	go func() { defer wg.Done(); c.submitter() }()
+	c.reader()
+	c.kill(websocket.StatusNormalClosure, "")
+	s.hub.drop(c)
+	close(c.orders)
+	wg.Wait()
+}
+
+func (c *wsConn) writer() {
+	for {
+		select {
+		case msg := <-c.out:
+			wctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+			err := c.ws.Write(wctx, websocket.MessageText, msg)
+			cancel()
+			if err != nil {
+				c.kill(websocket.StatusGoingAway, "write failed")
+				return
+			}
+		case <-c.ctx.Done():
+			return
+		}
+	}
+}
+
+func (c *wsConn) reader() {
+	for {
+		typ, b, err := c.ws.Read(c.ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
+				c.kill(websocket.StatusMessageTooBig, "message too big")
+			}
+			return
+		}
+		if typ != websocket.MessageText {
+			c.reply(0, nil, apiErr(http.StatusBadRequest, codeMalformed, "send JSON text messages"))
+			continue
+		}
+		req, err := parseWSRequest(b)
+		if err != nil {
+			c.reply(req.ID, nil, err)
+			continue
+		}
+		if err := c.handle(&req); err != nil {
+			c.reply(req.ID, nil, err)
+		}
+	}
+}
+
+// reply answers request id with result or err.
+func (c *wsConn) reply(id uint64, result any, err error) {
+	var ae *APIError
+	if err != nil && !errors.As(err, &ae) {
+		ae = apiErr(http.StatusInternalServerError, codeInternal, "internal error")
+	}
+	msg, merr := json.Marshal(struct {
+		ID     uint64    `json:"id"`
+		Result any       `json:"result,omitempty"`
+		Error  *APIError `json:"error,omitempty"`
+	}{id, result, ae})
+	if merr != nil {
+		panic(merr)
+	}
+	c.send(msg)
+}
+
+func (c *wsConn) handle(req *wsRequest) error {
+	s := c.s
+	switch req.Op {
+	case "ping":
+		c.reply(req.ID, "pong", nil)
+	case "subscribe":
+		for _, name := range req.Streams {
+			if name == "user" {
+				if c.who == nil {
+					return apiErr(http.StatusUnauthorized, codeUnauthorized, "log in before subscribing to the user stream")
+				}
+				continue
+			}
+			if _, ok := s.hub.validStream(name); !ok {
+				return apiErr(http.StatusBadRequest, codeInvalidParam, "unknown stream %q", name)
+			}
+		}
+		if c.nsubs+len(req.Streams) > wsMaxStreams {
+			return apiErr(http.StatusBadRequest, codeInvalidParam, "at most %d streams per connection", wsMaxStreams)
+		}
+		// The answer first, then the streams' first messages.
+		c.reply(req.ID, req.Streams, nil)
+		for _, name := range req.Streams {
+			c.nsubs++
+			if name == "user" {
+				s.hub.subscribeUser(c, c.who.account, req.Since)
+				continue
+			}
+			m, _ := s.hub.validStream(name)
+			s.hub.subscribe(c, name, m)
+		}
+	case "unsubscribe":
+		for _, name := range req.Streams {
+			s.hub.unsubscribe(c, name)
+			c.nsubs = max(0, c.nsubs-1)
+		}
+		c.reply(req.ID, req.Streams, nil)
+	case "login":
+		who, err := s.wsLogin(req)
+		if err != nil {
+			return err
+		}
+		c.who, c.key = &who, req.APIKey
+		c.reply(req.ID, map[string]engine.AccountID{"account": who.account}, nil)
+	default: // order ops
+		if c.who == nil {
+			return apiErr(http.StatusUnauthorized, codeUnauthorized, "log in before sending orders")
+		}
+		if !s.limits.allow(c.key) {
+			return apiErr(http.StatusTooManyRequests, codeRateLimited, "rate limit: %g requests per second", s.cfg.RateLimit)
+		}
+		o, err := s.wsCommand(c.who.account, req)
+		if err != nil {
+			return err
+		}
+		select {
+		case c.orders <- o:
+		case <-c.ctx.Done():
+		}
+	}
+	return nil
+}
+
+// wsLogin checks a login as a signed request would be checked: the key, an
+// account that exists, the timestamp within the window, and the signature
+// of (timestamp, GET, /v1/ws, no query, body "login").
+func (s *Server) wsLogin(req *wsRequest) (principal, error) {
+	who, ok := s.keys.parse(req.APIKey)
+	switch {
+	case !ok:
+		return who, apiErr(http.StatusUnauthorized, codeUnauthorized, "unknown API key")
+	case who.admin:
+		return who, apiErr(http.StatusForbidden, codeForbidden, "the admin key has no account")
+	case !s.accounts.has(who.account):
+		return who, apiErr(http.StatusUnauthorized, codeUnauthorized, "no such account")
+	}
+	ms, err := strconv.ParseInt(req.Timestamp, 10, 64)
+	window := time.Duration(s.cfg.RecvWindow).Milliseconds()
+	if d := s.now().UnixMilli() - ms; err != nil || d > window || -d > window {
+		return who, apiErr(http.StatusUnauthorized, codeStaleTimestamp, "timestamp outside the %s window", time.Duration(s.cfg.RecvWindow))
+	}
+	if !verifySignature(who.secret, req.Signature, req.Timestamp, http.MethodGet, "/v1/ws", "", []byte(wsLoginPayload)) {
+		return who, apiErr(http.StatusUnauthorized, codeBadSignature, "the signature does not match the login")
+	}
+	return who, nil
+}
+
+// wsCommand turns an order op into its command, with the REST API's
+// checks.
+func (s *Server) wsCommand(a engine.AccountID, req *wsRequest) (wsOrder, error) {
+	o := wsOrder{id: req.ID, op: req.Op}
+	var err error
+	switch req.Op {
+	case "order.place":
+		var p placeRequest
+		if err = decodeBody(req.Order, &p); err != nil {
+			return o, err
+		}
+		o.cmd, o.m, err = s.placeCommand(a, &p)
+	case "order.cancel":
+		var ref orderRef
+		if err = decodeBody(req.Order, &ref); err != nil {
+			return o, err
+		}
+		o.cmd = engine.Command{Kind: engine.CmdCancelOrder, Account: a}
+		o.m, err = s.resolveRef(ref, &o.cmd)
+	case "order.amend":
+		var am amendRequest
+		if err = decodeBody(req.Order, &am); err != nil {
+			return o, err
+		}
+		o.cmd = engine.Command{Kind: engine.CmdAmendOrder, Account: a}
+		if o.m, err = s.resolveRef(am.orderRef, &o.cmd); err != nil {
+			return o, err
+		}
+		if o.cmd.PriceTicks, err = ticks(o.m, am.Price, "price"); err != nil {
+			return o, err
+		}
+		o.cmd.QtyLots, err = lots(o.m, am.Quantity, "quantity")
+	}
+	return o, err
+}
+
+// submitter sends the connection's orders to the sequencer: everything
+// waiting goes in one batch, so a bot that pipelines orders pays the
+// hand-off and the fsync once per batch; the answers go out in order.
+func (c *wsConn) submitter() {
+	batch := make([]wsOrder, 0, 256)
+	cmds := make([]engine.Command, 0, 256)
+	for o := range c.orders {
+		batch, cmds = append(batch[:0], o), append(cmds[:0], o.cmd)
+	more:
+		for len(batch) < cap(batch) {
+			select {
+			case o, ok := <-c.orders:
+				if !ok {
+					break more
+				}
+				batch, cmds = append(batch, o), append(cmds, o.cmd)
+			default:
+				break more
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.s.cfg.Timeout))
+		start := time.Now()
+		results := c.s.sub.SubmitBatch(ctx, cmds)
+		cancel()
+		if c.s.metrics != nil {
+			c.s.metrics.ackLatency.Observe(time.Since(start).Seconds())
+		}
+		for i := range batch {
+			c.answerOrder(&batch[i], results[i])
+		}
+	}
+}
+
+func (c *wsConn) answerOrder(o *wsOrder, res wal.Result) {
+	if err := c.s.resultErr(res.Err); err != nil {
+		c.reply(o.id, nil, err)
+		return
+	}
+	for _, ev := range res.Events {
+		if ev.Kind == engine.EventRejected {
+			c.reply(o.id, nil, refusal(ev.Reason))
+			return
+		}
+	}
+	var out OrderResult
+	switch o.op {
+	case "order.place":
+		out = orderResult(o.m, &o.cmd, res.Events, 0, res.Seq)
+	case "order.cancel":
+		out = c.s.withHistory(o.cmd.Account, orderResult(o.m, &o.cmd, res.Events, ownOrderID(&o.cmd, res.Events, engine.EventOrderCancelled), res.Seq))
+	default:
+		id := ownOrderID(&o.cmd, res.Events, engine.EventOrderAmended, engine.EventOrderCancelled)
+		out = c.s.withHistory(o.cmd.Account, orderResult(o.m, &o.cmd, res.Events, id, res.Seq))
+	}
+	c.reply(o.id, out, nil)
+}

@@ -1,0 +1,317 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/shopspring/decimal"
+)
+
+// wsClient is a test's WebSocket connection.
+type wsClient struct {
+	t  *testing.T
+	ws *websocket.Conn
+	id uint64
+}
+
+func (te *testExchange) dialWS(t *testing.T) *wsClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(te.base, "http")+"/v1/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadLimit(1 << 24)
+	t.Cleanup(func() { ws.CloseNow() })
+	return &wsClient{t: t, ws: ws}
+}
+
+// request sends op with fields and returns its id.
+func (c *wsClient) request(op string, fields map[string]any) uint64 {
+	c.t.Helper()
+	c.id++
+	msg := map[string]any{"id": c.id, "op": op}
+	for k, v := range fields {
+		msg[k] = v
+	}
+	b, _ := json.Marshal(msg)
+	if err := c.ws.Write(context.Background(), websocket.MessageText, b); err != nil {
+		c.t.Fatal(err)
+	}
+	return c.id
+}
+
+// wsMsg is any server message.
+type wsMsg struct {
+	ID     uint64          `json:"id"`
+	Result json.RawMessage `json:"result"`
+	Error  *APIError       `json:"error"`
+	Stream string          `json:"stream"`
+	N      uint64          `json:"n"`
+	Seq    uint64          `json:"seq"`
+	Data   json.RawMessage `json:"data"`
+}
+
+func (c *wsClient) next() wsMsg {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, b, err := c.ws.Read(ctx)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var m wsMsg
+	if err := json.Unmarshal(b, &m); err != nil {
+		c.t.Fatalf("%v: %s", err, b)
+	}
+	return m
+}
+
+// answer reads until the answer to id, handing stream messages to onStream.
+func (c *wsClient) answer(id uint64, onStream func(wsMsg)) wsMsg {
+	c.t.Helper()
+	for {
+		m := c.next()
+		if m.Stream != "" {
+			if onStream != nil {
+				onStream(m)
+			}
+			continue
+		}
+		if m.ID == id {
+			return m
+		}
+	}
+}
+
+func (c *wsClient) login(cr Credentials) {
+	c.t.Helper()
+	ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	id := c.request("login", map[string]any{"apiKey": cr.APIKey, "timestamp": ts,
+		"signature": SignRequest(cr.Secret, ts, "GET", "/v1/ws", "", []byte("login"))})
+	if m := c.answer(id, nil); m.Error != nil {
+		c.t.Fatalf("login: %+v", m.Error)
+	}
+}
+
+// Streams over one connection: a depth snapshot, then diffs that chain
+// and keep a local book equal to the REST depth; trades; order entry with
+// answers; the user stream with the account's orders and fills, resumed
+// after a reconnect without loss.
+func TestWebSocket(t *testing.T) {
+	te := startExchange(t, t.TempDir(), nil)
+	alice, bob := te.account(3), te.account(4)
+	te.must(te.admin(), "POST", "/v1/admin/index", "", map[string]string{"symbol": "ETHUSDT", "price": "3000"}, nil)
+
+	md := te.dialWS(t)
+	sub := md.request("subscribe", map[string]any{"streams": []string{"depth:ETHUSDT", "trades:ETHUSDT", "mark:ETHUSDT"}})
+	if m := md.answer(sub, nil); m.Error != nil {
+		t.Fatalf("subscribe: %+v", m.Error)
+	}
+	book := map[string]map[string]decimal.Decimal{"bids": {}, "asks": {}}
+	var last uint64
+	trades := 0
+	apply := func(m wsMsg) {
+		switch {
+		case m.Stream == "depth:ETHUSDT":
+			var d depthMessage
+			if err := json.Unmarshal(m.Data, &d); err != nil {
+				t.Fatal(err)
+			}
+			if !d.Snapshot && d.FirstUpdateID != last+1 {
+				t.Fatalf("gap: diff from %d after %d", d.FirstUpdateID, last)
+			}
+			last = d.UpdateID
+			for side, ls := range map[string][][2]decimal.Decimal{"bids": d.Bids, "asks": d.Asks} {
+				for _, l := range ls {
+					if l[1].IsZero() {
+						delete(book[side], l[0].String())
+					} else {
+						book[side][l[0].String()] = l[1]
+					}
+				}
+			}
+		case m.Stream == "trades:ETHUSDT":
+			trades++
+		}
+	}
+
+	ow := te.dialWS(t)
+	ow.login(alice)
+	us := ow.request("subscribe", map[string]any{"streams": []string{"user"}})
+	if m := ow.answer(us, nil); m.Error != nil {
+		t.Fatalf("user subscribe: %+v", m.Error)
+	}
+	// Pipelined orders: ten resting asks, then answers in order.
+	var ids []uint64
+	for i := range 10 {
+		ids = append(ids, ow.request("order.place", map[string]any{"order": map[string]any{"symbol": "ETHUSDT", "side": "sell",
+			"type": "limit", "price": strconv.Itoa(3001 + i), "quantity": "1", "clientOrderId": "ask-" + strconv.Itoa(i)}}))
+	}
+	var userMsgs []wsMsg
+	for _, id := range ids {
+		m := ow.answer(id, func(m wsMsg) { userMsgs = append(userMsgs, m) })
+		var res OrderResult
+		if m.Error != nil || json.Unmarshal(m.Result, &res) != nil || res.Status != OrderStatusNew {
+			t.Fatalf("order %d: %+v %s", id, m.Error, m.Result)
+		}
+	}
+	// Bob takes 2.5 over REST; a refusal over WebSocket comes back as an error.
+	te.must(&bob, "POST", "/v1/order", "", map[string]any{"symbol": "ETHUSDT", "side": "buy", "type": "market", "quantity": "2.5"}, nil)
+	bad := ow.request("order.place", map[string]any{"order": map[string]any{"symbol": "ETHUSDT", "side": "buy", "type": "limit",
+		"price": "3005", "quantity": "1", "timeInForce": "post-only"}})
+	if m := ow.answer(bad, func(m wsMsg) { userMsgs = append(userMsgs, m) }); m.Error == nil || m.Error.Code != "post-only-would-take" {
+		t.Fatalf("post-only over WebSocket: %+v", m)
+	}
+	cancel := ow.request("order.cancel", map[string]any{"order": map[string]any{"symbol": "ETHUSDT", "clientOrderId": "ask-9"}})
+	if m := ow.answer(cancel, func(m wsMsg) { userMsgs = append(userMsgs, m) }); m.Error != nil {
+		t.Fatalf("cancel: %+v", m.Error)
+	}
+
+	// The market connection: read until the depth matches REST.
+	var rest Depth
+	te.must(nil, "GET", "/v1/depth", "symbol=ETHUSDT&limit=1000", nil, &rest)
+	deadline := time.Now().Add(10 * time.Second)
+	for last < rest.UpdateID {
+		if time.Now().After(deadline) {
+			t.Fatalf("depth stream at %d, REST at %d", last, rest.UpdateID)
+		}
+		apply(md.next())
+	}
+	if last != rest.UpdateID || len(book["asks"]) != len(rest.Asks) || len(book["bids"]) != len(rest.Bids) {
+		t.Fatalf("local book at %d (%d asks), REST at %d (%d asks)", last, len(book["asks"]), rest.UpdateID, len(rest.Asks))
+	}
+	for _, l := range rest.Asks {
+		if q := book["asks"][l[0].String()]; !q.Equal(l[1]) {
+			t.Fatalf("ask %s: local %s, REST %s", l[0], q, l[1])
+		}
+	}
+	if trades != 3 {
+		t.Fatalf("%d trades streamed, want 3", trades)
+	}
+
+	// The user stream: accepted orders, fills as maker, the cancel.
+	kinds := map[string]int{}
+	var lastN uint64
+	for _, m := range userMsgs {
+		var d struct{ Type, Event string }
+		json.Unmarshal(m.Data, &d)
+		kinds[d.Type+"/"+d.Event]++
+		if m.N != lastN+1 {
+			t.Fatalf("user message %d after %d", m.N, lastN)
+		}
+		lastN = m.N
+	}
+	if kinds["order/accepted"] != 10 || kinds["fill/"] != 3 || kinds["order/cancelled"] != 1 {
+		t.Fatalf("user stream: %v", kinds)
+	}
+
+	// Reconnect and resume from the last message seen: nothing is lost.
+	ow.ws.CloseNow()
+	te.must(&bob, "POST", "/v1/order", "", map[string]any{"symbol": "ETHUSDT", "side": "buy", "type": "market", "quantity": "1"}, nil)
+	again := te.dialWS(t)
+	again.login(alice)
+	again.request("subscribe", map[string]any{"streams": []string{"user"}, "since": lastN})
+	got := 0
+	for got < 2 { // the fill and the position it changed
+		m := again.next()
+		if m.Stream != "user" {
+			continue
+		}
+		if m.N != lastN+1 {
+			t.Fatalf("resumed at %d after %d", m.N, lastN)
+		}
+		lastN = m.N
+		got++
+	}
+}
+
+// Errors over WebSocket: malformed messages, unknown ops and streams,
+// orders before login, a forged login; a slow consumer is cut off.
+func TestWebSocketErrors(t *testing.T) {
+	te := startExchange(t, t.TempDir(), nil)
+	c := te.dialWS(t)
+	for _, tc := range []struct{ msg, code string }{
+		{`{"id":1,"op":"subscribe","streams":["depth:NOPE"]}`, codeInvalidParam},
+		{`{"id":2,"op":"fly"}`, codeInvalidParam},
+		{`{"id":3,"op":"subscribe","streams":["user"]}`, codeUnauthorized},
+		{`{"id":4,"op":"order.place","order":{"symbol":"BTCUSDT"}}`, codeUnauthorized},
+		{`{"id":5,"op":"login","apiKey":"pp3-000000000000000000000000","timestamp":"1","signature":"x"}`, codeUnauthorized},
+		{`{"id":6,"op":"subscribe","streams":["trades:BTCUSDT"],"bogus":1}`, codeUnknownField},
+		{`not json`, codeMalformed},
+	} {
+		if err := c.ws.Write(context.Background(), websocket.MessageText, []byte(tc.msg)); err != nil {
+			t.Fatal(err)
+		}
+		m := c.next()
+		if m.Error == nil || m.Error.Code != tc.code {
+			t.Fatalf("%s: %+v", tc.msg, m)
+		}
+	}
+	alice := te.account(3)
+	ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	c.request("login", map[string]any{"apiKey": alice.APIKey, "timestamp": ts,
+		"signature": SignRequest(alice.Secret, ts, "GET", "/v1/ws", "", []byte("not login"))})
+	if m := c.next(); m.Error == nil || m.Error.Code != codeBadSignature {
+		t.Fatalf("forged login: %+v", m)
+	}
+}
+
+func FuzzParseWSRequest(f *testing.F) {
+	for _, s := range []string{`{"id":1,"op":"subscribe","streams":["depth:BTCUSDT"]}`, `{"op":"login","apiKey":"a","timestamp":"1","signature":"s"}`,
+		`{"id":9,"op":"order.place","order":{"symbol":"BTCUSDT","side":"buy","type":"limit","price":"1","quantity":"1"}}`, `[]`, `{"op":1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := parseWSRequest(b)
+		if err == nil && r.Op == "" {
+			t.Fatalf("accepted a message without an op: %q", b)
+		}
+	})
+}
+
+// A connection whose queue is full is cut off with a policy-violation
+// close that says why, and takes no more messages.
+func TestWebSocketSlowConsumer(t *testing.T) {
+	accepted := make(chan *websocket.Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		accepted <- ws
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	client, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.CloseNow()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &wsConn{ws: <-accepted, out: make(chan []byte, 2), ctx: ctx, cancel: cancel}
+	for i := range 2 {
+		if !c.send([]byte(`{}`)) {
+			t.Fatalf("message %d refused with room in the queue", i)
+		}
+	}
+	if c.send([]byte(`{}`)) || !c.dead.Load() || ctx.Err() == nil {
+		t.Fatal("a full queue did not cut the connection off")
+	}
+	if c.send([]byte(`{}`)) {
+		t.Fatal("a dead connection took a message")
+	}
+	_, _, err = client.Read(context.Background())
+	if websocket.CloseStatus(err) != websocket.StatusPolicyViolation || !strings.Contains(err.Error(), "slow consumer") {
+		t.Fatalf("client saw %v", err)
+	}
+}
