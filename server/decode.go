@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/paperperps/exchange/engine"
 	"github.com/paperperps/exchange/fixed"
@@ -87,18 +88,28 @@ func decodeBody(body []byte, v any) error {
 	if trimmed[0] != '{' {
 		return apiErr(http.StatusBadRequest, codeMalformed, "the body must be a JSON object")
 	}
-	if err := checkKeys(body, jsonFields(reflect.TypeOf(v).Elem())); err != nil {
+	if err := checkKeys(body, fieldsOf(reflect.TypeOf(v).Elem())); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	// checkKeys has refused every key that is not a field's exact name,
+	// and Unmarshal refuses data after the object.
+	if err := json.Unmarshal(body, v); err != nil {
 		return jsonError(err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return apiErr(http.StatusBadRequest, codeMalformed, "data after the JSON object")
-	}
 	return nil
+}
+
+// fields caches jsonFields by type: requests decode into a few types, and
+// reflecting on each for every order would cost more than the decoding.
+var fields sync.Map // reflect.Type → map[string]bool
+
+func fieldsOf(t reflect.Type) map[string]bool {
+	if f, ok := fields.Load(t); ok {
+		return f.(map[string]bool)
+	}
+	f := jsonFields(t)
+	fields.Store(t, f)
+	return f
 }
 
 func jsonError(err error) error {
@@ -156,33 +167,111 @@ func jsonFields(t reflect.Type) map[string]bool {
 }
 
 // checkKeys refuses a top-level key of the object in body that is not
-// among names exactly, or that comes twice. Malformed JSON is left to the
-// decoder, which reports it with its position.
+// among names exactly, or that comes twice. It scans the bytes without
+// decoding (this runs for every order); malformed JSON is left to the
+// decoder, which reports it with its position. A key written with escapes
+// is refused as unknown: no field is spelt that way.
 func checkKeys(body []byte, names map[string]bool) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if _, err := dec.Token(); err != nil {
+	var seen [32][]byte
+	n := 0
+	return topKeys(body, func(key []byte) error {
+		if !names[string(key)] {
+			return apiErr(http.StatusBadRequest, codeUnknownField, "unknown field %q", key)
+		}
+		for _, k := range seen[:n] {
+			if bytes.Equal(k, key) {
+				return apiErr(http.StatusBadRequest, codeMalformed, "field %q given twice", key)
+			}
+		}
+		if n < len(seen) {
+			seen[n] = key
+			n++
+		}
+		return nil
+	})
+}
+
+// topKeys calls fn with each key of the JSON object b, top level only, as
+// its raw bytes between the quotes, and returns fn's first error. It does
+// not validate: on malformed input it stops quietly.
+func topKeys(b []byte, fn func(key []byte) error) error {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
 		return nil
 	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
+	i++
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != '"' {
+			return nil // the end of the object, or malformed
+		}
+		end := skipString(b, i)
+		if end > len(b) {
 			return nil
 		}
-		key, _ := tok.(string)
-		switch {
-		case !names[key]:
-			return apiErr(http.StatusBadRequest, codeUnknownField, "unknown field %q", key)
-		case seen[key]:
-			return apiErr(http.StatusBadRequest, codeMalformed, "field %q given twice", key)
+		if err := fn(b[i+1 : end-1]); err != nil {
+			return err
 		}
-		seen[key] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
 			return nil
+		}
+		i = skipSpace(b, skipValue(b, skipSpace(b, i+1)))
+		if i >= len(b) || b[i] != ',' {
+			return nil
+		}
+		i++
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string that starts at b[i] (a
+// quote); past len(b) if it does not end.
+func skipString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
 		}
 	}
-	return nil
+	return len(b) + 1
+}
+
+// skipValue returns the index after the value that starts at b[i].
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for i < len(b) {
+		switch c := b[i]; {
+		case c == '"':
+			i = skipString(b, i)
+			if depth == 0 {
+				return i
+			}
+			continue
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			if depth == 0 {
+				return i
+			}
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		case depth == 0 && (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return i
+		}
+		i++
+	}
+	return i
 }
 
 // query is a request's query parameters, checked strictly: each endpoint

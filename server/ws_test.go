@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,9 +17,10 @@ import (
 
 // wsClient is a test's WebSocket connection.
 type wsClient struct {
-	t  *testing.T
-	ws *websocket.Conn
-	id uint64
+	t       *testing.T
+	ws      *websocket.Conn
+	id      uint64
+	pending []wsMsg // the rest of a batch
 }
 
 func (te *testExchange) dialWS(t *testing.T) *wsClient {
@@ -60,13 +62,26 @@ type wsMsg struct {
 	Data   json.RawMessage `json:"data"`
 }
 
+// next returns the next server message, taking a batch (a JSON array of
+// messages) apart.
 func (c *wsClient) next() wsMsg {
 	c.t.Helper()
+	if len(c.pending) > 0 {
+		m := c.pending[0]
+		c.pending = c.pending[1:]
+		return m
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, b, err := c.ws.Read(ctx)
 	if err != nil {
 		c.t.Fatal(err)
+	}
+	if b[0] == '[' {
+		if err := json.Unmarshal(b, &c.pending); err != nil || len(c.pending) == 0 {
+			c.t.Fatalf("batch %v: %s", err, b)
+		}
+		return c.next()
 	}
 	var m wsMsg
 	if err := json.Unmarshal(b, &m); err != nil {
@@ -314,4 +329,61 @@ func TestWebSocketSlowConsumer(t *testing.T) {
 	if websocket.CloseStatus(err) != websocket.StatusPolicyViolation || !strings.Contains(err.Error(), "slow consumer") {
 		t.Fatalf("client saw %v", err)
 	}
+}
+
+// A batch message carries requests in order and is answered in order (the
+// answers may come back batched too); a malformed batch is refused.
+func TestWebSocketBatch(t *testing.T) {
+	te := startExchange(t, t.TempDir(), nil)
+	c := te.dialWS(t)
+	c.login(te.account(3))
+	te.must(te.admin(), "POST", "/v1/admin/index", "", map[string]string{"symbol": "BTCUSDT", "price": "100000"}, nil)
+	batch := `[{"id":11,"op":"order.place","order":{"symbol":"BTCUSDT","side":"buy","type":"limit","price":"99000","quantity":"0.01"}},
+		{"id":12,"op":"order.place","order":{"symbol":"BTCUSDT","side":"buy","type":"limit","price":"99000.05","quantity":"0.01"}},
+		{"id":13,"op":"ping"}]`
+	if err := c.ws.Write(context.Background(), websocket.MessageText, []byte(batch)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct {
+		id   uint64
+		code string
+	}{{12, codeInvalidParam}, {13, ""}, {11, ""}} {
+		// The refusal and the ping are answered at once, the order once durable.
+		m := c.next()
+		if m.ID != want.id || (want.code == "") != (m.Error == nil) || (m.Error != nil && m.Error.Code != want.code) {
+			t.Fatalf("want answer %d %q, got %+v", want.id, want.code, m)
+		}
+	}
+	for _, bad := range []string{`[1,`, `[{"id":1,"op":"ping"} {"id":2,"op":"ping"}]`, `[` + strings.Repeat(`{"op":"ping"},`, wsMaxBatch) + `{"op":"ping"}]`} {
+		if err := c.ws.Write(context.Background(), websocket.MessageText, []byte(bad)); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			m := c.next()
+			if m.Error != nil && m.Error.Code == codeMalformed {
+				break
+			}
+			if m.Error != nil || (m.ID != 0 && m.ID > 2) {
+				t.Fatalf("%.40s: %+v", bad, m)
+			}
+		}
+	}
+}
+
+func FuzzCheckKeys(f *testing.F) {
+	for _, s := range []string{`{"symbol":"BTCUSDT","side":"buy"}`, `{"a":{"b":[1,"}"]},"c":"\"x"}`, `{"symbol":1,"symbol":2}`, `{`, `{"`} {
+		f.Add([]byte(s))
+	}
+	names := fieldsOf(reflect.TypeFor[placeRequest]())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		err := checkKeys(b, names)
+		var m map[string]json.RawMessage
+		if err == nil && json.Unmarshal(b, &m) == nil {
+			for k := range m {
+				if !names[k] {
+					t.Fatalf("key %q passed: %q", k, b)
+				}
+			}
+		}
+	})
 }
