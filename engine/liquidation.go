@@ -164,11 +164,11 @@ func (e *Engine) watch(a AccountID) bool {
 		p := &ps[m]
 		k := e.slot(a, MarketID(m))
 		if p.SizeLots == 0 {
-			e.isoCalled[k] = false
+			e.slots[k].isoCalled = false
 			continue
 		}
 		if p.Mode == clearing.Cross {
-			e.isoCalled[k] = false
+			e.slots[k].isoCalled = false
 			nCross++
 			lone = m
 			continue
@@ -184,13 +184,13 @@ func (e *Engine) watch(a AccountID) bool {
 		if buf, due = e.appendTrigger(buf, p, lp, ok); due {
 			return false
 		}
-		if buf, ok = e.callTrigger(buf, p, p.IsolatedMarginQuote, &e.isoCalled[k]); !ok {
+		if buf, ok = e.callTrigger(buf, p, p.IsolatedMarginQuote, &e.slots[k].isoCalled); !ok {
 			return false
 		}
 	}
 	switch {
 	case nCross == 0:
-		e.crossCalled[a] = false
+		e.accts[a].crossCalled = false
 	case nCross == 1:
 		// Alone in the cross pool: its prices are exact.
 		p := &ps[lone]
@@ -206,7 +206,7 @@ func (e *Engine) watch(a AccountID) bool {
 		if buf, due = e.appendTrigger(buf, p, lp, ok); due {
 			return false
 		}
-		if buf, ok = e.callTrigger(buf, p, w, &e.crossCalled[a]); !ok {
+		if buf, ok = e.callTrigger(buf, p, w, &e.accts[a].crossCalled); !ok {
 			return false
 		}
 	default:
@@ -215,10 +215,10 @@ func (e *Engine) watch(a AccountID) bool {
 		if err != nil {
 			return false
 		}
-		if called && !e.crossCalled[a] {
+		if called && !e.accts[a].crossCalled {
 			e.calls = append(e.calls, callNote{a, 0, true})
 		}
-		e.crossCalled[a] = called
+		e.accts[a].crossCalled = called
 		n := len(buf)
 		band := e.cfg.CrossBandPpm
 		for {
@@ -399,8 +399,8 @@ func (e *Engine) settleRisk(cmd *Command, ev []Event) []Event {
 		e.collectDue()
 		for i := 0; i < len(e.touched); i++ {
 			a := e.touched[i]
-			e.isTouched[a] = false
-			if e.isPending[a] {
+			e.accts[a].touched = false
+			if e.accts[a].pending {
 				continue
 			}
 			ev = e.marginCheck(cmd, ev, a)
@@ -430,7 +430,7 @@ func (e *Engine) settleRisk(cmd *Command, ev []Event) []Event {
 		}
 		a := e.pending[e.pendHead]
 		e.pendHead++
-		e.isPending[a] = false
+		e.accts[a].pending = false
 		e.budget--
 		ev = e.liquidate(cmd, ev, a)
 	}
@@ -453,17 +453,22 @@ func (e *Engine) LiquidationsWaiting() int { return len(e.pending) - e.pendHead 
 // beyond the wallet) has its deficit covered by the fund, or as bad debt.
 func (e *Engine) marginCheck(cmd *Command, ev []Event, a AccountID) []Event {
 	e.calls = e.calls[:0]
-	k := e.slot(a, 0)
+	slots := e.slots[e.slot(a, 0):][:len(e.markets)]
 	flags := e.flagBuf[:0]
-	flags = append(append(flags, e.isoCalled[k:k+len(e.markets)]...), e.crossCalled[a])
+	for m := range slots {
+		flags = append(flags, slots[m].isoCalled)
+	}
 	e.flagBuf = flags
+	crossCalled := e.accts[a].crossCalled
 	if !e.watch(a) {
 		// Liquidatable: the margin-call flags watch may have set before
 		// it found out stay as they were (the pool's next check decides).
-		copy(e.isoCalled[k:k+len(e.markets)], flags)
-		e.crossCalled[a] = flags[len(e.markets)]
+		for m := range slots {
+			slots[m].isoCalled = flags[m]
+		}
+		e.accts[a].crossCalled = crossCalled
 		e.unwatch(a)
-		e.isPending[a] = true
+		e.accts[a].pending = true
 		e.pending = append(e.pending, a)
 		return ev
 	}

@@ -120,7 +120,7 @@ func (e *Engine) enter(cmd *Command, ev []Event, reserved orderbook.OrderID) ([]
 		// account would reach if every order on that side filled, plus the
 		// taker fees on them. An order that does not add to that exposure
 		// (it only closes) needs no new margin.
-		o := e.open[e.slot(a, m)]
+		o := e.slots[e.slot(a, m)].open
 		before := o
 		if cmd.Side == orderbook.Buy {
 			o.buyLots += qty
@@ -180,7 +180,7 @@ func (e *Engine) checkOrders(a AccountID, m MarketID, before, after openOrders) 
 	if reached <= was {
 		return ReasonNone
 	}
-	if e.leverage[e.slot(a, m)] > e.markets[m].Brackets.MaxLeverage(reached) {
+	if e.slots[e.slot(a, m)].leverage > e.markets[m].Brackets.MaxLeverage(reached) {
 		return ReasonLeverageAboveBracket
 	}
 	if free, err := e.freeCollateralWith(a, &p, after, reached); err != nil || free < 0 {
@@ -257,10 +257,10 @@ func (e *Engine) amend(cmd *Command, ev []Event) ([]Event, Reason) {
 		if r := reduceOnlyReason(p.SizeLots, old.Side); r != ReasonNone {
 			return ev, r // fitReduceOnly keeps this from happening
 		}
-		others := e.open[k].lotsOn(old.Side) - old.RemainingLots
+		others := e.slots[k].open.lotsOn(old.Side) - old.RemainingLots
 		qty = min(qty, old.FilledLots+absInt(p.SizeLots)-others)
 	}
-	before := e.open[k]
+	before := e.slots[k].open
 	o := before
 	oldValue := old.RemainingLots * old.PriceTicks * ms.Grid.QuotePerTickLot()
 	if old.Side == orderbook.Buy {
@@ -329,7 +329,7 @@ func (e *Engine) addOpen(a AccountID, m MarketID, side orderbook.Side, lots, pri
 // sites write addOpen out as addSums and a tag check.
 func (e *Engine) addSums(a AccountID, m MarketID, side orderbook.Side, lots, priceTicks int64) {
 	v := lots * priceTicks * e.markets[m].Grid.QuotePerTickLot() // bounded: the order passed the value check
-	o := &e.open[e.slot(a, m)]
+	o := &e.slots[e.slot(a, m)].open
 	if side == orderbook.Buy {
 		o.buyLots += lots
 		o.buyValueQuote += v
@@ -534,7 +534,7 @@ func (e *Engine) fundIsolated(cmd *Command, ev []Event, p *clearing.Position, si
 			loss = max(0, closeValue-absInt(p.EntryValueQuote))
 		}
 	}
-	im, err := margin.InitialMargin(value, e.leverage[e.slot(a, m)])
+	im, err := margin.InitialMargin(value, e.slots[e.slot(a, m)].leverage)
 	if err != nil {
 		return ev
 	}
@@ -558,7 +558,7 @@ func (e *Engine) positionEvent(cmd *Command, ev []Event, a AccountID, m MarketID
 	if alone && err == nil && p.SizeLots != 0 {
 		// The index (watch) needs the same price if nothing changes
 		// before the end of the command.
-		e.lpCache[e.slot(a, m)] = lpMemo{stamp: e.stamp[a], lp: lp, ok: ok}
+		e.slots[e.slot(a, m)].lp = lpMemo{stamp: e.accts[a].stamp, lp: lp, ok: ok}
 	}
 	liq := lp
 	if err != nil || !ok || e.isFund(a) {

@@ -34,7 +34,7 @@ func (e *Engine) preload(a AccountID, m MarketID) {
 	var p clearing.Position
 	e.ledger.ReadPosition(a, m, &p)
 	w, _ := e.ledger.Wallet(a)
-	e.preloadSink += p.SizeLots + e.leverage[k] + w + e.open[k].buyLots
+	e.preloadSink += p.SizeLots + e.slots[k].leverage + w + e.slots[k].open.buyLots
 }
 
 // exposureQuote is the notional of the position the account would reach in
@@ -126,7 +126,7 @@ func (e *Engine) requirementQuote(p clearing.Position, o openOrders) (int64, err
 
 // requirementAt is requirementQuote with the exposure x already valued.
 func (e *Engine) requirementAt(p *clearing.Position, o openOrders, x int64) (int64, error) {
-	im, err := margin.InitialMargin(x, e.leverage[e.slot(p.Account, p.Market)])
+	im, err := margin.InitialMargin(x, e.slots[e.slot(p.Account, p.Market)].leverage)
 	if err != nil {
 		return 0, err
 	}
@@ -165,7 +165,7 @@ func (e *Engine) freeCollateralWith(a AccountID, known *clearing.Position, o ope
 			}
 			req, err = e.requirementAt(p, o, x)
 		} else {
-			orders := e.open[e.slot(a, MarketID(m))]
+			orders := e.slots[e.slot(a, MarketID(m))].open
 			p = &other
 			e.ledger.ReadPosition(a, MarketID(m), p)
 			if p.SizeLots == 0 && orders == (openOrders{}) {
