@@ -250,6 +250,11 @@ type marketState struct {
 	nextFundingNanos                      int64 // 0 until the first command
 	triggers                              triggerIndex
 	liq                                   [2]liqHeap // the liquidation index: dirFalls, dirRises
+	// collectedTicks is the mark at which collectDue last took everything
+	// due out of liq. An entry is never due when it is pushed (watch
+	// refuses due triggers), so until the mark moves there is nothing to
+	// look at; 0 (never, or restored from a snapshot) looks.
+	collectedTicks int64
 	// callBrackets are the market's brackets with every maintenance rate
 	// divided by the margin-call level: a pool is at the level when its
 	// margin balance is at or below the maintenance margin under them.

@@ -141,9 +141,10 @@ func (e *Engine) addEntry(a AccountID, m MarketID, d int, price int64) {
 func (e *Engine) collectDue() {
 	for m := range e.markets {
 		ms := &e.markets[m]
-		if ms.markTicks == 0 {
-			continue
+		if ms.markTicks == ms.collectedTicks {
+			continue // nothing came due since the last look (or no mark yet)
 		}
+		ms.collectedTicks = ms.markTicks
 		for d := range ms.liq {
 			h := &ms.liq[d]
 			for len(h.e) > 0 {
