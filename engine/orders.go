@@ -77,7 +77,8 @@ func reduceOnlyReason(size int64, side orderbook.Side) Reason {
 func (e *Engine) enter(cmd *Command, ev []Event, reserved orderbook.OrderID) ([]Event, Reason) {
 	a, m := cmd.Account, cmd.Market
 	ms := &e.markets[m]
-	e.preload(a, m)
+	var p clearing.Position
+	e.preload(a, m, &p)
 	if ms.markTicks == 0 {
 		return ev, ReasonNoPrice
 	}
@@ -98,7 +99,6 @@ func (e *Engine) enter(cmd *Command, ev []Event, reserved orderbook.OrderID) ([]
 	}
 	var tag uint8
 	if cmd.ReduceOnly {
-		p, _ := e.ledger.Position(a, m)
 		if r := reduceOnlyReason(p.SizeLots, cmd.Side); r != ReasonNone {
 			return ev, r
 		}
@@ -129,7 +129,7 @@ func (e *Engine) enter(cmd *Command, ev []Event, reserved orderbook.OrderID) ([]
 			o.sellLots += qty
 			o.sellValueQuote += valueQuote
 		}
-		if r := e.checkOrders(a, m, before, o); r != ReasonNone {
+		if r := e.checkOrders(&p, before, o); r != ReasonNone {
 			return ev, r
 		}
 	}
@@ -170,10 +170,9 @@ func (e *Engine) enter(cmd *Command, ev []Event, reserved orderbook.OrderID) ([]
 // allowed the account's leverage by its bracket (or it would be
 // liquidatable as it opens), and free collateral must stay non-negative
 // with the new orders' margin and fees held back.
-func (e *Engine) checkOrders(a AccountID, m MarketID, before, after openOrders) Reason {
-	var p clearing.Position
-	e.ledger.ReadPosition(a, m, &p)
-	was, reached, err := e.exposureChange(&p, before, after)
+func (e *Engine) checkOrders(p *clearing.Position, before, after openOrders) Reason {
+	a, m := p.Account, p.Market
+	was, reached, err := e.exposureChange(p, before, after)
 	if err != nil {
 		return ReasonInsufficientMargin
 	}
@@ -183,7 +182,7 @@ func (e *Engine) checkOrders(a AccountID, m MarketID, before, after openOrders) 
 	if e.slots[e.slot(a, m)].leverage > e.markets[m].Brackets.MaxLeverage(reached) {
 		return ReasonLeverageAboveBracket
 	}
-	if free, err := e.freeCollateralWith(a, &p, after, reached); err != nil || free < 0 {
+	if free, err := e.freeCollateralWith(a, p, after, reached); err != nil || free < 0 {
 		return ReasonInsufficientMargin
 	}
 	return ReasonNone
@@ -250,10 +249,11 @@ func (e *Engine) amend(cmd *Command, ev []Event) ([]Event, Reason) {
 		return ev, ReasonInvalidPrice
 	}
 	k := e.slot(a, m)
+	var p clearing.Position
+	e.ledger.ReadPosition(a, m, &p)
 	if old.Tag&tagReduceOnly != 0 {
 		// The order may grow only into what the position leaves beyond
 		// the account's other closing orders.
-		p, _ := e.ledger.Position(a, m)
 		if r := reduceOnlyReason(p.SizeLots, old.Side); r != ReasonNone {
 			return ev, r // fitReduceOnly keeps this from happening
 		}
@@ -278,7 +278,7 @@ func (e *Engine) amend(cmd *Command, ev []Event) ([]Event, Reason) {
 		} else {
 			o.sellLots, o.sellValueQuote = o.sellLots+remaining, o.sellValueQuote+value
 		}
-		if r := e.checkOrders(a, m, before, o); r != ReasonNone {
+		if r := e.checkOrders(&p, before, o); r != ReasonNone {
 			return ev, r
 		}
 	}
