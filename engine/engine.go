@@ -158,6 +158,11 @@ type Engine struct {
 	pending  []AccountID
 	pendHead int
 	budget   int // liquidations this command may still run
+	// marksMoved: some market's mark moved since collectDue last took
+	// what was due out of the index. An entry is never due when it is
+	// pushed (watch refuses due triggers), so until a mark moves there is
+	// nothing to look at.
+	marksMoved bool
 	// The liquidation order's fills (closeInBook), and the fee cap of the
 	// pool being closed (closePool).
 	liqFilledLots, liqFilledValue int64
@@ -250,11 +255,6 @@ type marketState struct {
 	nextFundingNanos                      int64 // 0 until the first command
 	triggers                              triggerIndex
 	liq                                   [2]liqHeap // the liquidation index: dirFalls, dirRises
-	// collectedTicks is the mark at which collectDue last took everything
-	// due out of liq. An entry is never due when it is pushed (watch
-	// refuses due triggers), so until the mark moves there is nothing to
-	// look at; 0 (never, or restored from a snapshot) looks.
-	collectedTicks int64
 	// callBrackets are the market's brackets with every maintenance rate
 	// divided by the margin-call level: a pool is at the level when its
 	// margin balance is at or below the maintenance margin under them.
@@ -399,6 +399,9 @@ func (e *Engine) Apply(cmd *Command, ev []Event) []Event {
 	case CmdPlaceOrder, CmdAmendOrder, CmdSetIndexPrice:
 		// The mark or the last price may have moved.
 		ev = e.runTriggers(cmd, ev)
+	}
+	if e.riskSettled() {
+		return ev
 	}
 	return e.settleRisk(cmd, ev)
 }

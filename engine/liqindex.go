@@ -139,12 +139,15 @@ func (e *Engine) addEntry(a AccountID, m MarketID, d int, price int64) {
 // collectDue takes every valid entry the marks have reached out of the
 // index and marks its account for a re-check.
 func (e *Engine) collectDue() {
+	if !e.marksMoved {
+		return // nothing came due since the last look
+	}
+	e.marksMoved = false
 	for m := range e.markets {
 		ms := &e.markets[m]
-		if ms.markTicks == ms.collectedTicks {
-			continue // nothing came due since the last look (or no mark yet)
+		if ms.markTicks == 0 {
+			continue
 		}
-		ms.collectedTicks = ms.markTicks
 		for d := range ms.liq {
 			h := &ms.liq[d]
 			for len(h.e) > 0 {

@@ -436,6 +436,13 @@ func (e *Engine) settleRisk(cmd *Command, ev []Event) []Event {
 	}
 }
 
+// riskSettled reports that settleRisk has nothing to do: no account is
+// touched or queued, no mark moved and there is no fund to tend. Most
+// commands leave it so, and the test inlines where the call would not.
+func (e *Engine) riskSettled() bool {
+	return len(e.touched) == 0 && e.pendHead == len(e.pending) && !e.marksMoved && !e.hasFund
+}
+
 // LiquidationsWaiting is the number of accounts queued for liquidation
 // that the last command's budget (Config.LiquidationsPerCommand) left for
 // the next.

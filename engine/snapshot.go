@@ -432,6 +432,9 @@ func (e *Engine) restoreLiquidationState(st liqState) error {
 		return fmt.Errorf("insurance fund account %d unknown", st.fund)
 	}
 	e.hasFund, e.fundAcct = st.hasFund, st.fund
+	// A command whose liquidation budget ran out may have left entries
+	// due: the next look takes them.
+	e.marksMoved = true
 	for _, k := range st.called {
 		switch {
 		case k.cross && int(k.acct) < accounts:
