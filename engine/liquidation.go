@@ -181,10 +181,11 @@ func (e *Engine) watch(a AccountID) bool {
 			}
 		}
 		var due bool
+		n := len(buf)
 		if buf, due = e.appendTrigger(buf, p, lp, ok); due {
 			return false
 		}
-		if buf, ok = e.callTrigger(buf, p, p.IsolatedMarginQuote, &e.slots[k].isoCalled); !ok {
+		if buf, ok = e.callTrigger(buf, n, p, p.IsolatedMarginQuote, &e.slots[k].isoCalled); !ok {
 			return false
 		}
 	}
@@ -203,10 +204,11 @@ func (e *Engine) watch(a AccountID) bool {
 			}
 		}
 		var due bool
+		n := len(buf)
 		if buf, due = e.appendTrigger(buf, p, lp, ok); due {
 			return false
 		}
-		if buf, ok = e.callTrigger(buf, p, w, &e.accts[a].crossCalled); !ok {
+		if buf, ok = e.callTrigger(buf, n, p, w, &e.accts[a].crossCalled); !ok {
 			return false
 		}
 	default:
@@ -253,7 +255,14 @@ type callNote struct {
 // new crossing), and appends the entry that fires at the next crossing:
 // toward the call price while it is not called, back from it once it is.
 // ok is false on an overflow.
-func (e *Engine) callTrigger(buf []trigger, p *clearing.Position, wallet int64, called *bool) (_ []trigger, ok bool) {
+//
+// buf[liq:] holds the position's liquidation trigger (if it has one).
+// While the pool is not called, the call trigger takes its place: the
+// call rates are the maintenance rates divided by the level, never lower,
+// so every liquidatable price is a called one and the call trigger fires
+// no later. When it fires, the check indexes the pool again, then called,
+// with both. One entry instead of two keeps the heaps half as large.
+func (e *Engine) callTrigger(buf []trigger, liq int, p *clearing.Position, wallet int64, called *bool) (_ []trigger, ok bool) {
 	lpc, okc, err := e.liqPriceIn(p, e.markets[p.Market].callBrackets, wallet, 0, 0)
 	if err != nil {
 		return buf, false
@@ -263,6 +272,9 @@ func (e *Engine) callTrigger(buf []trigger, p *clearing.Position, wallet int64, 
 	buf, due = e.appendTrigger(buf, p, lpc, okc)
 	if !due {
 		*called = false
+		if len(buf) > n {
+			buf = append(buf[:liq], buf[n:]...)
+		}
 		return buf, true
 	}
 	buf = buf[:n]
