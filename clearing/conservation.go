@@ -151,8 +151,11 @@ func (l *Ledger) CheckInvariants() error {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrInvariant}, args...)...)
 	}
-	if len(l.pos) == 0 || l.pos[0] != (position{}) {
+	if len(l.pos) == 0 || l.pos[0] != (position{}) || l.links[0] != (posLink{}) {
 		return fail("record 0 is not the unused sentinel")
+	}
+	if len(l.links) != len(l.pos) {
+		return fail("%d records, %d links", len(l.pos), len(l.links))
 	}
 	if l.feeAccountQuote < 0 {
 		return fail("fee account %d < 0", l.feeAccountQuote)
@@ -175,8 +178,8 @@ func (l *Ledger) CheckInvariants() error {
 		if p.sizeLots != 0 && (p.entryValueQuote > 0) != (p.sizeLots > 0) {
 			return fail("account %d market %d: size %d with entry value %d", p.account, p.market, p.sizeLots, p.entryValueQuote)
 		}
-		if p.sizeLots == 0 && (p.prev != 0 || p.next != 0) {
-			return fail("account %d market %d: flat but linked (%d, %d)", p.account, p.market, p.prev, p.next)
+		if k := l.links[i]; p.sizeLots == 0 && k != (posLink{}) {
+			return fail("account %d market %d: flat but linked (%d, %d)", p.account, p.market, k.prev, k.next)
 		}
 		if p.sizeLots != 0 {
 			open[p.market]++
@@ -186,13 +189,13 @@ func (l *Ledger) CheckInvariants() error {
 		mk := &l.markets[m]
 		var long, short int64
 		n, prev := 0, uint32(0)
-		for i := mk.head; i != 0; i = l.pos[i].next {
+		for i := mk.head; i != 0; i = l.links[i].next {
 			p := &l.pos[i]
 			if n++; n > mk.open || int(i) >= len(l.pos) {
 				return fail("market %d: open list longer than %d or corrupt", m, mk.open)
 			}
-			if p.prev != prev || int(p.market) != m || p.sizeLots == 0 {
-				return fail("market %d: record %d: prev %d want %d, market %d, size %d", m, i, p.prev, prev, p.market, p.sizeLots)
+			if l.links[i].prev != prev || int(p.market) != m || p.sizeLots == 0 {
+				return fail("market %d: record %d: prev %d want %d, market %d, size %d", m, i, l.links[i].prev, prev, p.market, p.sizeLots)
 			}
 			if p.sizeLots > 0 {
 				long += p.sizeLots

@@ -125,26 +125,27 @@ func (l *Ledger) commit(i uint32, st *sideState) {
 	p.isolatedMarginQuote = st.isolatedMarginQuote
 	switch isOpen := st.sizeLots != 0; {
 	case isOpen && !wasOpen:
-		p.prev, p.next = mk.tail, 0
+		l.links[i] = posLink{prev: mk.tail}
 		if mk.tail != 0 {
-			l.pos[mk.tail].next = i
+			l.links[mk.tail].next = i
 		} else {
 			mk.head = i
 		}
 		mk.tail = i
 		mk.open++
 	case wasOpen && !isOpen:
-		if p.prev != 0 {
-			l.pos[p.prev].next = p.next
+		k := l.links[i]
+		if k.prev != 0 {
+			l.links[k.prev].next = k.next
 		} else {
-			mk.head = p.next
+			mk.head = k.next
 		}
-		if p.next != 0 {
-			l.pos[p.next].prev = p.prev
+		if k.next != 0 {
+			l.links[k.next].prev = k.prev
 		} else {
-			mk.tail = p.prev
+			mk.tail = k.prev
 		}
-		p.prev, p.next = 0, 0
+		l.links[i] = posLink{}
 		mk.open--
 	}
 	mk.longLots, mk.shortLots = st.longLots, st.shortLots

@@ -81,7 +81,7 @@ func (l *Ledger) funding(m MarketID, markTicks, ratePpm int64, buf []FundingPaym
 		absRate = -absRate
 	}
 	var t FundingTotals
-	for i := mk.head; i != 0; i = l.pos[i].next {
+	for i := mk.head; i != 0; i = l.links[i].next {
 		p := &l.pos[i]
 		absSize, err := fixed.Abs(p.sizeLots)
 		if err != nil {

@@ -91,6 +91,11 @@ type Ledger struct {
 	// flat position keeps its margin mode. Index 0 is unused so that 0 can
 	// mean "none" in market.slot and in the list links.
 	pos []position
+	// links[i] are record i's links in its market's list of open
+	// positions. They live beside pos, not in it: only an opening or a
+	// closing moves them, and without them a record is 32 bytes, so every
+	// read of a position is one cache line.
+	links []posLink
 
 	feeAccountQuote    int64
 	insuranceFundQuote int64 // never negative
@@ -117,7 +122,7 @@ type market struct {
 	// id that ever had one.
 	slot []uint32
 	// Open (non-zero) positions form a doubly linked list through
-	// position.prev/next, in the order they were opened: a position joins at
+	// Ledger.links, in the order they were opened: a position joins at
 	// the tail when it opens (again), leaves when it closes, and keeps its
 	// place when it flips. Funding and OpenPositions walk it, so their order
 	// depends only on the sequence of commands.
@@ -136,7 +141,12 @@ type position struct {
 	account             AccountID
 	market              MarketID
 	mode                MarginMode
-	prev, next          uint32
+}
+
+// posLink links an open position to the previous and next ones of its
+// market (indexes in Ledger.pos, 0 for none).
+type posLink struct {
+	prev, next uint32
 }
 
 // New returns an empty ledger with no markets and no accounts.
@@ -144,7 +154,7 @@ func New(cfg Config) (*Ledger, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Ledger{cfg: cfg, pos: make([]position, 1, 64)}, nil
+	return &Ledger{cfg: cfg, pos: make([]position, 1, 64), links: make([]posLink, 1, 64)}, nil
 }
 
 // AddMarket registers market id, which must be NumMarkets() (ids are
@@ -280,6 +290,7 @@ func (l *Ledger) record(a AccountID, m MarketID) uint32 {
 	}
 	i := uint32(len(l.pos))
 	l.pos = append(l.pos, position{account: a, market: m})
+	l.links = append(l.links, posLink{})
 	mk.slot[a] = i
 	return i
 }

@@ -118,7 +118,7 @@ func (l *Ledger) OpenPositions(m MarketID, buf []Position) []Position {
 	if int(m) >= len(l.markets) {
 		return buf
 	}
-	for i := l.markets[m].head; i != 0; i = l.pos[i].next {
+	for i := l.markets[m].head; i != 0; i = l.links[i].next {
 		buf = append(buf, l.export(&l.pos[i]))
 	}
 	return buf

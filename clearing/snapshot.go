@@ -80,7 +80,7 @@ func (l *Ledger) AppendSnapshot(dst []byte) []byte {
 		dst = binary.AppendVarint(dst, mk.spec.MakerFeeRatePpm)
 		dst = binary.AppendVarint(dst, mk.spec.TakerFeeRatePpm)
 		dst = binary.AppendUvarint(dst, uint64(mk.open))
-		for i := mk.head; i != 0; i = l.pos[i].next {
+		for i := mk.head; i != 0; i = l.links[i].next {
 			p := &l.pos[i]
 			dst = appendRecord(dst, p)
 			dst = binary.AppendVarint(dst, p.sizeLots)
@@ -248,9 +248,9 @@ func (l *Ledger) restoreMarket(r *snapshot.Reader, m MarketID) {
 			return
 		}
 		p.sizeLots, p.entryValueQuote = size, entry
-		p.prev = mk.tail
+		l.links[i].prev = mk.tail
 		if mk.tail != 0 {
-			l.pos[mk.tail].next = i
+			l.links[mk.tail].next = i
 		} else {
 			mk.head = i
 		}

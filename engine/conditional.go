@@ -375,7 +375,7 @@ func (e *Engine) fitReduceOnlyIn(cmd *Command, ev []Event, a AccountID, m Market
 	}
 	excess := int64(0)
 	if closing != 0 {
-		excess = e.open[k].lotsOn(closing) - absInt(p.SizeLots)
+		excess = e.slots[k].open.lotsOn(closing) - absInt(p.SizeLots)
 	}
 	ms := &e.markets[m]
 	e.listBuf = ms.book.AccountOrders(orderbook.AccountID(a), e.listBuf[:0])

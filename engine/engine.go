@@ -114,10 +114,14 @@ type Engine struct {
 	markets []marketState
 	ledger  *clearing.Ledger
 
-	// Per (account, market), indexed by account×len(markets)+market.
-	leverage []int64
-	open     []openOrders
-	ro       []roLots
+	// The engine's own state of each account (accts) and of each (account,
+	// market), indexed by account×len(markets)+market (slots); see
+	// acctState and slotState.
+	accts []acctState
+	slots []slotState
+	// ro, per (account, market), is the reduce-only share of its resting
+	// lots (fitReduceOnly); ordinary orders never read it.
+	ro []roLots
 	// roResting counts the resting reduce-only lots of every account: while
 	// it is 0, no order needs fitReduceOnly's look.
 	roResting int64
@@ -152,18 +156,17 @@ type Engine struct {
 	// trigger index holds the same orders by trigger price.
 	stops *stopTree
 
-	// Liquidation (liquidation.go, liqindex.go). Per account: the version
-	// of its valid index entries, and whether it waits to be checked
-	// (touched) or liquidated (pending, a FIFO from pendHead); per
-	// (account, market, direction): its valid entries in that heap.
-	watchVer  []uint32
-	watchCnt  []uint16
-	isTouched []bool
-	isPending []bool
-	touched   []AccountID
-	pending   []AccountID
-	pendHead  int
-	budget    int // liquidations this command may still run
+	// Liquidation (liquidation.go, liqindex.go): the accounts waiting to
+	// be checked (touched) or liquidated (pending, a FIFO from pendHead).
+	touched  []AccountID
+	pending  []AccountID
+	pendHead int
+	budget   int // liquidations this command may still run
+	// marksMoved: some market's mark moved since collectDue last took
+	// what was due out of the index. An entry is never due when it is
+	// pushed (watch refuses due triggers), so until a mark moves there is
+	// nothing to look at.
+	marksMoved bool
 	// The liquidation order's fills (closeInBook), and the fee cap of the
 	// pool being closed (closePool).
 	liqFilledLots, liqFilledValue int64
@@ -178,20 +181,44 @@ type Engine struct {
 	// calls, so a ranking is never used by a later command.
 	adlRanks []adlRank
 	applies  uint64
-	// stamp counts each account's changes (touch); lpCache, per (account,
-	// market), is the last position event's liquidation price (lpMemo).
-	stamp   []uint32
-	lpCache []lpMemo
-	// Margin calls: whether each pool is at the call level (isolated per
-	// (account, market), cross per account), and the crossings the check
-	// in progress found.
-	isoCalled   []bool
-	crossCalled []bool
-	calls       []callNote
-	flagBuf     []bool
+	// The margin-call crossings the check in progress found.
+	calls   []callNote
+	flagBuf []bool
 	// The insurance fund's account (fund.go), once a takeover created it.
 	fundAcct AccountID
 	hasFund  bool
+}
+
+// acctState is the engine's state of one account. The fields of one
+// account, and those of one (account, market) in slotState, sit together
+// because one command reads or writes most of them for each account it
+// touches: with many accounts each table of its own was a cache miss of its
+// own (BenchmarkEngineF1's commands touched about ten per account).
+type acctState struct {
+	// watchVer is the version of the account's valid liquidation index
+	// entries (liqindex.go).
+	watchVer uint32
+	// stamp counts the account's changes (touch), so that slotState.lp
+	// knows when it is stale.
+	stamp uint32
+	// touched: it waits to be checked at the end of the command; pending:
+	// it waits to be liquidated.
+	touched, pending bool
+	// crossCalled: its cross pool is at the margin-call level.
+	crossCalled bool
+}
+
+// slotState is the engine's state of one account in one market: what the
+// margin check of an order reads (open orders, leverage) and what the
+// liquidation index keeps (lp, the valid entries per direction, the
+// isolated pool's margin-call flag). It fits one 64-byte cache line.
+type slotState struct {
+	open     openOrders
+	leverage int64
+	lp       lpMemo
+	watchCnt [2]uint16 // the account's valid entries in this market's heaps, by direction
+	// isoCalled: the isolated position here is at the margin-call level.
+	isoCalled bool
 }
 
 type cidKey struct {
@@ -208,8 +235,8 @@ type openOrders struct {
 }
 
 // roLots is the reduce-only share of an account's resting lots in one
-// market (fitReduceOnly). It lives beside openOrders, not in it: ordinary
-// orders then never touch it, and openOrders stays half a cache line.
+// market (fitReduceOnly). It lives apart from slotState: ordinary orders
+// never touch it, and slotState stays one cache line.
 type roLots struct {
 	buy, sell int64
 }
@@ -377,6 +404,9 @@ func (e *Engine) Apply(cmd *Command, ev []Event) []Event {
 		// The mark or the last price may have moved.
 		ev = e.runTriggers(cmd, ev)
 	}
+	if e.riskSettled() {
+		return ev
+	}
 	return e.settleRisk(cmd, ev)
 }
 
@@ -384,18 +414,10 @@ func (e *Engine) Apply(cmd *Command, ev []Event) []Event {
 // ledger has just added.
 func (e *Engine) addAccountTables() {
 	for range e.markets {
-		e.leverage = append(e.leverage, e.cfg.DefaultLeverage)
-		e.open = append(e.open, openOrders{})
+		e.slots = append(e.slots, slotState{leverage: e.cfg.DefaultLeverage})
 		e.ro = append(e.ro, roLots{})
-		e.watchCnt = append(e.watchCnt, 0, 0)
-		e.lpCache = append(e.lpCache, lpMemo{})
-		e.isoCalled = append(e.isoCalled, false)
 	}
-	e.crossCalled = append(e.crossCalled, false)
-	e.stamp = append(e.stamp, 1)
-	e.watchVer = append(e.watchVer, 0)
-	e.isTouched = append(e.isTouched, false)
-	e.isPending = append(e.isPending, false)
+	e.accts = append(e.accts, acctState{stamp: 1})
 }
 
 func (e *Engine) createAccount(cmd *Command, ev []Event) ([]Event, Reason) {
@@ -438,7 +460,7 @@ func (e *Engine) withdraw(cmd *Command, ev []Event) ([]Event, Reason) {
 func (e *Engine) settingsEvent(cmd *Command, ev []Event) []Event {
 	p, _ := e.ledger.Position(cmd.Account, cmd.Market)
 	return append(ev, Event{Kind: EventSettings, Seq: cmd.Seq, Account: cmd.Account, Market: cmd.Market,
-		Leverage: e.leverage[e.slot(cmd.Account, cmd.Market)], Mode: p.Mode})
+		Leverage: e.slots[e.slot(cmd.Account, cmd.Market)].leverage, Mode: p.Mode})
 }
 
 // setLeverage refuses a leverage the bracket of the position's notional does
@@ -451,24 +473,24 @@ func (e *Engine) setLeverage(cmd *Command, ev []Event) ([]Event, Reason) {
 	}
 	k := e.slot(cmd.Account, cmd.Market)
 	p, _ := e.ledger.Position(cmd.Account, cmd.Market)
-	exposure, err := e.exposureQuote(p, e.open[k])
+	exposure, err := e.exposureQuote(p, e.slots[k].open)
 	if err != nil {
 		return ev, ReasonInsufficientMargin
 	}
 	if cmd.Leverage > ms.Brackets.MaxLeverage(exposure) {
 		return ev, ReasonLeverageAboveBracket
 	}
-	old := e.leverage[k]
-	e.leverage[k] = cmd.Leverage
+	old := e.slots[k].leverage
+	e.slots[k].leverage = cmd.Leverage
 	if cmd.Leverage < old {
 		if free, err := e.freeCollateral(cmd.Account); err != nil || free < 0 {
-			e.leverage[k] = old
+			e.slots[k].leverage = old
 			return ev, ReasonInsufficientMargin
 		}
 		if p.Mode == clearing.Isolated && p.SizeLots != 0 {
 			need, err := margin.InitialMargin(absInt(p.EntryValueQuote), cmd.Leverage)
 			if err != nil || need > p.IsolatedMarginQuote {
-				e.leverage[k] = old
+				e.slots[k].leverage = old
 				return ev, ReasonInsufficientMargin
 			}
 		}
@@ -484,7 +506,7 @@ func (e *Engine) setMarginMode(cmd *Command, ev []Event) ([]Event, Reason) {
 		return ev, ReasonInvalidMarginMode
 	}
 	p, _ := e.ledger.Position(cmd.Account, cmd.Market)
-	if p.SizeLots != 0 || e.open[e.slot(cmd.Account, cmd.Market)] != (openOrders{}) || e.stopCount(cmd.Account, cmd.Market) > 0 {
+	if p.SizeLots != 0 || e.slots[e.slot(cmd.Account, cmd.Market)].open != (openOrders{}) || e.stopCount(cmd.Account, cmd.Market) > 0 {
 		return ev, ReasonPositionOrOrdersOpen
 	}
 	released, r := e.ledger.SetMarginMode(cmd.Account, cmd.Market, cmd.Mode)
@@ -514,7 +536,7 @@ func (e *Engine) adjustIsolatedMargin(cmd *Command, ev []Event) ([]Event, Reason
 		}
 	} else {
 		p, _ := e.ledger.Position(a, m)
-		need, err := margin.InitialMargin(absInt(p.EntryValueQuote), e.leverage[e.slot(a, m)])
+		need, err := margin.InitialMargin(absInt(p.EntryValueQuote), e.slots[e.slot(a, m)].leverage)
 		if err != nil {
 			return ev, ReasonInsufficientMargin
 		}

@@ -19,7 +19,7 @@ func (e *Engine) CheckInvariants() error {
 	if err := e.ledger.CheckInvariants(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvariant, err)
 	}
-	want := make([]openOrders, len(e.open))
+	want := make([]openOrders, len(e.slots))
 	wantRO := make([]roLots, len(e.ro))
 	books := 0 // book orders with a client order id
 	var roTotal int64
@@ -71,9 +71,9 @@ func (e *Engine) CheckInvariants() error {
 		return fmt.Errorf("%w: %d reduce-only lots counted, the books hold %d", ErrInvariant, e.roResting, roTotal)
 	}
 	for k := range want {
-		if want[k] != e.open[k] || wantRO[k] != e.ro[k] {
+		if want[k] != e.slots[k].open || wantRO[k] != e.ro[k] {
 			return fmt.Errorf("%w: account %d market %d: open orders %+v (reduce-only %+v), the book holds %+v (%+v)",
-				ErrInvariant, k/len(e.markets), k%len(e.markets), e.open[k], e.ro[k], want[k], wantRO[k])
+				ErrInvariant, k/len(e.markets), k%len(e.markets), e.slots[k].open, e.ro[k], want[k], wantRO[k])
 		}
 		if err := e.checkReduceOnly(k); err != nil {
 			return err
@@ -86,7 +86,7 @@ func (e *Engine) CheckInvariants() error {
 // reduce-only orders rest only on the closing side, and while one does, the
 // orders on that side total at most the position.
 func (e *Engine) checkReduceOnly(k int) error {
-	o, ro := &e.open[k], e.ro[k]
+	o, ro := &e.slots[k].open, e.ro[k]
 	if ro == (roLots{}) {
 		return nil
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"testing"
+	"unsafe"
 
 	"github.com/paperperps/exchange/fixed"
 	"github.com/paperperps/exchange/orderbook"
@@ -30,8 +31,16 @@ func TestCheckInvariantsCatchesDrift(t *testing.T) {
 	if err := e.CheckInvariants(); err != nil {
 		t.Fatal(err)
 	}
-	e.open[0].buyLots++
+	e.slots[0].open.buyLots++
 	if err := e.CheckInvariants(); !errors.Is(err, ErrInvariant) {
 		t.Fatalf("err = %v, want ErrInvariant", err)
+	}
+}
+
+// TestSlotStateSize: slotState keeps to one cache line, the reason it
+// exists (see its comment).
+func TestSlotStateSize(t *testing.T) {
+	if n := unsafe.Sizeof(slotState{}); n != 64 {
+		t.Fatalf("slotState is %d bytes, want 64", n)
 	}
 }

@@ -109,28 +109,28 @@ func (h *liqHeap) compact(valid func(*liqEntry) bool) {
 }
 
 // validEntry reports whether x is one of its account's current entries.
-func (e *Engine) validEntry(x *liqEntry) bool { return x.ver == e.watchVer[x.acct] }
+func (e *Engine) validEntry(x *liqEntry) bool { return x.ver == e.accts[x.acct].watchVer }
 
 // unwatch makes all of account a's index entries stale.
 func (e *Engine) unwatch(a AccountID) {
-	e.watchVer[a]++
-	k := e.slot(a, 0) * 2
-	for m := range e.markets {
-		for d := range 2 {
-			if c := e.watchCnt[k+2*m+d]; c != 0 {
+	e.accts[a].watchVer++
+	slots := e.slots[e.slot(a, 0):][:len(e.markets)]
+	for m := range slots {
+		for d, c := range slots[m].watchCnt {
+			if c != 0 {
 				e.markets[m].liq[d].live -= int(c)
-				e.watchCnt[k+2*m+d] = 0
 			}
 		}
+		slots[m].watchCnt = [2]uint16{}
 	}
 }
 
 // addEntry indexes account a at price in market m's heap d.
 func (e *Engine) addEntry(a AccountID, m MarketID, d int, price int64) {
 	h := &e.markets[m].liq[d]
-	h.push(liqEntry{price: price, acct: a, ver: e.watchVer[a]})
+	h.push(liqEntry{price: price, acct: a, ver: e.accts[a].watchVer})
 	h.live++
-	e.watchCnt[e.slot(a, m)*2+d]++
+	e.slots[e.slot(a, m)].watchCnt[d]++
 	if len(h.e) > 4*h.live+4096 {
 		h.compact(e.validEntry)
 	}
@@ -139,6 +139,10 @@ func (e *Engine) addEntry(a AccountID, m MarketID, d int, price int64) {
 // collectDue takes every valid entry the marks have reached out of the
 // index and marks its account for a re-check.
 func (e *Engine) collectDue() {
+	if !e.marksMoved {
+		return // nothing came due since the last look
+	}
+	e.marksMoved = false
 	for m := range e.markets {
 		ms := &e.markets[m]
 		if ms.markTicks == 0 {
@@ -157,7 +161,7 @@ func (e *Engine) collectDue() {
 				}
 				h.pop()
 				h.live--
-				e.watchCnt[e.slot(top.acct, MarketID(m))*2+d]--
+				e.slots[e.slot(top.acct, MarketID(m))].watchCnt[d]--
 				e.touch(top.acct)
 			}
 		}
@@ -173,11 +177,11 @@ func (e *Engine) touch(a AccountID) {
 	if e.hasFund && a == e.fundAcct {
 		return // the fund is tended, not indexed (fund.go)
 	}
-	if e.stamp[a]++; e.stamp[a] == 0 {
-		e.stamp[a] = 1 // 0 is a memo never written
+	if e.accts[a].stamp++; e.accts[a].stamp == 0 {
+		e.accts[a].stamp = 1 // 0 is a memo never written
 	}
-	if !e.isTouched[a] && !e.cfg.DisableLiquidation {
-		e.isTouched[a] = true
+	if !e.accts[a].touched && !e.cfg.DisableLiquidation {
+		e.accts[a].touched = true
 		e.touched = append(e.touched, a)
 	}
 }
@@ -195,8 +199,8 @@ type lpMemo struct {
 // memoLiqPrice returns the remembered liquidation price of account a's
 // position in m, if still valid.
 func (e *Engine) memoLiqPrice(a AccountID, m MarketID) (lp int64, ok, hit bool) {
-	c := &e.lpCache[e.slot(a, m)]
-	if c.stamp != e.stamp[a] {
+	c := &e.slots[e.slot(a, m)].lp
+	if c.stamp != e.accts[a].stamp {
 		return 0, false, false
 	}
 	return c.lp, c.ok, true

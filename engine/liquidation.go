@@ -164,11 +164,11 @@ func (e *Engine) watch(a AccountID) bool {
 		p := &ps[m]
 		k := e.slot(a, MarketID(m))
 		if p.SizeLots == 0 {
-			e.isoCalled[k] = false
+			e.slots[k].isoCalled = false
 			continue
 		}
 		if p.Mode == clearing.Cross {
-			e.isoCalled[k] = false
+			e.slots[k].isoCalled = false
 			nCross++
 			lone = m
 			continue
@@ -181,16 +181,17 @@ func (e *Engine) watch(a AccountID) bool {
 			}
 		}
 		var due bool
+		n := len(buf)
 		if buf, due = e.appendTrigger(buf, p, lp, ok); due {
 			return false
 		}
-		if buf, ok = e.callTrigger(buf, p, p.IsolatedMarginQuote, &e.isoCalled[k]); !ok {
+		if buf, ok = e.callTrigger(buf, n, p, p.IsolatedMarginQuote, &e.slots[k].isoCalled); !ok {
 			return false
 		}
 	}
 	switch {
 	case nCross == 0:
-		e.crossCalled[a] = false
+		e.accts[a].crossCalled = false
 	case nCross == 1:
 		// Alone in the cross pool: its prices are exact.
 		p := &ps[lone]
@@ -203,10 +204,11 @@ func (e *Engine) watch(a AccountID) bool {
 			}
 		}
 		var due bool
+		n := len(buf)
 		if buf, due = e.appendTrigger(buf, p, lp, ok); due {
 			return false
 		}
-		if buf, ok = e.callTrigger(buf, p, w, &e.crossCalled[a]); !ok {
+		if buf, ok = e.callTrigger(buf, n, p, w, &e.accts[a].crossCalled); !ok {
 			return false
 		}
 	default:
@@ -215,10 +217,10 @@ func (e *Engine) watch(a AccountID) bool {
 		if err != nil {
 			return false
 		}
-		if called && !e.crossCalled[a] {
+		if called && !e.accts[a].crossCalled {
 			e.calls = append(e.calls, callNote{a, 0, true})
 		}
-		e.crossCalled[a] = called
+		e.accts[a].crossCalled = called
 		n := len(buf)
 		band := e.cfg.CrossBandPpm
 		for {
@@ -253,7 +255,14 @@ type callNote struct {
 // new crossing), and appends the entry that fires at the next crossing:
 // toward the call price while it is not called, back from it once it is.
 // ok is false on an overflow.
-func (e *Engine) callTrigger(buf []trigger, p *clearing.Position, wallet int64, called *bool) (_ []trigger, ok bool) {
+//
+// buf[liq:] holds the position's liquidation trigger (if it has one).
+// While the pool is not called, the call trigger takes its place: the
+// call rates are the maintenance rates divided by the level, never lower,
+// so every liquidatable price is a called one and the call trigger fires
+// no later. When it fires, the check indexes the pool again, then called,
+// with both. One entry instead of two keeps the heaps half as large.
+func (e *Engine) callTrigger(buf []trigger, liq int, p *clearing.Position, wallet int64, called *bool) (_ []trigger, ok bool) {
 	lpc, okc, err := e.liqPriceIn(p, e.markets[p.Market].callBrackets, wallet, 0, 0)
 	if err != nil {
 		return buf, false
@@ -263,6 +272,9 @@ func (e *Engine) callTrigger(buf []trigger, p *clearing.Position, wallet int64, 
 	buf, due = e.appendTrigger(buf, p, lpc, okc)
 	if !due {
 		*called = false
+		if len(buf) > n {
+			buf = append(buf[:liq], buf[n:]...)
+		}
 		return buf, true
 	}
 	buf = buf[:n]
@@ -399,8 +411,8 @@ func (e *Engine) settleRisk(cmd *Command, ev []Event) []Event {
 		e.collectDue()
 		for i := 0; i < len(e.touched); i++ {
 			a := e.touched[i]
-			e.isTouched[a] = false
-			if e.isPending[a] {
+			e.accts[a].touched = false
+			if e.accts[a].pending {
 				continue
 			}
 			ev = e.marginCheck(cmd, ev, a)
@@ -430,10 +442,17 @@ func (e *Engine) settleRisk(cmd *Command, ev []Event) []Event {
 		}
 		a := e.pending[e.pendHead]
 		e.pendHead++
-		e.isPending[a] = false
+		e.accts[a].pending = false
 		e.budget--
 		ev = e.liquidate(cmd, ev, a)
 	}
+}
+
+// riskSettled reports that settleRisk has nothing to do: no account is
+// touched or queued, no mark moved and there is no fund to tend. Most
+// commands leave it so, and the test inlines where the call would not.
+func (e *Engine) riskSettled() bool {
+	return len(e.touched) == 0 && e.pendHead == len(e.pending) && !e.marksMoved && !e.hasFund
 }
 
 // LiquidationsWaiting is the number of accounts queued for liquidation
@@ -453,17 +472,22 @@ func (e *Engine) LiquidationsWaiting() int { return len(e.pending) - e.pendHead 
 // beyond the wallet) has its deficit covered by the fund, or as bad debt.
 func (e *Engine) marginCheck(cmd *Command, ev []Event, a AccountID) []Event {
 	e.calls = e.calls[:0]
-	k := e.slot(a, 0)
+	slots := e.slots[e.slot(a, 0):][:len(e.markets)]
 	flags := e.flagBuf[:0]
-	flags = append(append(flags, e.isoCalled[k:k+len(e.markets)]...), e.crossCalled[a])
+	for m := range slots {
+		flags = append(flags, slots[m].isoCalled)
+	}
 	e.flagBuf = flags
+	crossCalled := e.accts[a].crossCalled
 	if !e.watch(a) {
 		// Liquidatable: the margin-call flags watch may have set before
 		// it found out stay as they were (the pool's next check decides).
-		copy(e.isoCalled[k:k+len(e.markets)], flags)
-		e.crossCalled[a] = flags[len(e.markets)]
+		for m := range slots {
+			slots[m].isoCalled = flags[m]
+		}
+		e.accts[a].crossCalled = crossCalled
 		e.unwatch(a)
-		e.isPending[a] = true
+		e.accts[a].pending = true
 		e.pending = append(e.pending, a)
 		return ev
 	}

@@ -223,7 +223,7 @@ func (s *liqSim) step() {
 	case r < 350: // a trader takes or rests an order sized from its wallet and leverage
 		a := s.trader()
 		w, _ := s.e.ledger.Wallet(a)
-		lev := s.e.leverage[s.e.slot(a, m)]
+		lev := s.e.slots[s.e.slot(a, m)].leverage
 		usdt := max(w/fixed.QuoteUnitsPerWhole, 1) * lev * int64(5+s.rng.IntN(60)) / 100
 		c := Command{Kind: CmdPlaceOrder, Account: a, Market: m, Side: side, Type: orderbook.Market, TIF: orderbook.IOC,
 			QtyLots: s.lots(m, mark, usdt)}
@@ -370,7 +370,7 @@ func (s *liqSim) naive(a AccountID, br func(*marketState) margin.Brackets, iso [
 // waiting for a check, or indexed with a trigger the marks have reached.
 func (s *liqSim) engineKnows(a AccountID) bool {
 	e := s.e
-	if e.isPending[a] || e.isTouched[a] {
+	if e.accts[a].pending || e.accts[a].touched {
 		return true
 	}
 	for m := range e.markets {
@@ -433,14 +433,14 @@ func (s *liqSim) check(settled bool) {
 		}
 		if settled && s.seq%5 == 0 {
 			cross, iso := s.naiveCalls(a)
-			if cross && !e.crossCalled[a] {
+			if cross && !e.accts[a].crossCalled {
 				fail("account %d: cross pool at the margin-call level, not called", a)
 			}
-			if !cross && e.crossCalled[a] && !s.multiCross(a) {
+			if !cross && e.accts[a].crossCalled && !s.multiCross(a) {
 				fail("account %d: cross pool called below the level", a)
 			}
 			for m := range iso {
-				if iso[m] != e.isoCalled[e.slot(a, MarketID(m))] {
+				if iso[m] != e.slots[e.slot(a, MarketID(m))].isoCalled {
 					fail("account %d: isolated pool in market %d: at the level %v, called %v", a, m, iso[m], !iso[m])
 				}
 			}

@@ -77,7 +77,8 @@ func reduceOnlyReason(size int64, side orderbook.Side) Reason {
 func (e *Engine) enter(cmd *Command, ev []Event, reserved orderbook.OrderID) ([]Event, Reason) {
 	a, m := cmd.Account, cmd.Market
 	ms := &e.markets[m]
-	e.preload(a, m)
+	var p clearing.Position
+	e.preload(a, m, &p)
 	if ms.markTicks == 0 {
 		return ev, ReasonNoPrice
 	}
@@ -98,7 +99,6 @@ func (e *Engine) enter(cmd *Command, ev []Event, reserved orderbook.OrderID) ([]
 	}
 	var tag uint8
 	if cmd.ReduceOnly {
-		p, _ := e.ledger.Position(a, m)
 		if r := reduceOnlyReason(p.SizeLots, cmd.Side); r != ReasonNone {
 			return ev, r
 		}
@@ -120,7 +120,7 @@ func (e *Engine) enter(cmd *Command, ev []Event, reserved orderbook.OrderID) ([]
 		// account would reach if every order on that side filled, plus the
 		// taker fees on them. An order that does not add to that exposure
 		// (it only closes) needs no new margin.
-		o := e.open[e.slot(a, m)]
+		o := e.slots[e.slot(a, m)].open
 		before := o
 		if cmd.Side == orderbook.Buy {
 			o.buyLots += qty
@@ -129,7 +129,7 @@ func (e *Engine) enter(cmd *Command, ev []Event, reserved orderbook.OrderID) ([]
 			o.sellLots += qty
 			o.sellValueQuote += valueQuote
 		}
-		if r := e.checkOrders(a, m, before, o); r != ReasonNone {
+		if r := e.checkOrders(&p, before, o); r != ReasonNone {
 			return ev, r
 		}
 	}
@@ -170,20 +170,19 @@ func (e *Engine) enter(cmd *Command, ev []Event, reserved orderbook.OrderID) ([]
 // allowed the account's leverage by its bracket (or it would be
 // liquidatable as it opens), and free collateral must stay non-negative
 // with the new orders' margin and fees held back.
-func (e *Engine) checkOrders(a AccountID, m MarketID, before, after openOrders) Reason {
-	var p clearing.Position
-	e.ledger.ReadPosition(a, m, &p)
-	was, reached, err := e.exposureChange(&p, before, after)
+func (e *Engine) checkOrders(p *clearing.Position, before, after openOrders) Reason {
+	a, m := p.Account, p.Market
+	was, reached, err := e.exposureChange(p, before, after)
 	if err != nil {
 		return ReasonInsufficientMargin
 	}
 	if reached <= was {
 		return ReasonNone
 	}
-	if e.leverage[e.slot(a, m)] > e.markets[m].Brackets.MaxLeverage(reached) {
+	if e.slots[e.slot(a, m)].leverage > e.markets[m].Brackets.MaxLeverage(reached) {
 		return ReasonLeverageAboveBracket
 	}
-	if free, err := e.freeCollateralWith(a, &p, after, reached); err != nil || free < 0 {
+	if free, err := e.freeCollateralWith(a, p, after, reached); err != nil || free < 0 {
 		return ReasonInsufficientMargin
 	}
 	return ReasonNone
@@ -250,17 +249,18 @@ func (e *Engine) amend(cmd *Command, ev []Event) ([]Event, Reason) {
 		return ev, ReasonInvalidPrice
 	}
 	k := e.slot(a, m)
+	var p clearing.Position
+	e.ledger.ReadPosition(a, m, &p)
 	if old.Tag&tagReduceOnly != 0 {
 		// The order may grow only into what the position leaves beyond
 		// the account's other closing orders.
-		p, _ := e.ledger.Position(a, m)
 		if r := reduceOnlyReason(p.SizeLots, old.Side); r != ReasonNone {
 			return ev, r // fitReduceOnly keeps this from happening
 		}
-		others := e.open[k].lotsOn(old.Side) - old.RemainingLots
+		others := e.slots[k].open.lotsOn(old.Side) - old.RemainingLots
 		qty = min(qty, old.FilledLots+absInt(p.SizeLots)-others)
 	}
-	before := e.open[k]
+	before := e.slots[k].open
 	o := before
 	oldValue := old.RemainingLots * old.PriceTicks * ms.Grid.QuotePerTickLot()
 	if old.Side == orderbook.Buy {
@@ -278,7 +278,7 @@ func (e *Engine) amend(cmd *Command, ev []Event) ([]Event, Reason) {
 		} else {
 			o.sellLots, o.sellValueQuote = o.sellLots+remaining, o.sellValueQuote+value
 		}
-		if r := e.checkOrders(a, m, before, o); r != ReasonNone {
+		if r := e.checkOrders(&p, before, o); r != ReasonNone {
 			return ev, r
 		}
 	}
@@ -329,7 +329,7 @@ func (e *Engine) addOpen(a AccountID, m MarketID, side orderbook.Side, lots, pri
 // sites write addOpen out as addSums and a tag check.
 func (e *Engine) addSums(a AccountID, m MarketID, side orderbook.Side, lots, priceTicks int64) {
 	v := lots * priceTicks * e.markets[m].Grid.QuotePerTickLot() // bounded: the order passed the value check
-	o := &e.open[e.slot(a, m)]
+	o := &e.slots[e.slot(a, m)].open
 	if side == orderbook.Buy {
 		o.buyLots += lots
 		o.buyValueQuote += v
@@ -549,7 +549,7 @@ func (e *Engine) fundIsolated(cmd *Command, ev []Event, p *clearing.Position, si
 			loss = max(0, closeValue-absInt(p.EntryValueQuote))
 		}
 	}
-	im, err := margin.InitialMargin(value, e.leverage[e.slot(a, m)])
+	im, err := margin.InitialMargin(value, e.slots[e.slot(a, m)].leverage)
 	if err != nil {
 		return ev
 	}
@@ -573,7 +573,7 @@ func (e *Engine) positionEvent(cmd *Command, ev []Event, a AccountID, m MarketID
 	if alone && err == nil && p.SizeLots != 0 {
 		// The index (watch) needs the same price if nothing changes
 		// before the end of the command.
-		e.lpCache[e.slot(a, m)] = lpMemo{stamp: e.stamp[a], lp: lp, ok: ok}
+		e.slots[e.slot(a, m)].lp = lpMemo{stamp: e.accts[a].stamp, lp: lp, ok: ok}
 	}
 	liq := lp
 	if err != nil || !ok || e.isFund(a) {

@@ -115,6 +115,9 @@ func (e *Engine) updateMark(ms *marketState, tsNanos int64) {
 	if err != nil || mark < 1 {
 		mark = ms.indexTicks
 	}
+	if mark != ms.markTicks {
+		e.marksMoved = true // entries may be due (collectDue)
+	}
 	ms.markTicks = mark
 	ms.book.SetReferencePrice(mark, e.bookEv[:0])
 }

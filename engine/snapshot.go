@@ -49,9 +49,9 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		}
 		dst = ms.book.AppendSnapshot(dst)
 	}
-	dst = binary.AppendUvarint(dst, uint64(len(e.leverage)))
-	for _, l := range e.leverage {
-		dst = binary.AppendUvarint(dst, uint64(l))
+	dst = binary.AppendUvarint(dst, uint64(len(e.slots)))
+	for i := range e.slots {
+		dst = binary.AppendUvarint(dst, uint64(e.slots[i].leverage))
 	}
 	dst = binary.AppendUvarint(dst, uint64(e.stops.Size()))
 	for it := e.stops.Iterator(); it.Next(); {
@@ -153,8 +153,8 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 	if n > uint64(r.Len()) { // each entry takes at least one byte
 		return bad("leverage table of %d entries in %d bytes", n, r.Len())
 	}
-	e.leverage = make([]int64, n)
-	for i := range e.leverage {
+	e.slots = make([]slotState, n)
+	for i := range e.slots {
 		v := r.Uvarint("leverage")
 		if r.Err() != nil {
 			return nil, r.Err()
@@ -162,7 +162,7 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 		if v < 1 || v > 125 {
 			return bad("leverage %d", v)
 		}
-		e.leverage[i] = int64(v)
+		e.slots[i].leverage = int64(v)
 	}
 	nStops := r.Uvarint("conditional orders")
 	if r.Err() == nil && nStops > uint64(r.Len()) {
@@ -256,7 +256,6 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 		}
 	}
 	e.ledger = ledger
-	e.open = make([]openOrders, n)
 	e.ro = make([]roLots, n)
 	if err := e.restoreLiquidationState(liq); err != nil {
 		return bad("%v", err)
@@ -351,12 +350,12 @@ func (e *Engine) appendLiquidationState(dst []byte) []byte {
 	// The pools at the margin-call level: by account, cross first (as
 	// market 0 with a flag), then the isolated ones by market.
 	var called []callNote
-	for a := range e.crossCalled {
-		if e.crossCalled[a] {
+	for a := range e.accts {
+		if e.accts[a].crossCalled {
 			called = append(called, callNote{AccountID(a), 0, true})
 		}
 		for m := range e.markets {
-			if e.isoCalled[e.slot(AccountID(a), MarketID(m))] {
+			if e.slots[e.slot(AccountID(a), MarketID(m))].isoCalled {
 				called = append(called, callNote{AccountID(a), MarketID(m), false})
 			}
 		}
@@ -425,27 +424,23 @@ func (e *Engine) readLiquidationState(r *snapshot.Reader, cfg Config) liqState {
 // ledger's accounts and loads the index and the queues.
 func (e *Engine) restoreLiquidationState(st liqState) error {
 	accounts := e.ledger.NumAccounts()
-	e.watchVer = make([]uint32, accounts)
-	e.watchCnt = make([]uint16, 2*accounts*len(e.markets))
-	e.isTouched = make([]bool, accounts)
-	e.isPending = make([]bool, accounts)
-	e.stamp = make([]uint32, accounts)
-	for a := range e.stamp {
-		e.stamp[a] = 1
+	e.accts = make([]acctState, accounts)
+	for a := range e.accts {
+		e.accts[a].stamp = 1
 	}
-	e.lpCache = make([]lpMemo, accounts*len(e.markets))
 	if st.hasFund && int(st.fund) >= accounts {
 		return fmt.Errorf("insurance fund account %d unknown", st.fund)
 	}
 	e.hasFund, e.fundAcct = st.hasFund, st.fund
-	e.isoCalled = make([]bool, accounts*len(e.markets))
-	e.crossCalled = make([]bool, accounts)
+	// A command whose liquidation budget ran out may have left entries
+	// due: the next look takes them.
+	e.marksMoved = true
 	for _, k := range st.called {
 		switch {
 		case k.cross && int(k.acct) < accounts:
-			e.crossCalled[k.acct] = true
+			e.accts[k.acct].crossCalled = true
 		case !k.cross && int(k.acct) < accounts:
-			e.isoCalled[e.slot(k.acct, k.m)] = true
+			e.slots[e.slot(k.acct, k.m)].isoCalled = true
 		default:
 			return fmt.Errorf("margin call of unknown account %d", k.acct)
 		}
@@ -457,16 +452,16 @@ func (e *Engine) restoreLiquidationState(st liqState) error {
 		e.addEntry(x.acct, x.m, x.d, x.price)
 	}
 	for _, a := range st.touched {
-		if int(a) >= accounts || e.isTouched[a] {
+		if int(a) >= accounts || e.accts[a].touched {
 			return fmt.Errorf("account %d waits to be checked: unknown or twice", a)
 		}
 		e.touch(a)
 	}
 	for _, a := range st.pending {
-		if int(a) >= accounts || e.isPending[a] {
+		if int(a) >= accounts || e.accts[a].pending {
 			return fmt.Errorf("account %d waits to be liquidated: unknown or twice", a)
 		}
-		e.isPending[a] = true
+		e.accts[a].pending = true
 		e.pending = append(e.pending, a)
 	}
 	return nil
