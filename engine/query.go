@@ -71,7 +71,7 @@ func (e *Engine) Settings(a AccountID, m MarketID) (leverage int64, mode clearin
 	}
 	var p clearing.Position
 	e.ledger.ReadPosition(a, m, &p)
-	return e.leverage[e.slot(a, m)], p.Mode, true
+	return e.slots[e.slot(a, m)].leverage, p.Mode, true
 }
 
 // Funding returns market m's last funding rate (ppm) and the time of the
@@ -98,7 +98,7 @@ func (e *Engine) Account(a AccountID, buf []PositionView) (AccountView, bool, er
 	crossAt := len(v.Positions)
 	for i := range ps {
 		p := &ps[i]
-		pv := PositionView{Market: p.Market, Mode: p.Mode, Leverage: e.leverage[e.slot(a, p.Market)], SizeLots: p.SizeLots,
+		pv := PositionView{Market: p.Market, Mode: p.Mode, Leverage: e.slots[e.slot(a, p.Market)].leverage, SizeLots: p.SizeLots,
 			EntryValueQuote: p.EntryValueQuote, IsolatedMarginQuote: p.IsolatedMarginQuote, MarkTicks: e.markets[p.Market].markTicks}
 		if v.IsolatedMarginQuote, err = fixed.Add(v.IsolatedMarginQuote, p.IsolatedMarginQuote); err != nil {
 			return v, true, err
