@@ -15,6 +15,9 @@ func TestLiquidation(t *testing.T) {
 	ctx := context.Background()
 	maker, long := bot(t), bot(t)
 	t.Cleanup(func() { maker.CancelAll(context.Background(), sol) })
+	// The test moves the index: start from 150 whatever an earlier run
+	// (-count) left.
+	must[client.IndexResult](t)(admin.SetIndexPrice(ctx, sol, d("150")))
 	// The long account keeps 100 USDT: 5 SOL at 150 at 10x needs 75.
 	acct := must[client.Account](t)(long.Account(ctx))
 	must[client.Balance](t)(admin.Withdraw(ctx, acct.Account, acct.Wallet.Sub(d("100"))))
@@ -31,7 +34,7 @@ func TestLiquidation(t *testing.T) {
 	if ix.Liquidations != 1 {
 		t.Fatalf("index drop: %+v", ix)
 	}
-	liqs := must[[]client.Liquidation](t)(long.Liquidations(ctx, sol, 10))
+	liqs := must[[]client.Liquidation](t)(long.Liquidations(ctx, sol, 1))
 	if len(liqs) != 1 || liqs[0].Side != client.Sell || liqs[0].Symbol != sol {
 		t.Fatalf("liquidations: %+v", liqs)
 	}
