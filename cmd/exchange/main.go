@@ -2,6 +2,7 @@
 //
 //	exchange serve [--config FILE] [--data DIR] [--listen ADDR] [flags]
 //	exchange bench book [--commands N] [--seed S]
+//	exchange bench api [--bots N] [--duration D] [--json FILE]
 //	exchange wal inspect --data DIR [--limit N]
 //	exchange replay --data DIR [--verify]
 package main
@@ -26,6 +27,8 @@ commands:
                 with a simulated price feed and market makers
   bench book    run the standard order flow F1 on one order book and print
                 throughput and per-command latency
+  bench api     drive an exchange in this process with SDK bots over
+                loopback and print REST and WebSocket orders/s and latency
   wal inspect   list the commands and snapshots the log in --data holds
   replay        rebuild the engine from the log in --data and print its
                 state hash (--verify: check it at every snapshot)
@@ -35,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(args) >= 1 && args[0] == "serve":
 		return serve(args[1:], stdout, stderr)
+	case len(args) >= 2 && args[0] == "bench" && args[1] == "api":
+		return benchAPI(args[2:], stdout, stderr)
 	case len(args) >= 2 && args[0] == "bench" && args[1] == "book":
 		return benchBook(args[2:], stdout, stderr)
 	case len(args) >= 2 && args[0] == "wal" && args[1] == "inspect":

@@ -143,3 +143,39 @@ func TestServeLifecycle(t *testing.T) {
 		t.Fatalf("replay output %s", before.String())
 	}
 }
+
+// `exchange bench api` runs its four phases and writes the figures.
+func TestBenchAPI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs an exchange with bots")
+	}
+	out := filepath.Join(t.TempDir(), "api.json")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"bench", "api", "--bots", "2", "--duration", "300ms", "--json", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, phase := range []string{"rest ", "ws ", "rest at half rate", "ws at half rate"} {
+		if !strings.Contains(stdout.String(), phase) {
+			t.Fatalf("no %q row:\n%s", phase, stdout.String())
+		}
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var figures map[string]float64
+	if err := json.Unmarshal(b, &figures); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"ws_orders_per_sec", "rest_orders_per_sec", "ws_p99_ms", "rest_p99_ms"} {
+		if figures[k] <= 0 {
+			t.Fatalf("%s = %v in %s", k, figures[k], b)
+		}
+	}
+	if figures["errors"] != 0 {
+		t.Fatalf("%v requests failed", figures["errors"])
+	}
+	if code := run([]string{"bench", "api", "--bots", "0"}, &stdout, &stderr); code != 2 {
+		t.Fatalf("--bots 0: exit %d", code)
+	}
+}
