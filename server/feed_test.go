@@ -69,6 +69,12 @@ func (s *fakeSequencer) SubmitBatch(_ context.Context, cmds []engine.Command) []
 	return out
 }
 
+func (s *fakeSequencer) SubmitAsync(ctx context.Context, cmds []engine.Command) <-chan []wal.Result {
+	out := make(chan []wal.Result, 1)
+	out <- s.SubmitBatch(ctx, cmds)
+	return out
+}
+
 func (s *fakeSequencer) Read(_ context.Context, fn func(*engine.Engine)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -14,6 +14,9 @@ import (
 type Submitter interface {
 	Submit(ctx context.Context, cmd engine.Command) wal.Result
 	SubmitBatch(ctx context.Context, cmds []engine.Command) []wal.Result
+	// SubmitAsync is SubmitBatch without the wait: the results come on
+	// the channel, and batches from one goroutine keep their order.
+	SubmitAsync(ctx context.Context, cmds []engine.Command) <-chan []wal.Result
 	// Read runs fn on the engine's thread between commands and returns once
 	// everything fn saw is durable; fn must only read and must be quick.
 	Read(ctx context.Context, fn func(*engine.Engine)) error

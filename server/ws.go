@@ -384,36 +384,58 @@ func (s *Server) wsCommand(a engine.AccountID, req *wsRequest) (wsOrder, error) 
 
 // submitter sends the connection's orders to the sequencer: everything
 // waiting goes in one batch, so a bot that pipelines orders pays the
-// hand-off and the fsync once per batch; the answers go out in order.
+// hand-off once per batch. Up to wsBatchesInFlight batches wait for their
+// group commits at once (the sequencer keeps two groups in flight, and a
+// connection with one batch at a time could fill only one); an answerer
+// takes their results in order, so the answers keep the requests' order.
 func (c *wsConn) submitter() {
-	batch := make([]wsOrder, 0, 256)
-	cmds := make([]engine.Command, 0, 256)
+	type inFlight struct {
+		batch   []wsOrder
+		results <-chan []wal.Result
+		start   time.Time
+	}
+	flights := make(chan inFlight, wsBatchesInFlight)
+	answered := make(chan struct{})
+	go func() {
+		defer close(answered)
+		for f := range flights {
+			results := <-f.results
+			if c.s.metrics != nil {
+				c.s.metrics.ackLatency.Observe(time.Since(f.start).Seconds())
+			}
+			for i := range f.batch {
+				c.answerOrder(&f.batch[i], results[i])
+			}
+		}
+	}()
 	for o := range c.orders {
-		batch, cmds = append(batch[:0], o), append(cmds[:0], o.cmd)
+		batch := append(make([]wsOrder, 0, 64), o)
 	more:
-		for len(batch) < cap(batch) {
+		for len(batch) < 4096 {
 			select {
 			case o, ok := <-c.orders:
 				if !ok {
 					break more
 				}
-				batch, cmds = append(batch, o), append(cmds, o.cmd)
+				batch = append(batch, o)
 			default:
 				break more
 			}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.s.cfg.Timeout))
-		start := time.Now()
-		results := c.s.sub.SubmitBatch(ctx, cmds)
-		cancel()
-		if c.s.metrics != nil {
-			c.s.metrics.ackLatency.Observe(time.Since(start).Seconds())
-		}
+		cmds := make([]engine.Command, len(batch))
 		for i := range batch {
-			c.answerOrder(&batch[i], results[i])
+			cmds[i] = batch[i].cmd
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.s.cfg.Timeout))
+		flights <- inFlight{batch: batch, results: c.s.sub.SubmitAsync(ctx, cmds), start: time.Now()}
+		cancel() // the batch is enqueued (or refused); its results come regardless
 	}
+	close(flights)
+	<-answered
 }
+
+// wsBatchesInFlight bounds a connection's batches waiting for durability.
+const wsBatchesInFlight = 4
 
 func (c *wsConn) answerOrder(o *wsOrder, res wal.Result) {
 	if err := c.s.resultErr(res.Err); err != nil {

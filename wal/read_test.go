@@ -2,6 +2,7 @@ package wal
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -73,5 +74,40 @@ func TestReadIsConsistentAndDurable(t *testing.T) {
 	}
 	if err := s.Read(context.Background(), func(*engine.Engine) { t.Error("a read ran after Close") }); err == nil {
 		t.Fatal("Read after Close succeeded")
+	}
+}
+
+// Batches submitted asynchronously by one goroutine are sequenced in the
+// order submitted, and each gets its results once durable; after Close
+// they fail with ErrStopped.
+func TestSubmitAsyncKeepsOrder(t *testing.T) {
+	l := openLog(t, vfs.NewMem())
+	e, err := engine.New(engine.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSequencer(e, l, SequencerOptions{Clock: fakeClock(), MaxBatch: 8})
+	var chans []<-chan []Result
+	for i := range 200 {
+		cmds := make([]engine.Command, 1+i%5)
+		for k := range cmds {
+			cmds[k] = engine.Command{Kind: engine.CmdCreateAccount}
+		}
+		chans = append(chans, s.SubmitAsync(context.Background(), cmds))
+	}
+	next := uint64(1)
+	for i, ch := range chans {
+		for _, r := range <-ch {
+			if r.Err != nil || r.Seq != next {
+				t.Fatalf("batch %d: seq %d (want %d), %v", i, r.Seq, next, r.Err)
+			}
+			next++
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-s.SubmitAsync(context.Background(), []engine.Command{{Kind: engine.CmdClockTick}}); !errors.Is(r[0].Err, ErrStopped) {
+		t.Fatalf("after Close: %v", r[0].Err)
 	}
 }

@@ -181,6 +181,54 @@ func (s *Sequencer) SubmitBatch(ctx context.Context, cmds []engine.Command) []Re
 	}
 }
 
+// SubmitAsync sequences cmds as SubmitBatch does but does not wait: their
+// durable results arrive on the returned channel. Batches submitted one
+// after another by one goroutine are sequenced in that order, so a
+// connection can keep several in flight (each group commit then carries
+// some of them) and still answer in order.
+func (s *Sequencer) SubmitAsync(ctx context.Context, cmds []engine.Command) <-chan []Result {
+	out := make(chan []Result, 1)
+	fail := func(err error) <-chan []Result {
+		res := make([]Result, len(cmds))
+		for i := range res {
+			res[i].Err = err
+		}
+		out <- res
+		return out
+	}
+	if len(cmds) == 0 {
+		out <- nil
+		return out
+	}
+	select {
+	case <-s.stop:
+		return fail(s.stoppedErr())
+	default:
+	}
+	r := request{cmds: cmds, done: make(chan []Result, 1)}
+	select {
+	case s.in <- r:
+	case <-s.stop:
+		return fail(s.stoppedErr())
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
+	go func() {
+		select {
+		case res := <-r.done:
+			out <- res
+		case <-s.done:
+			select {
+			case res := <-r.done:
+				out <- res
+			default:
+				fail(s.stoppedErr())
+			}
+		}
+	}()
+	return out
+}
+
 // Read runs fn on the engine's thread, after every command submitted
 // before it and before any submitted after it, and returns once every
 // command fn could have seen is durable: a consistent view that shows
