@@ -7,6 +7,8 @@ import (
 	"log"
 	"sync"
 	"sync/atomic"
+	"testing"
+	"time"
 
 	"github.com/paperperps/exchange/client"
 )
@@ -255,4 +257,34 @@ func ExampleStream_Marks() {
 	fmt.Println(m.Symbol, "index", m.IndexPrice, "mark", m.MarkPrice)
 	// Output:
 	// ETHUSDT index 3000 mark 3000
+}
+
+// Not an example: a Stream that drops before its first user message has
+// nothing to resume after (subscribing with since 0 asks for no kept
+// messages), so what happens while it is away would be lost without a
+// word; it says so with a UserReset.
+func TestStreamUserResetBeforeFirstMessage(t *testing.T) {
+	ctx := context.Background()
+	c := bot(t)
+	s, err := c.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	events, err := s.User(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.DropConnection(s)
+	if _, err := c.SetLeverage(ctx, "BTCUSDT", 7); err != nil { // while the Stream may be away
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-events:
+		if _, ok := ev.(*client.UserReset); !ok {
+			t.Fatalf("first event after the reconnect: %T %+v", ev, ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no UserReset after the reconnect")
+	}
 }

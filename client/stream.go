@@ -189,15 +189,24 @@ func (s *Stream) attach(ws *websocket.Conn) {
 		b.invalidate()
 		names = append(names, "depth:"+b.symbol)
 	}
-	user := s.user != nil
+	user := s.user
 	since := s.userN
 	s.mu.Unlock()
 	go s.writer(ws, wake)
 	if len(names) > 0 {
 		s.sendAsync(map[string]any{"op": "subscribe", "streams": names})
 	}
-	if user {
+	if user != nil {
 		s.sendAsync(map[string]any{"op": "subscribe", "streams": []string{"user"}, "since": since})
+		if since == 0 {
+			// Nothing delivered yet, so nothing to resume after: since 0
+			// asks for no kept messages, and any sent while disconnected
+			// are lost. Say so, before the new connection's messages.
+			select {
+			case user <- &UserReset{}:
+			case <-s.ctx.Done():
+			}
+		}
 	}
 }
 

@@ -141,8 +141,10 @@ type SettingsUpdate struct {
 }
 
 // UserReset: messages were lost to this Stream (they were no longer kept
-// when it resumed, or the server restarted). Read orders, positions and
-// balances from the REST API; Next is the number of the next message.
+// when it resumed, the server restarted, or the connection dropped before
+// the first message, when there is nothing to resume after). Read orders,
+// positions and balances from the REST API; Next is the number of the next
+// message, 0 when the Stream cannot tell (the last case).
 type UserReset struct {
 	UserMeta `json:"-"`
 	Next     uint64 `json:"next"`
