@@ -1,6 +1,8 @@
-// Package client is the Go SDK for the exchange's REST API (docs/API.md):
-// market data, trading, account settings and the admin calls, with typed
-// answers, decimal numbers and errors that errors.Is can tell apart.
+// Package client is the Go SDK for the exchange's REST API (docs/API.md)
+// and WebSocket API (docs/WEBSOCKET.md): market data, trading, account
+// settings and the admin calls, with typed answers, decimal numbers and
+// errors that errors.Is can tell apart; streams on channels that repair
+// themselves; local order books.
 //
 // A bot in a few lines:
 //
@@ -63,7 +65,16 @@
 //
 // # Streams
 //
-// This package covers the REST API. The WebSocket streams (docs/WEBSOCKET.md)
-// and a local order book are to be added as methods of the same Client,
-// sharing its base URL, credentials, clock offset and Sign.
+// Client.Connect opens a Stream: one WebSocket for market streams (Trades,
+// Marks, Tickers, Klines, Liquidations, each a channel), local order books
+// (Book: a snapshot, then diffs; a gap or a reconnect takes a new
+// snapshot), the account's user stream (User: orders, fills, positions,
+// balances, funding, margin calls, liquidations, ADL) and pipelined order
+// entry (PlaceOrder, CancelOrder, AmendOrder from any number of
+// goroutines). When the connection drops, the Stream dials again with
+// backoff, logs in, resubscribes and resumes the user stream after the
+// last event it delivered (a UserReset says when it cannot). Read every
+// channel you asked for: a Stream delivers in order and waits for a full
+// channel, and the server cuts off a connection that falls behind (the
+// Stream then reconnects and resumes).
 package client

@@ -140,7 +140,7 @@ func (h *Hub) validStream(name string) (engine.MarketID, bool) {
 }
 
 // subscribe adds c to stream; for depth it first queues a snapshot, so
-// the diffs that follow chain onto it.
+// the diffs that follow chain onto it, and for a mark the current one.
 func (h *Hub) subscribe(c *wsConn, stream string, m engine.MarketID) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -153,6 +153,10 @@ func (h *Hub) subscribe(c *wsConn, stream string, m engine.MarketID) bool {
 		return true
 	}
 	subs[c] = struct{}{}
+	if strings.HasPrefix(stream, "mark:") {
+		// The current mark first: it may not change for a while.
+		return c.send(streamMessage(stream, h.md.Mark(m)))
+	}
 	if strings.HasPrefix(stream, "depth:") {
 		b := &h.books[m]
 		snap := depthMessage{Symbol: h.markets[m].Symbol, Snapshot: true, UpdateID: b.updateID,
