@@ -46,6 +46,11 @@ type Config struct {
 	// the trading mechanics alone and for research runs comparing an
 	// exchange without liquidations; a live exchange never sets it.
 	DisableLiquidation bool
+	// MarkFromIndex makes every mark the index alone, ignoring the book
+	// and the last trade: for research runs that compare a cascade whose
+	// mark the book's prices feed back into with one where they do not.
+	// A live exchange never sets it.
+	MarkFromIndex bool
 	// BookLevelEvents adds an EventBookLevel for each price level a book
 	// operation changes: what a server needs to publish depth diffs. Off
 	// by default (the benchmarks and the journal do not need them).

@@ -112,7 +112,7 @@ func (e *Engine) updateMark(ms *marketState, tsNanos int64) {
 		NanosToFunding: max(0, min(toFunding, ms.FundingIntervalNanos)), FundingIntervalNanos: ms.FundingIntervalNanos,
 		BasisTicks: basis, HasBasis: hasBasis, LastTradeTicks: ms.lastTradeTicks,
 	})
-	if err != nil || mark < 1 {
+	if err != nil || mark < 1 || e.cfg.MarkFromIndex {
 		mark = ms.indexTicks
 	}
 	if mark != ms.markTicks {
