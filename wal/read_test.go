@@ -111,3 +111,22 @@ func TestSubmitAsyncKeepsOrder(t *testing.T) {
 		t.Fatalf("after Close: %v", r[0].Err)
 	}
 }
+
+// With Stamped the sequencer keeps the commands' own times, never going
+// back.
+func TestStampedKeepsTimes(t *testing.T) {
+	l := openLog(t, vfs.NewMem())
+	e, err := engine.New(engine.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSequencer(e, l, SequencerOptions{Stamped: true})
+	defer s.Close()
+	for _, c := range []struct{ in, want int64 }{{5_000, 5_000}, {9_000, 9_000}, {7_000, 9_000}, {12_000, 12_000}} {
+		r := s.Submit(context.Background(), engine.Command{Kind: engine.CmdClockTick, TsNanos: c.in})
+		var got int64
+		if err := s.Read(context.Background(), func(e *engine.Engine) { got = e.LastTime() }); r.Err != nil || err != nil || got != c.want {
+			t.Fatalf("stamped %d: engine at %d, want %d (%v %v)", c.in, got, c.want, r.Err, err)
+		}
+	}
+}

@@ -34,6 +34,11 @@ type SequencerOptions struct {
 	// Clock stamps each command's time; default time.Now. It never goes
 	// back: a reading before the last is replaced by the last.
 	Clock func() time.Time
+	// Stamped keeps the time each command carries (TsNanos) instead of
+	// reading the Clock, still never going back: for scenario runs whose
+	// commands live on a simulated clock, so that the same commands give
+	// the same results however fast they are applied.
+	Stamped bool
 	// QueueLen bounds the commands waiting to be sequenced. Default 65,536.
 	QueueLen int
 	// OnCommit, if set, is called by the committer with each group's
@@ -360,7 +365,13 @@ func (s *Sequencer) apply(reqs []request, ev []engine.Event) []engine.Event {
 		}
 		for _, c := range r.cmds {
 			s.seq++
-			c.Seq, c.TsNanos = s.seq, s.stamp()
+			if s.opts.Stamped {
+				c.TsNanos = max(c.TsNanos, s.lastTs)
+				s.lastTs = c.TsNanos
+			} else {
+				c.TsNanos = s.stamp()
+			}
+			c.Seq = s.seq
 			all = s.eng.Apply(&c, all)
 			cmds = append(cmds, c)
 			ends = append(ends, len(all))
