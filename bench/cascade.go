@@ -130,20 +130,24 @@ type CascadeReport struct {
 	Liquidations int      `json:"liquidations"`
 	// PartialLiquidations are liquidations the book filled only in part
 	// (the rest went to the insurance fund or auto-deleveraging).
-	PartialLiquidations int    `json:"partialLiquidations"`
-	ADLEvents           int    `json:"adlEvents"`
-	BadDebtUSDT         string `json:"badDebtUSDT"`
-	InsuranceFundStart  string `json:"insuranceFundStartUSDT"`
-	InsuranceFundMin    string `json:"insuranceFundMinUSDT"`
-	InsuranceFundEnd    string `json:"insuranceFundEndUSDT"`
-	OpenInterestBefore  string `json:"openInterestBefore"`
-	OpenInterestAfter   string `json:"openInterestAfter"`
-	IndexMin            string `json:"indexMin"`
-	IndexMax            string `json:"indexMax"`
-	MarkMin             string `json:"markMin"`
-	MarkMax             string `json:"markMax"`
-	LastMin             string `json:"lastPriceMin"`
-	LastMax             string `json:"lastPriceMax"`
+	PartialLiquidations int `json:"partialLiquidations"`
+	ADLEvents           int `json:"adlEvents"`
+	// Refused counts the commands of the run the engine refused (the
+	// background traders' cancels of orders that had filled, post-only
+	// quotes that would have taken, ...).
+	Refused            int    `json:"refusedCommands"`
+	BadDebtUSDT        string `json:"badDebtUSDT"`
+	InsuranceFundStart string `json:"insuranceFundStartUSDT"`
+	InsuranceFundMin   string `json:"insuranceFundMinUSDT"`
+	InsuranceFundEnd   string `json:"insuranceFundEndUSDT"`
+	OpenInterestBefore string `json:"openInterestBefore"`
+	OpenInterestAfter  string `json:"openInterestAfter"`
+	IndexMin           string `json:"indexMin"`
+	IndexMax           string `json:"indexMax"`
+	MarkMin            string `json:"markMin"`
+	MarkMax            string `json:"markMax"`
+	LastMin            string `json:"lastPriceMin"`
+	LastMax            string `json:"lastPriceMax"`
 	// CascadeRounds counts the steps (of Step simulated time) after the
 	// shock began in which at least one position was liquidated.
 	CascadeRounds int `json:"cascadeRounds"`

@@ -59,6 +59,7 @@ type cascadeRun struct {
 	sampleLiqs       int
 	nextSample       time.Duration
 	commands         int
+	refused          int // commands the engine refused
 	liquidations     int
 	partial          int
 	adl              int
@@ -244,6 +245,8 @@ func (r *cascadeRun) events(at time.Duration, c *engine.Command, evs []engine.Ev
 	for i := range evs {
 		ev := &evs[i]
 		switch ev.Kind {
+		case engine.EventRejected:
+			r.refused++
 		case engine.EventLiquidation:
 			r.liquidations++
 			r.stepLiqs++
@@ -349,7 +352,13 @@ func (r *cascadeRun) setup() error {
 	if err := flush(true); err != nil {
 		return err
 	}
-	return r.drain(0)
+	if err := r.drain(0); err != nil {
+		return err
+	}
+	if r.refused > 0 {
+		return fmt.Errorf("bench: cascade: the engine refused %d of the setup's commands", r.refused)
+	}
+	return nil
 }
 
 // trader appends the commands that make one trader and open its
@@ -372,15 +381,16 @@ func (r *cascadeRun) trader(cmds []engine.Command, lp engine.AccountID) ([]engin
 	for m := range markets {
 		mk := &r.markets[m]
 		id := engine.MarketID(m)
-		// The notional the collateral carries at this leverage (98%: room
-		// for the taker fee), split over the markets, capped by the
-		// bracket's maximum leverage for it.
-		notional := collateral * fixed.QuoteUnitsPerWhole / int64(markets) * 98 / 100
+		// The notional N the collateral C carries at leverage l, split
+		// over the markets: the initial margin N/l and the taker fee N·f
+		// must fit, N ≤ 0.99·C / (1/l + f); l capped by the bracket of N.
+		c := collateral * fixed.QuoteUnitsPerWhole / int64(markets)
 		l := lev
-		for l > 1 && mk.Brackets.MaxLeverage(notional*l) < l {
+		notional := func(l int64) int64 { return c * 99 / 100 * l * 1_000_000 / (1_000_000 + l*mk.TakerFeePpm) }
+		for l > 1 && mk.Brackets.MaxLeverage(notional(l)) < l {
 			l--
 		}
-		qty := notional * l / (r.start[m] * mk.Grid.QuotePerTickLot())
+		qty := notional(l) / (r.start[m] * mk.Grid.QuotePerTickLot())
 		if qty < mk.MinQtyLots || qty*r.start[m]*mk.Grid.QuotePerTickLot() < mk.MinNotionalQuote {
 			continue // too small for the market: it stays flat there
 		}
@@ -480,7 +490,7 @@ func (r *cascadeRun) run(ctx context.Context, progress func(done, total time.Dur
 	r.fundMin = r.fund
 	r.series = &CascadeSeries{Interval: sampleEvery.Seconds(), ShockStart: r.shockStart.Seconds(), ShockEnd: shockEnd.Seconds(),
 		Symbol: r.markets[0].Symbol}
-	setupCommands := r.commands
+	setupCommands, setupRefused := r.commands, r.refused
 	wallStart := time.Now()
 	bgCarry := 0.0
 	lastRefresh := -o.MakerRefresh
@@ -491,11 +501,11 @@ func (r *cascadeRun) run(ctx context.Context, progress func(done, total time.Dur
 			return CascadeReport{}, nil, err
 		}
 		cmds = cmds[:0]
+		// The index ticks every step, as a feed does: each tick also
+		// samples the book for the mark's basis.
 		for m := range r.markets {
-			if p := r.shockPrice(m, t, r.shockStart, path); p != r.index[m] || t == 0 {
-				r.index[m] = p
-				cmds = append(cmds, engine.Command{Kind: engine.CmdSetIndexPrice, Market: engine.MarketID(m), PriceTicks: p})
-			}
+			r.index[m] = r.shockPrice(m, t, r.shockStart, path)
+			cmds = append(cmds, engine.Command{Kind: engine.CmdSetIndexPrice, Market: engine.MarketID(m), PriceTicks: r.index[m]})
 		}
 		if o.MakerLevels > 0 && o.MakerLevelUSDT > 0 && t-lastRefresh >= o.MakerRefresh {
 			lastRefresh = t
@@ -545,7 +555,7 @@ func (r *cascadeRun) run(ctx context.Context, progress func(done, total time.Dur
 	wall := time.Since(wallStart)
 	rep := CascadeReport{Accounts: o.Accounts, Seed: o.Seed, Markets: o.Markets, MarkMode: o.MarkMode, ShockPercent: o.ShockPercent,
 		Liquidations: r.liquidations, PartialLiquidations: r.partial, ADLEvents: r.adl, CascadeRounds: r.rounds,
-		Commands: r.commands - setupCommands, WallSec: wall.Seconds()}
+		Commands: r.commands - setupCommands, Refused: r.refused - setupRefused, WallSec: wall.Seconds()}
 	rep.CommandsPerSec = float64(rep.Commands) / wall.Seconds()
 	quiet := r.shockStart
 	if r.lastLiq >= 0 {

@@ -3,6 +3,7 @@
 //	exchange serve [--config FILE] [--data DIR] [--listen ADDR] [flags]
 //	exchange bench book [--commands N] [--seed S]
 //	exchange bench api [--bots N] [--duration D] [--json FILE]
+//	exchange bench cascade [--accounts N] [--seed S] [--out DIR] [scenario flags]
 //	exchange wal inspect --data DIR [--limit N]
 //	exchange replay --data DIR [--verify]
 package main
@@ -29,6 +30,9 @@ commands:
                 throughput and per-command latency
   bench api     drive an exchange in this process with SDK bots over
                 loopback and print REST and WebSocket orders/s and latency
+  bench cascade run a liquidation cascade (a population of leveraged
+                accounts, makers, background load, an index shock) and
+                write a report and charts
   wal inspect   list the commands and snapshots the log in --data holds
   replay        rebuild the engine from the log in --data and print its
                 state hash (--verify: check it at every snapshot)
@@ -38,6 +42,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(args) >= 1 && args[0] == "serve":
 		return serve(args[1:], stdout, stderr)
+	case len(args) >= 2 && args[0] == "bench" && args[1] == "cascade":
+		return benchCascade(args[2:], stdout, stderr)
 	case len(args) >= 2 && args[0] == "bench" && args[1] == "api":
 		return benchAPI(args[2:], stdout, stderr)
 	case len(args) >= 2 && args[0] == "bench" && args[1] == "book":

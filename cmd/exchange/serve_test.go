@@ -179,3 +179,40 @@ func TestBenchAPI(t *testing.T) {
 		t.Fatalf("--bots 0: exit %d", code)
 	}
 }
+
+// `exchange bench cascade` writes report.json and the eight charts.
+func TestBenchCascade(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a cascade")
+	}
+	out := filepath.Join(t.TempDir(), "report")
+	var stdout, stderr bytes.Buffer
+	args := []string{"bench", "cascade", "--accounts", "2000", "--out", out, "--warmup", "1s", "--shock-over", "2s", "--settle", "1s"}
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep["accounts"].(float64) != 2000 || rep["liquidations"].(float64) < 1 || rep["moneyConserved"] != true {
+		t.Fatalf("report %s", b)
+	}
+	for _, chart := range []string{"prices", "liquidations", "fund", "latency"} {
+		for _, ext := range []string{".png", ".svg"} {
+			if st, err := os.Stat(filepath.Join(out, chart+ext)); err != nil || st.Size() == 0 {
+				t.Fatalf("%s%s: %v", chart, ext, err)
+			}
+		}
+	}
+	if !strings.Contains(stdout.String(), "liquidations") || !strings.Contains(stderr.String(), "simulated") {
+		t.Fatalf("summary or progress missing:\n%s\n%s", stdout.String(), stderr.String())
+	}
+	if code := run([]string{"bench", "cascade", "--accounts", "0", "--mark", "nope"}, &stdout, &stderr); code != 2 {
+		t.Fatalf("bad flags: exit %d", code)
+	}
+}

@@ -1,0 +1,121 @@
+package bench
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// smallCascade is a quick scenario: 3,000 traders, a 2 s warm-up, the
+// shock over 3 s, 2 s to settle.
+func smallCascade(seed uint64) CascadeOptions {
+	o := DefaultCascadeOptions()
+	o.Accounts, o.Seed = 3_000, seed
+	o.Warmup, o.ShockOver, o.Settle = 2*time.Second, 3*time.Second, 2*time.Second
+	return o
+}
+
+func runCascadeTest(t *testing.T, o CascadeOptions) CascadeReport {
+	t.Helper()
+	rep, series, err := RunCascade(context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.MoneyConserved || !rep.OpenInterestBalanced {
+		t.Fatalf("money conserved %v, open interest balanced %v", rep.MoneyConserved, rep.OpenInterestBalanced)
+	}
+	if len(series.T) == 0 || len(series.T) != len(series.Fund) {
+		t.Fatalf("series of %d samples, %d fund samples", len(series.T), len(series.Fund))
+	}
+	return rep
+}
+
+// figures are a report's outcome without its timings.
+func figures(r CascadeReport) CascadeReport {
+	r.CommandsPerSec, r.CascadeCommandsPerSec, r.WallSec, r.SetupWallSec, r.MaxHeapMiB = 0, 0, 0, 0, 0
+	r.Before, r.During, r.After = LatencyFigures{}, LatencyFigures{}, LatencyFigures{}
+	r.Before.Samples, r.During.Samples, r.After.Samples = 0, 0, 0
+	return r
+}
+
+// One seed, one outcome: twice the same figures (only the timings
+// differ), through the journal and without it; another seed, other
+// figures.
+func TestCascadeIsSeeded(t *testing.T) {
+	a := runCascadeTest(t, smallCascade(1))
+	b := runCascadeTest(t, smallCascade(1))
+	o := smallCascade(1)
+	o.WAL = false
+	c := runCascadeTest(t, o)
+	d := runCascadeTest(t, smallCascade(2))
+	if a.Liquidations == 0 {
+		t.Fatal("the scenario liquidated nobody")
+	}
+	if fa, fb, fc := figures(a), figures(b), figures(c); !sameFigures(fa, fb) || !sameFigures(fa, fc) {
+		t.Fatalf("same seed, different figures:\n%+v\n%+v\n%+v", fa, fb, fc)
+	}
+	if sameFigures(figures(a), figures(d)) {
+		t.Fatalf("seeds 1 and 2 gave the same figures: %+v", figures(a))
+	}
+}
+
+func sameFigures(x, y CascadeReport) bool {
+	return x.Liquidations == y.Liquidations && x.PartialLiquidations == y.PartialLiquidations && x.ADLEvents == y.ADLEvents &&
+		x.BadDebtUSDT == y.BadDebtUSDT && x.InsuranceFundEnd == y.InsuranceFundEnd && x.InsuranceFundMin == y.InsuranceFundMin &&
+		x.OpenInterestBefore == y.OpenInterestBefore && x.OpenInterestAfter == y.OpenInterestAfter && x.MarkMin == y.MarkMin &&
+		x.LastMin == y.LastMin && x.CascadeRounds == y.CascadeRounds && x.ShockToQuiescenceSec == y.ShockToQuiescenceSec &&
+		x.Commands == y.Commands
+}
+
+// Deep books and low leverage ride out the shock; thin books and high
+// leverage cascade. With the engine's mark (a median of the index with
+// funding, the index plus a 300-sample average basis, and the last trade)
+// the book's prices barely reach the mark, so the index-only mark
+// liquidates no more than it does (docs/CASCADE.md).
+func TestCascadeDepthAndLeverage(t *testing.T) {
+	calm := smallCascade(3)
+	calm.LeverageMin, calm.LeverageMax = 2, 3
+	calm.MakerLevels, calm.MakerLevelUSDT, calm.MakerSpacingBps = 50, 5_000_000, 2
+	calm.ShockPercent = -10
+	if r := runCascadeTest(t, calm); r.Liquidations != 0 {
+		t.Fatalf("deep books at 2-3x: %d liquidations", r.Liquidations)
+	}
+	thin := smallCascade(3)
+	thin.LeverageMin, thin.LeverageMax = 20, 100
+	thin.MakerLevels, thin.MakerLevelUSDT, thin.MakerSpacingBps = 3, 10_000, 20
+	thin.ShockPercent = -4
+	book := runCascadeTest(t, thin)
+	thin.MarkMode = "index"
+	index := runCascadeTest(t, thin)
+	if book.Liquidations < thin.Accounts/2 || book.PartialLiquidations == 0 || book.Liquidations < index.Liquidations {
+		t.Fatalf("thin books at 20-100x, -4%%: %d liquidations (%d partly off the book) with the book in the mark, %d with the index alone",
+			book.Liquidations, book.PartialLiquidations, index.Liquidations)
+	}
+}
+
+// Options are checked, every problem at once.
+func TestCascadeOptionsValidate(t *testing.T) {
+	o := DefaultCascadeOptions()
+	o.Accounts, o.LeverageMin, o.MarkMode = 0, 0, "median"
+	err := o.Validate()
+	if err == nil {
+		t.Fatal("bad options passed")
+	}
+	for _, want := range []string{"accounts", "leverage", "mark mode"} {
+		if !contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if err := DefaultCascadeOptions().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
