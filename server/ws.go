@@ -249,6 +249,12 @@ func (c *wsConn) request(b []byte) {
 
 // reply answers request id with result or err.
 func (c *wsConn) reply(id uint64, result any, err error) {
+	if r, ok := result.(OrderResult); ok && err == nil {
+		if msg, ok := appendOrderReply(make([]byte, 0, 320), id, &r); ok {
+			c.send(msg)
+			return
+		}
+	}
 	var ae *APIError
 	if err != nil && !errors.As(err, &ae) {
 		ae = apiErr(http.StatusInternalServerError, codeInternal, "internal error")
