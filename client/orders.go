@@ -114,6 +114,9 @@ type orderWire struct {
 
 // MarshalJSON writes the order as POST /v1/order takes it.
 func (o OrderRequest) MarshalJSON() ([]byte, error) {
+	if b, ok := appendOrder(make([]byte, 0, 160), &o); ok {
+		return b, nil
+	}
 	return json.Marshal(orderWire{Symbol: o.Symbol, Side: o.Side, Type: o.Type, Price: optDecimal(o.Price),
 		Quantity: o.Quantity.String(), TimeInForce: o.TimeInForce, ReduceOnly: o.ReduceOnly, ClientOrderID: o.ClientOrderID,
 		SelfTradePrevention: o.SelfTradePrevention, Trigger: o.Trigger, TriggerBy: o.TriggerBy,

@@ -258,12 +258,19 @@ func (s *Stream) writer(ws *websocket.Conn, wake <-chan struct{}) {
 		q := s.queue
 		s.queue = nil
 		s.mu.Unlock()
+		var buf []byte
 		for len(q) > 0 {
 			n := min(len(q), 1000)
 			msg := q[0]
 			if n > 1 {
-				msg = append([]byte{'['}, strings.Join(bytesToStrings(q[:n]), ",")...)
-				msg = append(msg, ']')
+				buf = append(buf[:0], '[')
+				for i, m := range q[:n] {
+					if i > 0 {
+						buf = append(buf, ',')
+					}
+					buf = append(buf, m...)
+				}
+				msg = append(buf, ']')
 			}
 			if err := ws.Write(s.ctx, websocket.MessageText, msg); err != nil {
 				ws.CloseNow() // the reader sees it and reconnects
@@ -272,14 +279,6 @@ func (s *Stream) writer(ws *websocket.Conn, wake <-chan struct{}) {
 			q = q[n:]
 		}
 	}
-}
-
-func bytesToStrings(bs [][]byte) []string {
-	out := make([]string, len(bs))
-	for i, b := range bs {
-		out[i] = string(b)
-	}
-	return out
 }
 
 // enqueue queues an encoded request for the writer.
@@ -304,9 +303,16 @@ func (s *Stream) sendAsync(req map[string]any) {
 
 // call sends a request and waits for its answer.
 func (s *Stream) call(ctx context.Context, req map[string]any) (json.RawMessage, error) {
+	return s.callEncoded(ctx, func(id uint64) ([]byte, error) {
+		req["id"] = id
+		return json.Marshal(req)
+	})
+}
+
+// callEncoded is call with the request written by encode, given its id.
+func (s *Stream) callEncoded(ctx context.Context, encode func(id uint64) ([]byte, error)) (json.RawMessage, error) {
 	id := s.nextID.Add(1)
-	req["id"] = id
-	b, err := json.Marshal(req)
+	b, err := encode(id)
 	if err != nil {
 		return nil, err
 	}
@@ -526,6 +532,9 @@ func (s *Stream) PlaceOrder(ctx context.Context, o OrderRequest) (OrderResult, e
 
 // CancelOrder cancels an order over the WebSocket.
 func (s *Stream) CancelOrder(ctx context.Context, symbol string, ref OrderRef) (OrderResult, error) {
+	if b, ok := appendRef(make([]byte, 0, 64), symbol, ref); ok {
+		return s.orderCall(ctx, "order.cancel", json.RawMessage(b))
+	}
 	return s.orderCall(ctx, "order.cancel", refWire(symbol, ref, nil))
 }
 
@@ -554,7 +563,24 @@ func (s *Stream) orderCall(ctx context.Context, op string, order any) (OrderResu
 	if s.c.apiKey == "" {
 		return out, ErrNoCredentials
 	}
-	res, err := s.call(ctx, map[string]any{"op": op, "order": order})
+	res, err := s.callEncoded(ctx, func(id uint64) ([]byte, error) {
+		var b []byte
+		switch o := order.(type) {
+		case OrderRequest:
+			if w, ok := appendOrder(make([]byte, 0, 160), &o); ok {
+				b = w
+			}
+		case json.RawMessage: // written by appendRef
+			b = o
+		}
+		if b == nil {
+			var err error
+			if b, err = json.Marshal(order); err != nil {
+				return nil, err
+			}
+		}
+		return orderMessage(id, op, b), nil
+	})
 	if err != nil {
 		return out, err
 	}

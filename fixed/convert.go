@@ -74,6 +74,24 @@ type Grid struct {
 	tickSize        decimal.Decimal
 	lotSize         decimal.Decimal
 	quotePerTickLot int64
+	// The steps as int64 coefficient and exponent, for the conversions
+	// of text (TicksText, AppendPrice, ...) that skip big.Int; a zero
+	// coefficient (a step whose coefficient does not fit) turns them off.
+	tick, lot step
+}
+
+// step is a grid step coef·10^exp.
+type step struct {
+	coef int64
+	exp  int32
+}
+
+func newStep(d decimal.Decimal) step {
+	c := d.Coefficient()
+	if !c.IsInt64() {
+		return step{}
+	}
+	return step{coef: c.Int64(), exp: d.Exponent()}
 }
 
 // NewGrid validates a market's tick and lot sizes. Both must be positive
@@ -99,7 +117,7 @@ func NewGrid(tickSize, lotSize decimal.Decimal) (Grid, error) {
 		return Grid{}, fmt.Errorf("%w: tick size %s × lot size %s = %s is more quote units than fit in int64",
 			ErrBadGrid, fmtDec(tickSize), fmtDec(lotSize), fmtDec(product))
 	}
-	return Grid{tickSize: tickSize, lotSize: lotSize, quotePerTickLot: perTickLot}, nil
+	return Grid{tickSize: tickSize, lotSize: lotSize, quotePerTickLot: perTickLot, tick: newStep(tickSize), lot: newStep(lotSize)}, nil
 }
 
 func checkGridStep(what string, step decimal.Decimal) error {

@@ -25,6 +25,19 @@ import (
 type Number struct {
 	decimal.Decimal
 	set bool
+	// text is the number as sent, a plain decimal. The fast decoders
+	// (fastdecode.go) set only it and leave Decimal to dec.
+	text   string
+	parsed bool
+}
+
+// dec is the number as a decimal.
+func (n *Number) dec() decimal.Decimal {
+	if !n.parsed && n.text != "" {
+		n.Decimal, _ = decimal.NewFromString(n.text) // plainDecimal checked it
+		n.parsed = true
+	}
+	return n.Decimal
 }
 
 // maxNumberLen bounds a number's text; the largest meaningful value (an
@@ -48,7 +61,7 @@ func (n *Number) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return bad(err.Error())
 	}
-	n.Decimal, n.set = d, true
+	n.Decimal, n.set, n.text, n.parsed = d, true, s, true
 	return nil
 }
 
@@ -56,6 +69,23 @@ func parseNumber(s string) (decimal.Decimal, error) {
 	if len(s) == 0 || len(s) > maxNumberLen {
 		return decimal.Decimal{}, errors.New("want a decimal string of 1 to 40 characters")
 	}
+	switch numberForm(s) {
+	case badChar:
+		return decimal.Decimal{}, errors.New("want a plain decimal such as \"0.5\" (no exponent, sign or spaces)")
+	case noDigits:
+		return decimal.Decimal{}, errors.New("want a plain decimal such as \"0.5\"")
+	}
+	return decimal.NewFromString(s)
+}
+
+// The forms of a number's text, as parseNumber judges them.
+const (
+	plain = iota
+	badChar
+	noDigits
+)
+
+func numberForm[T string | []byte](s T) int {
 	digits, frac := 0, false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -66,13 +96,18 @@ func parseNumber(s string) (decimal.Decimal, error) {
 		case c == '.' && !frac && digits > 0 && i < len(s)-1:
 			frac = true
 		default:
-			return decimal.Decimal{}, errors.New("want a plain decimal such as \"0.5\" (no exponent, sign or spaces)")
+			return badChar
 		}
 	}
 	if digits == 0 {
-		return decimal.Decimal{}, errors.New("want a plain decimal such as \"0.5\"")
+		return noDigits
 	}
-	return decimal.NewFromString(s)
+	return plain
+}
+
+// plainDecimal: parseNumber accepts s.
+func plainDecimal(s []byte) bool {
+	return len(s) > 0 && len(s) <= maxNumberLen && numberForm(s) == plain
 }
 
 // decodeBody reads r's JSON body into v strictly: one object whose keys
@@ -335,7 +370,10 @@ func ticks(m *engine.Market, n Number, field string) (int64, error) {
 	if !n.set {
 		return 0, apiErr(http.StatusBadRequest, codeMissingParam, "%s is required", field)
 	}
-	t, err := m.Grid.Ticks(n.Decimal, maxTicks)
+	if t, ok := m.Grid.TicksText(n.text, maxTicks); ok {
+		return t, nil
+	}
+	t, err := m.Grid.Ticks(n.dec(), maxTicks)
 	if err != nil {
 		return 0, apiErr(http.StatusBadRequest, codeInvalidParam, "%s: %v", field, err)
 	}
@@ -347,7 +385,10 @@ func lots(m *engine.Market, n Number, field string) (int64, error) {
 	if !n.set {
 		return 0, apiErr(http.StatusBadRequest, codeMissingParam, "%s is required", field)
 	}
-	l, err := m.Grid.Lots(n.Decimal, maxLots)
+	if l, ok := m.Grid.LotsText(n.text, maxLots); ok {
+		return l, nil
+	}
+	l, err := m.Grid.Lots(n.dec(), maxLots)
 	if err != nil {
 		return 0, apiErr(http.StatusBadRequest, codeInvalidParam, "%s: %v", field, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/paperperps/exchange/engine"
 )
@@ -25,6 +26,11 @@ import (
 // by one (a new master.key rotates them all).
 type Keys struct {
 	master [32]byte
+	// parsed holds the principals of the keys that parsed, so that a
+	// request does not pay two HMACs to tell its key: a key is a function
+	// of the master, and only the master's holder can make one that
+	// parses, so there are no more of them than keys handed out.
+	parsed sync.Map // API key → principal
 }
 
 // Credentials are what a client signs requests with.
@@ -105,6 +111,17 @@ type principal struct {
 // compared in constant time; whether the account exists is the caller's
 // question.
 func (k *Keys) parse(apiKey string) (principal, bool) {
+	if p, ok := k.parsed.Load(apiKey); ok {
+		return p.(principal), true
+	}
+	p, ok := k.parseKey(apiKey)
+	if ok {
+		k.parsed.Store(apiKey, p)
+	}
+	return p, ok
+}
+
+func (k *Keys) parseKey(apiKey string) (principal, bool) {
 	rest, ok := strings.CutPrefix(apiKey, keyPrefix)
 	if !ok {
 		return principal{}, false

@@ -48,8 +48,13 @@ const (
 // parseWSRequest decodes one client message strictly (the fuzzed entry).
 func parseWSRequest(b []byte) (wsRequest, error) {
 	var r wsRequest
-	if err := decodeBody(b, &r); err != nil {
-		return r, err
+	// An order op in the usual form is read by a scan (fastdecode.go);
+	// anything else, and every error, by the strict decoder.
+	if !fastWSRequest(b, &r) {
+		r = wsRequest{}
+		if err := decodeBody(b, &r); err != nil {
+			return r, err
+		}
 	}
 	switch r.Op {
 	case "subscribe", "unsubscribe":
@@ -244,6 +249,12 @@ func (c *wsConn) request(b []byte) {
 
 // reply answers request id with result or err.
 func (c *wsConn) reply(id uint64, result any, err error) {
+	if r, ok := result.(OrderResult); ok && err == nil {
+		if msg, ok := appendOrderReply(make([]byte, 0, 320), id, &r); ok {
+			c.send(msg)
+			return
+		}
+	}
 	var ae *APIError
 	if err != nil && !errors.As(err, &ae) {
 		ae = apiErr(http.StatusInternalServerError, codeInternal, "internal error")
@@ -354,20 +365,20 @@ func (s *Server) wsCommand(a engine.AccountID, req *wsRequest) (wsOrder, error) 
 	switch req.Op {
 	case "order.place":
 		var p placeRequest
-		if err = decodeBody(req.Order, &p); err != nil {
+		if err = decodePlace(req.Order, &p); err != nil {
 			return o, err
 		}
 		o.cmd, o.m, err = s.placeCommand(a, &p)
 	case "order.cancel":
 		var ref orderRef
-		if err = decodeBody(req.Order, &ref); err != nil {
+		if err = decodeRef(req.Order, &ref); err != nil {
 			return o, err
 		}
 		o.cmd = engine.Command{Kind: engine.CmdCancelOrder, Account: a}
 		o.m, err = s.resolveRef(ref, &o.cmd)
 	case "order.amend":
 		var am amendRequest
-		if err = decodeBody(req.Order, &am); err != nil {
+		if err = decodeAmend(req.Order, &am); err != nil {
 			return o, err
 		}
 		o.cmd = engine.Command{Kind: engine.CmdAmendOrder, Account: a}
