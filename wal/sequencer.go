@@ -385,7 +385,7 @@ func (s *Sequencer) apply(g *group) {
 	s.commit <- g
 }
 
-// release builds a synced group's results: one slice for the group (what
+// release builds a group's results (to hand out once it is synced): one slice for the group (what
 // OnCommit sees), of which each request gets its part, and each request's
 // events copied out of the group's buffer into a slice of their own (an
 // append to a nil slice of a type without pointers does not zero the
@@ -485,17 +485,21 @@ func (s *Sequencer) committer(committed chan struct{}) {
 			continue
 		}
 		if len(g.cmds) > 0 {
-			// Encoding here leaves the engine's thread to applying.
+			// Encoding here leaves the engine's thread to applying. The
+			// results are built while the sync runs and released after it.
 			b, err := s.log.prepare(g.cmds)
 			if err == nil {
-				err = s.log.commitPrepared(b, g.last)
+				err = s.log.startCommit(b)
+			}
+			if err == nil {
+				g.release()
+				err = s.log.waitCommit(b, g.last)
 			}
 			if err != nil {
 				s.failStop(err)
 				answer(g.reqs, nil, s.stoppedErr())
 				continue
 			}
-			g.release()
 			if s.opts.OnCommit != nil {
 				s.opts.OnCommit(g.cmds, g.results)
 			}
