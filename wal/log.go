@@ -486,8 +486,9 @@ func (l *Log) Close() error {
 
 // quietLogger drops Pebble's informational messages; errors reach the
 // caller through return values, and Fatalf (a failed write or sync, a
-// broken store) panics with a fatalError: commit turns it into an error,
-// and anywhere else it ends the process, which is fail-stop too.
+// broken store) panics with a fatalError: during a commit recoverFatal
+// turns it into an error, and anywhere else it ends the process, which is
+// fail-stop too.
 type quietLogger struct{}
 
 func (quietLogger) Infof(string, ...any)  {}
