@@ -182,22 +182,50 @@ func (l *Log) prepare(cmds []engine.Command) (*pebble.Batch, error) {
 // commitPrepared commits a prepared batch with a sync and closes it; last
 // is its last sequence number.
 func (l *Log) commitPrepared(b *pebble.Batch, last uint64) error {
-	defer b.Close()
+	if err := l.startCommit(b); err != nil {
+		return err
+	}
+	return l.waitCommit(b, last)
+}
+
+// startCommit writes a prepared batch to Pebble's log, asks for a sync and
+// applies it to the memtable, without waiting for the sync: the caller
+// may work meanwhile, but nothing of the batch is durable, so nothing may
+// be released, until waitCommit returns nil. On an error the batch is
+// closed (and waitCommit must not be called).
+func (l *Log) startCommit(b *pebble.Batch) error {
 	if l.failed != nil {
+		b.Close()
 		return l.failed
 	}
-	if err := commit(b); err != nil {
+	if err := recoverFatal(func() error { return l.db.ApplyNoSyncWait(b, pebble.Sync) }); err != nil {
+		b.Close()
+		return l.fail(err)
+	}
+	return nil
+}
+
+// waitCommit waits for the sync of a batch startCommit started and closes
+// it; last is its last sequence number.
+func (l *Log) waitCommit(b *pebble.Batch, last uint64) error {
+	defer b.Close()
+	if err := recoverFatal(b.SyncWait); err != nil {
 		return l.fail(err)
 	}
 	l.last = last
 	return nil
 }
 
-// commit commits b with a sync. Pebble reports a failed log write or sync
+// commit commits b with a sync.
+func commit(b *pebble.Batch) error {
+	return recoverFatal(func() error { return b.Commit(pebble.Sync) })
+}
+
+// recoverFatal runs a commit. Pebble reports a failed log write or sync
 // through its logger's Fatalf, which here panics with a fatalError; the
 // commit's goroutine gets it back as an error, so the sequencer stops
 // cleanly (its callers answered) instead of the process dying mid-group.
-func commit(b *pebble.Batch) (err error) {
+func recoverFatal(commit func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			fe, ok := r.(fatalError)
@@ -207,7 +235,7 @@ func commit(b *pebble.Batch) (err error) {
 			err = fe
 		}
 	}()
-	return b.Commit(pebble.Sync)
+	return commit()
 }
 
 func (l *Log) fail(err error) error {
@@ -458,8 +486,9 @@ func (l *Log) Close() error {
 
 // quietLogger drops Pebble's informational messages; errors reach the
 // caller through return values, and Fatalf (a failed write or sync, a
-// broken store) panics with a fatalError: commit turns it into an error,
-// and anywhere else it ends the process, which is fail-stop too.
+// broken store) panics with a fatalError: during a commit recoverFatal
+// turns it into an error, and anywhere else it ends the process, which is
+// fail-stop too.
 type quietLogger struct{}
 
 func (quietLogger) Infof(string, ...any)  {}

@@ -82,16 +82,24 @@ type request struct {
 }
 
 // group is what the sequencer hands the committer: the commands of one
-// group commit, applied, to encode in one Pebble batch, and the results to
-// release once it is synced; and, when one is due, the engine's snapshot
-// right after the group.
+// group commit, applied, to encode in one Pebble batch, and their events,
+// to hand out once it is synced; and, when one is due, the engine's
+// snapshot right after the group. Groups are reused (see recycle): the
+// committer copies the events out for the callers, so the engine writes
+// them into memory that is already mapped and likely still cached.
 type group struct {
 	reqs     []request
-	results  []Result
 	cmds     []engine.Command // stamped; encoded by the committer
+	ev       []engine.Event   // the commands' events, in order
+	ends     []int            // where each command's events end in ev
+	results  []Result         // built by the committer once synced
 	last     uint64
 	snapshot []byte
 }
+
+// maxKeptEvents bounds the event buffer a recycled group keeps (a
+// liquidation cascade can make a group's events many times the usual).
+const maxKeptEvents = 1 << 15
 
 // Sequencer is the only owner of the engine: it stamps each submitted
 // command with the next sequence number and the time, applies it, and
@@ -115,8 +123,8 @@ type Sequencer struct {
 	seq      uint64 // the last sequence number handed out (run's)
 	lastSnap uint64
 	lastTs   int64
-	// eventsPerCmd sizes a group's events slice (apply).
-	eventsPerCmd int
+	// free holds groups the committer is done with, for reuse.
+	free chan *group
 	// snaps are the stored snapshots' sequence numbers (the committer's).
 	snaps []uint64
 }
@@ -126,8 +134,8 @@ type Sequencer struct {
 func NewSequencer(eng *engine.Engine, log *Log, opts SequencerOptions) *Sequencer {
 	opts.defaults()
 	s := &Sequencer{opts: opts, eng: eng, log: log, in: make(chan request, opts.QueueLen), commit: make(chan *group, 1),
-		stop: make(chan struct{}), done: make(chan struct{})}
-	s.seq, s.lastSnap, s.lastTs, s.eventsPerCmd = log.LastSeq(), log.LastSeq(), eng.LastTime(), 4
+		stop: make(chan struct{}), done: make(chan struct{}), free: make(chan *group, 4)}
+	s.seq, s.lastSnap, s.lastTs = log.LastSeq(), log.LastSeq(), eng.LastTime()
 	s.snaps, _ = log.SnapshotSeqs() // none on an error: truncation then waits for new snapshots
 	committed := make(chan struct{})
 	go s.committer(committed)
@@ -305,16 +313,15 @@ func (s *Sequencer) run(committed chan struct{}) {
 	defer close(s.done)
 	defer func() { <-committed }()
 	defer close(s.commit)
-	var ev []engine.Event
 	for {
-		var reqs []request
+		g := s.newGroup()
 		n := 0
 		select {
 		case r := <-s.in:
-			reqs, n = append(reqs, r), len(r.cmds)
+			g.reqs, n = append(g.reqs, r), len(r.cmds)
 		case <-s.stop:
 			if s.Err() == nil {
-				s.drain(ev)
+				s.drain()
 			}
 			s.refuseQueued()
 			return
@@ -327,7 +334,7 @@ func (s *Sequencer) run(committed chan struct{}) {
 		for n < s.opts.MaxBatch {
 			select {
 			case r := <-s.in:
-				reqs, n = append(reqs, r), n+len(r.cmds)
+				g.reqs, n = append(g.reqs, r), n+len(r.cmds)
 			default:
 				if deadline.IsZero() || !time.Now().Before(deadline) {
 					break gather
@@ -336,83 +343,133 @@ func (s *Sequencer) run(committed chan struct{}) {
 			}
 		}
 		if s.Err() != nil {
-			answer(reqs, nil, s.stoppedErr())
+			answer(g.reqs, nil, s.stoppedErr())
 			s.refuseQueued()
 			return
 		}
-		ev = s.apply(reqs, ev)
+		s.apply(g)
 	}
 }
 
-// apply sequences and applies reqs as one group and hands it to the
+// apply sequences and applies a group's requests and hands it to the
 // committer (waiting while the previous group is still being synced).
-func (s *Sequencer) apply(reqs []request, ev []engine.Event) []engine.Event {
-	g := &group{reqs: reqs}
+// The events go to the group's buffer; the committer copies each
+// request's out once the group is durable (release), which keeps the
+// engine's thread to applying.
+func (s *Sequencer) apply(g *group) {
 	n := 0
-	for _, r := range reqs {
+	for _, r := range g.reqs {
 		n += len(r.cmds)
 	}
-	cmds := make([]engine.Command, 0, n)
-	// The group's events go to one slice, each result a part of it: one
-	// allocation per group, not per command, sized by the previous group's
-	// events per command, plus one (it grows if they are more).
-	all := make([]engine.Event, 0, s.eventsPerCmd*n)
-	ends := make([]int, 0, n)
-	for _, r := range reqs {
+	if cap(g.cmds) < n {
+		g.cmds = make([]engine.Command, 0, max(n, s.opts.MaxBatch))
+	}
+	cmds, ev, ends := g.cmds[:0], g.ev[:0], g.ends[:0]
+	for _, r := range g.reqs {
 		if r.read != nil {
 			r.read(s.eng)
 			continue
 		}
-		for _, c := range r.cmds {
+		// One reading of the clock per request: its commands were sent
+		// together, and a reading costs as much as a tenth of applying a
+		// command. Stamped commands keep their own times instead.
+		var ts int64
+		if !s.opts.Stamped {
+			ts = s.stamp()
+		}
+		for i := range r.cmds {
+			cmds = append(cmds, r.cmds[i])
+			c := &cmds[len(cmds)-1]
 			s.seq++
+			c.Seq = s.seq
 			if s.opts.Stamped {
 				c.TsNanos = max(c.TsNanos, s.lastTs)
 				s.lastTs = c.TsNanos
 			} else {
-				c.TsNanos = s.stamp()
+				c.TsNanos = ts
 			}
-			c.Seq = s.seq
-			all = s.eng.Apply(&c, all)
-			cmds = append(cmds, c)
-			ends = append(ends, len(all))
+			ev = s.eng.Apply(c, ev)
+			ends = append(ends, len(ev))
 		}
 	}
-	if len(cmds) > 0 {
-		s.eventsPerCmd = len(all)/len(cmds) + 1
-	}
-	g.results = make([]Result, len(cmds))
-	from := 0
-	for i, end := range ends {
-		g.results[i] = Result{Seq: cmds[i].Seq, Events: all[from:end:end]}
-		from = end
-	}
-	g.cmds, g.last = cmds, s.seq
+	g.cmds, g.ev, g.ends, g.last = cmds, ev, ends, s.seq
 	if s.seq-s.lastSnap >= s.opts.SnapshotEvery {
 		g.snapshot, s.lastSnap = s.eng.AppendSnapshot(nil), s.seq
 	}
 	s.commit <- g
-	return ev
+}
+
+// release builds a group's results (to hand out once it is synced): one slice for the group (what
+// OnCommit sees), of which each request gets its part, and each request's
+// events copied out of the group's buffer into a slice of their own (an
+// append to a nil slice of a type without pointers does not zero the
+// memory first).
+func (g *group) release() {
+	g.results = make([]Result, len(g.cmds))
+	k, from := 0, 0
+	for _, r := range g.reqs {
+		n := len(r.cmds)
+		if r.read != nil || n == 0 {
+			continue
+		}
+		end := g.ends[k+n-1]
+		evs := append([]engine.Event(nil), g.ev[from:end]...)
+		prev := 0
+		for i := k; i < k+n; i++ {
+			e := g.ends[i] - from
+			g.results[i] = Result{Seq: g.cmds[i].Seq, Events: evs[prev:e:e]}
+			prev = e
+		}
+		k, from = k+n, end
+	}
+}
+
+// newGroup returns a group to gather requests in: one the committer is
+// done with (its commands and requests slices reused: the committer and
+// OnCommit keep neither) or a new one.
+func (s *Sequencer) newGroup() *group {
+	select {
+	case g := <-s.free:
+		return g
+	default:
+		return &group{}
+	}
+}
+
+// recycle hands a committed group back to the sequencer. Its results
+// belong to the callers now and are not reused.
+func (s *Sequencer) recycle(g *group) {
+	clear(g.reqs) // the requests' commands and channels
+	ev := g.ev[:0]
+	if cap(ev) > maxKeptEvents {
+		ev = nil
+	}
+	*g = group{reqs: g.reqs[:0], cmds: g.cmds[:0], ev: ev, ends: g.ends[:0]}
+	select {
+	case s.free <- g:
+	default:
+	}
 }
 
 // drain runs at Close: the commands already queued are sequenced in
 // groups, and a snapshot follows the last.
-func (s *Sequencer) drain(ev []engine.Event) {
+func (s *Sequencer) drain() {
 	for {
-		var reqs []request
+		g := s.newGroup()
 		n := 0
 	more:
 		for n < s.opts.MaxBatch {
 			select {
 			case r := <-s.in:
-				reqs, n = append(reqs, r), n+len(r.cmds)
+				g.reqs, n = append(g.reqs, r), n+len(r.cmds)
 			default:
 				break more
 			}
 		}
-		if len(reqs) == 0 {
+		if len(g.reqs) == 0 {
 			break
 		}
-		ev = s.apply(reqs, ev)
+		s.apply(g)
 	}
 	if s.seq != s.lastSnap {
 		s.commit <- &group{last: s.seq, snapshot: s.eng.AppendSnapshot(nil)}
@@ -442,10 +499,15 @@ func (s *Sequencer) committer(committed chan struct{}) {
 			continue
 		}
 		if len(g.cmds) > 0 {
-			// Encoding here leaves the engine's thread to applying.
+			// Encoding here leaves the engine's thread to applying. The
+			// results are built while the sync runs and released after it.
 			b, err := s.log.prepare(g.cmds)
 			if err == nil {
-				err = s.log.commitPrepared(b, g.last)
+				err = s.log.startCommit(b)
+			}
+			if err == nil {
+				g.release()
+				err = s.log.waitCommit(b, g.last)
 			}
 			if err != nil {
 				s.failStop(err)
@@ -464,11 +526,12 @@ func (s *Sequencer) committer(committed chan struct{}) {
 				s.failStop(err)
 			}
 		}
+		s.recycle(g)
 	}
 }
 
-// answer hands each request its results (or err for all of them); a read
-// gets one Result carrying only the error.
+// answer hands each request its part of results (or err for all of
+// them); a read gets one Result carrying only the error.
 func answer(reqs []request, results []Result, err error) {
 	k := 0
 	for _, r := range reqs {
@@ -476,16 +539,17 @@ func answer(reqs []request, results []Result, err error) {
 			r.done <- []Result{{Err: err}}
 			continue
 		}
-		out := make([]Result, len(r.cmds))
-		for i := range out {
-			if err != nil {
+		n := len(r.cmds)
+		if err != nil {
+			out := make([]Result, n)
+			for i := range out {
 				out[i].Err = err
-			} else {
-				out[i] = results[k]
 			}
-			k++
+			r.done <- out
+			continue
 		}
-		r.done <- out
+		r.done <- results[k : k+n : k+n]
+		k += n
 	}
 }
 
