@@ -92,13 +92,17 @@ func (o CascadeOptions) Validate() error {
 	if o.LeverageMin < 1 || o.LeverageMax < o.LeverageMin || o.LeverageMax > 125 {
 		bad("leverage [%d, %d]: want 1 ≤ min ≤ max ≤ 125", o.LeverageMin, o.LeverageMax)
 	}
-	for name, v := range map[string]int{"long share": o.LongPerMille, "isolated share": o.IsolatedPerMille, "multi-market share": o.MultiMarketPerMille} {
-		if v < 0 || v > 1000 {
-			bad("%s %d per mille not in [0, 1000]", name, v)
+	for _, share := range []struct {
+		name string
+		v    int
+	}{{"long share", o.LongPerMille}, {"isolated share", o.IsolatedPerMille}, {"multi-market share", o.MultiMarketPerMille}} {
+		if share.v < 0 || share.v > 1000 {
+			bad("%s %d per mille not in [0, 1000]", share.name, share.v)
 		}
 	}
-	if o.MakerLevels < 0 || o.MakerLevels > 200 || o.MakerSpacingBps < 1 || o.MakerSpacingBps > 500 || o.MakerLevelUSDT < 0 {
-		bad("maker levels %d (0-200), spacing %d bps (1-500), level %d USDT (≥ 0)", o.MakerLevels, o.MakerSpacingBps, o.MakerLevelUSDT)
+	if o.MakerLevels < 0 || o.MakerLevels > 200 || o.MakerSpacingBps < 1 || o.MakerSpacingBps > 500 || o.MakerLevelUSDT < 0 ||
+		o.MakerLevelUSDT > 1_000_000_000 {
+		bad("maker levels %d (0-200), spacing %d bps (1-500), level %d USDT (0-1,000,000,000)", o.MakerLevels, o.MakerSpacingBps, o.MakerLevelUSDT)
 	}
 	if o.MakerRefresh < o.Step || o.BackgroundRate < 0 || o.BackgroundRate > 1_000_000 {
 		bad("maker refresh %s (≥ step), background rate %d/s (0-1,000,000)", o.MakerRefresh, o.BackgroundRate)

@@ -386,11 +386,18 @@ func (r *cascadeRun) trader(cmds []engine.Command, lp engine.AccountID) ([]engin
 		// must fit, N ≤ 0.99·C / (1/l + f); l capped by the bracket of N.
 		c := collateral * fixed.QuoteUnitsPerWhole / int64(markets)
 		l := lev
-		notional := func(l int64) int64 { return c * 99 / 100 * l * 1_000_000 / (1_000_000 + l*mk.TakerFeePpm) }
-		for l > 1 && mk.Brackets.MaxLeverage(notional(l)) < l {
-			l--
+		notional := func(l int64) (int64, error) {
+			return fixed.MulDiv(c*99/100, l*1_000_000, 1_000_000+l*mk.TakerFeePpm, fixed.RoundDown)
 		}
-		qty := notional(l) / (r.start[m] * mk.Grid.QuotePerTickLot())
+		n, err := notional(l)
+		for err == nil && l > 1 && mk.Brackets.MaxLeverage(n) < l {
+			l--
+			n, err = notional(l)
+		}
+		if err != nil {
+			return cmds, fmt.Errorf("bench: cascade: sizing a position of %d USDT at %dx: %w", collateral, l, err)
+		}
+		qty := n / (r.start[m] * mk.Grid.QuotePerTickLot())
 		if qty < mk.MinQtyLots || qty*r.start[m]*mk.Grid.QuotePerTickLot() < mk.MinNotionalQuote {
 			continue // too small for the market: it stays flat there
 		}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -102,20 +103,11 @@ func TestCascadeOptionsValidate(t *testing.T) {
 		t.Fatal("bad options passed")
 	}
 	for _, want := range []string{"accounts", "leverage", "mark mode"} {
-		if !contains(err.Error(), want) {
+		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
 	}
 	if err := DefaultCascadeOptions().Validate(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }

@@ -168,13 +168,16 @@ func seen(mask *uint32, f int) bool {
 	return true
 }
 
-// decodePlace is decodeBody for a placement.
-func decodePlace(b []byte, p *placeRequest) error {
-	if fastPlace(b, p) {
+// decodeFast is decodeBody for a hot request: fast reads the usual flat
+// form; anything it declines (or half-read) is decoded again from zero by
+// decodeBody, the one place that validates and words the errors.
+func decodeFast[T any](b []byte, v *T, fast func([]byte, *T) bool) error {
+	if fast(b, v) {
 		return nil
 	}
-	*p = placeRequest{}
-	return decodeBody(b, p)
+	var zero T
+	*v = zero
+	return decodeBody(b, v)
 }
 
 func fastPlace(b []byte, p *placeRequest) bool {
@@ -236,30 +239,12 @@ func refMember(r *orderRef, mask *uint32, key, val []byte, kind flatKind) (isRef
 	return false, false
 }
 
-// decodeRef is decodeBody for an order reference (a WebSocket cancel).
-func decodeRef(b []byte, r *orderRef) error {
-	if fastRef(b, r) {
-		return nil
-	}
-	*r = orderRef{}
-	return decodeBody(b, r)
-}
-
 func fastRef(b []byte, r *orderRef) bool {
 	var mask uint32
 	return scanFlat(b, false, func(key, val []byte, kind flatKind) bool {
 		_, ok := refMember(r, &mask, key, val, kind)
 		return ok
 	})
-}
-
-// decodeAmend is decodeBody for an amend.
-func decodeAmend(b []byte, a *amendRequest) error {
-	if fastAmend(b, a) {
-		return nil
-	}
-	*a = amendRequest{}
-	return decodeBody(b, a)
 }
 
 func fastAmend(b []byte, a *amendRequest) bool {

@@ -237,7 +237,7 @@ func orderResult(m *engine.Market, cmd *engine.Command, evs []engine.Event, id o
 
 func (s *Server) postOrder(w http.ResponseWriter, r *request) error {
 	var req placeRequest
-	if err := decodePlace(r.body, &req); err != nil {
+	if err := decodeFast(r.body, &req, fastPlace); err != nil {
 		return err
 	}
 	cmd, m, err := s.placeCommand(r.who.account, &req)
@@ -352,7 +352,7 @@ type amendRequest struct {
 
 func (s *Server) putOrder(w http.ResponseWriter, r *request) error {
 	var req amendRequest
-	if err := decodeAmend(r.body, &req); err != nil {
+	if err := decodeFast(r.body, &req, fastAmend); err != nil {
 		return err
 	}
 	cmd := engine.Command{Kind: engine.CmdAmendOrder, Account: r.who.account}

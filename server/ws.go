@@ -365,20 +365,20 @@ func (s *Server) wsCommand(a engine.AccountID, req *wsRequest) (wsOrder, error) 
 	switch req.Op {
 	case "order.place":
 		var p placeRequest
-		if err = decodePlace(req.Order, &p); err != nil {
+		if err = decodeFast(req.Order, &p, fastPlace); err != nil {
 			return o, err
 		}
 		o.cmd, o.m, err = s.placeCommand(a, &p)
 	case "order.cancel":
 		var ref orderRef
-		if err = decodeRef(req.Order, &ref); err != nil {
+		if err = decodeFast(req.Order, &ref, fastRef); err != nil {
 			return o, err
 		}
 		o.cmd = engine.Command{Kind: engine.CmdCancelOrder, Account: a}
 		o.m, err = s.resolveRef(ref, &o.cmd)
 	case "order.amend":
 		var am amendRequest
-		if err = decodeAmend(req.Order, &am); err != nil {
+		if err = decodeFast(req.Order, &am, fastAmend); err != nil {
 			return o, err
 		}
 		o.cmd = engine.Command{Kind: engine.CmdAmendOrder, Account: a}

@@ -100,10 +100,8 @@ func benchCascade(args []string, stdout, stderr io.Writer) int {
 
 // simBar is a progress bar over simulated time.
 func simBar(done, total time.Duration) string {
-	total = max(total, time.Millisecond)
-	fill := int(min(done, total) * 30 / total)
-	return fmt.Sprintf("[%s%s] %3d%% %s / %s simulated", strings.Repeat("#", fill), strings.Repeat(" ", 30-fill),
-		min(done, total)*100/total, done.Round(100*time.Millisecond), total.Round(100*time.Millisecond))
+	return bar(uint64(max(done, 0)), uint64(max(total, time.Millisecond))) +
+		fmt.Sprintf(" %s / %s simulated", done.Round(100*time.Millisecond), total.Round(100*time.Millisecond))
 }
 
 func printCascade(w io.Writer, r *bench.CascadeReport, out string) {

@@ -190,7 +190,13 @@ func openExisting(dir string) (*wal.Log, error) {
 // progressBar draws done of total as a 30-column bar with the percentage
 // and the counts.
 func progressBar(done, total uint64) string {
+	return bar(done, total) + fmt.Sprintf(" %d/%d commands", done, total)
+}
+
+// bar is a 30-column bar of done out of total with the percentage.
+func bar(done, total uint64) string {
 	total = max(total, 1)
-	fill := int(min(done, total) * 30 / total)
-	return fmt.Sprintf("[%s%s] %3d%% %d/%d commands", strings.Repeat("#", fill), strings.Repeat(" ", 30-fill), done*100/total, done, total)
+	done = min(done, total)
+	fill := int(done * 30 / total)
+	return fmt.Sprintf("[%s%s] %3d%%", strings.Repeat("#", fill), strings.Repeat(" ", 30-fill), done*100/total)
 }
