@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/paperperps/exchange/engine"
@@ -128,5 +129,51 @@ func TestStampedKeepsTimes(t *testing.T) {
 		if err := s.Read(context.Background(), func(e *engine.Engine) { got = e.LastTime() }); r.Err != nil || err != nil || got != c.want {
 			t.Fatalf("stamped %d: engine at %d, want %d (%v %v)", c.in, got, c.want, r.Err, err)
 		}
+	}
+}
+
+// A group whose events pass maxGroupEvents is committed as it stands and
+// the requests left go on in the next one: every result still arrives, in
+// order, with its own events, and no group's events run far past the
+// bound.
+func TestLargeGroupsSplit(t *testing.T) {
+	l := openLog(t, vfs.NewMem())
+	e, err := engine.New(engine.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const reqs, per = 100, 1_000 // one event per command
+	groups, most := 0, 0
+	s := NewSequencer(e, l, SequencerOptions{Clock: fakeClock(), MaxBatch: reqs * per, Linger: 200 * time.Millisecond,
+		OnCommit: func(cmds []engine.Command, results []Result) {
+			n := 0
+			for _, r := range results {
+				n += len(r.Events)
+			}
+			groups, most = groups+1, max(most, n)
+		}})
+	var chans []<-chan []Result
+	for range reqs {
+		cmds := make([]engine.Command, per)
+		for k := range cmds {
+			cmds[k] = engine.Command{Kind: engine.CmdCreateAccount}
+		}
+		chans = append(chans, s.SubmitAsync(context.Background(), cmds))
+	}
+	next := uint64(1)
+	for i, ch := range chans {
+		for _, r := range <-ch {
+			if r.Err != nil || r.Seq != next || len(r.Events) != 1 || r.Events[0].Kind != engine.EventAccountCreated ||
+				uint64(r.Events[0].Account)+1 != next {
+				t.Fatalf("request %d: seq %d (want %d), %v, events %v", i, r.Seq, next, r.Err, r.Events)
+			}
+			next++
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if groups < reqs*per/(maxGroupEvents+per) || most > maxGroupEvents+per {
+		t.Fatalf("%d groups, the largest of %d events (bound %d + one request of %d)", groups, most, maxGroupEvents, per)
 	}
 }

@@ -97,9 +97,15 @@ type group struct {
 	snapshot []byte
 }
 
-// maxKeptEvents bounds the event buffer a recycled group keeps (a
-// liquidation cascade can make a group's events many times the usual).
-const maxKeptEvents = 1 << 15
+// maxGroupEvents is the event count past which a group takes no more
+// requests (see apply), and maxKeptEvents bounds the event buffer a
+// recycled group keeps: room for a full group and the large command that
+// ended it, so that a cascade's groups reuse their buffers, while one
+// enormous command's buffer is let go.
+const (
+	maxGroupEvents = 1 << 15
+	maxKeptEvents  = 1 << 17
+)
 
 // Sequencer is the only owner of the engine: it stamps each submitted
 // command with the next sequence number and the time, applies it, and
@@ -357,6 +363,15 @@ func (s *Sequencer) run(committed chan struct{}) {
 // request's out once the group is durable (release), which keeps the
 // engine's thread to applying.
 func (s *Sequencer) apply(g *group) {
+	for g != nil {
+		g = s.applyPart(g)
+	}
+}
+
+// applyPart applies g's requests until its events pass maxGroupEvents,
+// hands it to the committer and returns a group of the requests left, or
+// nil.
+func (s *Sequencer) applyPart(g *group) *group {
 	n := 0
 	for _, r := range g.reqs {
 		n += len(r.cmds)
@@ -365,7 +380,20 @@ func (s *Sequencer) apply(g *group) {
 		g.cmds = make([]engine.Command, 0, max(n, s.opts.MaxBatch))
 	}
 	cmds, ev, ends := g.cmds[:0], g.ev[:0], g.ends[:0]
-	for _, r := range g.reqs {
+	for k, r := range g.reqs {
+		// A group whose events outgrow maxGroupEvents (a liquidation
+		// cascade: one command can report tens of thousands) is committed
+		// as it stands, and the requests left go on in another: the event
+		// buffers stay at a size the groups reuse instead of regrowing
+		// by copies of hundreds of megabytes.
+		if len(ev) >= maxGroupEvents && k > 0 {
+			next := s.newGroup()
+			next.reqs = append(next.reqs, g.reqs[k:]...)
+			clear(g.reqs[k:])
+			g.reqs = g.reqs[:k]
+			s.finish(g, cmds, ev, ends)
+			return next
+		}
 		if r.read != nil {
 			r.read(s.eng)
 			continue
@@ -392,6 +420,13 @@ func (s *Sequencer) apply(g *group) {
 			ends = append(ends, len(ev))
 		}
 	}
+	s.finish(g, cmds, ev, ends)
+	return nil
+}
+
+// finish hands an applied group to the committer, with a snapshot when
+// one is due.
+func (s *Sequencer) finish(g *group, cmds []engine.Command, ev []engine.Event, ends []int) {
 	g.cmds, g.ev, g.ends, g.last = cmds, ev, ends, s.seq
 	if s.seq-s.lastSnap >= s.opts.SnapshotEvery {
 		g.snapshot, s.lastSnap = s.eng.AppendSnapshot(nil), s.seq

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -50,6 +51,7 @@ func benchCascade(args []string, stdout, stderr io.Writer) int {
 	noWAL := fs.Bool("no-wal", false, "apply the commands straight to the engine, without the journal")
 	fs.StringVar(&o.Dir, "journal", "", "directory for the journal (default: a temporary one, removed after)")
 	fs.IntVar(&o.LiquidationsPerCommand, "liquidations-per-command", d.LiquidationsPerCommand, "the engine's liquidation budget per command")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -69,6 +71,20 @@ func benchCascade(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "exchange:", err)
+			return 1
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
+	}
 	fmt.Fprintf(stderr, "building %d accounts...\n", o.Accounts)
 	shown := time.Time{}
 	rep, series, err := bench.RunCascade(ctx, o, func(done, total time.Duration) {
