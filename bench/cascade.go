@@ -64,6 +64,9 @@ type CascadeOptions struct {
 	// command (engine.Config): the rest wait for the next commands, so a
 	// cascade cannot stall the commands behind it for long.
 	LiquidationsPerCommand int
+	// FundDeleveragesPerCommand is the engine's bound on the counterparties
+	// the insurance fund's own auto-deleveraging reaches in one command.
+	FundDeleveragesPerCommand int
 }
 
 // DefaultCascadeOptions returns the defaults.
@@ -73,7 +76,7 @@ func DefaultCascadeOptions() CascadeOptions {
 		MakerLevels: 20, MakerSpacingBps: 10, MakerLevelUSDT: 250_000, MakerRefresh: 500 * time.Millisecond,
 		BackgroundRate: 2_000, ShockPercent: -20, ShockOver: 10 * time.Second, Warmup: 5 * time.Second, Settle: 10 * time.Second,
 		MaxSettle: 120 * time.Second, MarkMode: "book", WAL: true, Step: 10 * time.Millisecond,
-		LiquidationsPerCommand: 200}
+		LiquidationsPerCommand: 200, FundDeleveragesPerCommand: 20_000}
 }
 
 // Validate reports every problem at once.
@@ -115,6 +118,9 @@ func (o CascadeOptions) Validate() error {
 	}
 	if o.LiquidationsPerCommand < 1 || o.LiquidationsPerCommand > 1_000_000 {
 		bad("liquidations per command %d not in [1, 1000000]", o.LiquidationsPerCommand)
+	}
+	if o.FundDeleveragesPerCommand < 1 || o.FundDeleveragesPerCommand > 10_000_000 {
+		bad("fund deleverages per command %d not in [1, 10000000]", o.FundDeleveragesPerCommand)
 	}
 	if o.Step < time.Millisecond || o.Step > time.Second {
 		bad("step %s not in [1ms, 1s]", o.Step)

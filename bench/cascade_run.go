@@ -132,7 +132,7 @@ func (r *cascadeRun) open() error {
 	cfg.Markets = ms
 	cfg.MaxAccounts = r.o.Accounts + r.o.Accounts/100 + 1_000
 	cfg.MarkFromIndex = r.o.MarkMode == "index"
-	cfg.LiquidationsPerCommand = r.o.LiquidationsPerCommand
+	cfg.LiquidationsPerCommand, cfg.FundDeleveragesPerCommand = r.o.LiquidationsPerCommand, r.o.FundDeleveragesPerCommand
 	eng, err := engine.New(cfg)
 	if err != nil {
 		return err

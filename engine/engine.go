@@ -29,6 +29,14 @@ type Config struct {
 	// LiquidationsPerCommand bounds the accounts one command liquidates;
 	// the rest wait, in order, for the next command. Default 10,000.
 	LiquidationsPerCommand int
+	// FundDeleveragesPerCommand bounds the counterparties the insurance
+	// fund's own auto-deleveraging reaches in one command (see
+	// deleverageFund); the rest waits for the next command. A fund left
+	// bankrupt by a cascade can hold the other side of a large part of the
+	// market, and closing it in one command would make that command's
+	// events (six per counterparty) and its latency without bound.
+	// Default 100,000.
+	FundDeleveragesPerCommand int
 	// CrossBandPpm is how far (ppm of the mark) the index assumes the other
 	// markets' marks may move against an account with cross positions in
 	// several markets before it re-checks it (see watch). Default 20,000
@@ -64,7 +72,7 @@ func DefaultConfig() Config {
 		panic(err) // the built-in markets are tested to compile
 	}
 	return Config{Markets: ms, MaxAccounts: 1_000_000, DefaultLeverage: 20, Book: orderbook.DefaultConfig(), MaxStopOrders: 10,
-		LiquidationsPerCommand: 10_000, CrossBandPpm: 20_000, MarginCallPpm: 800_000}
+		LiquidationsPerCommand: 10_000, FundDeleveragesPerCommand: 100_000, CrossBandPpm: 20_000, MarginCallPpm: 800_000}
 }
 
 // Validate reports every problem at once.
@@ -92,6 +100,9 @@ func (c Config) Validate() error {
 	}
 	if c.LiquidationsPerCommand < 1 || c.LiquidationsPerCommand > 1_000_000 {
 		bad("LiquidationsPerCommand %d not in [1, 1000000]", c.LiquidationsPerCommand)
+	}
+	if c.FundDeleveragesPerCommand < 1 || c.FundDeleveragesPerCommand > 10_000_000 {
+		bad("FundDeleveragesPerCommand %d not in [1, 10000000]", c.FundDeleveragesPerCommand)
 	}
 	if c.CrossBandPpm < 0 || c.CrossBandPpm > 500_000 {
 		bad("CrossBandPpm %d not in [0, 500000]", c.CrossBandPpm)
@@ -167,6 +178,9 @@ type Engine struct {
 	pending  []AccountID
 	pendHead int
 	budget   int // liquidations this command may still run
+	// fundBudget: counterparties the fund's deleveraging may still reach
+	// in this command.
+	fundBudget int
 	// marksMoved: some market's mark moved since collectDue last took
 	// what was due out of the index. An entry is never due when it is
 	// pushed (watch refuses due triggers), so until a mark moves there is
@@ -350,12 +364,13 @@ func (e *Engine) Apply(cmd *Command, ev []Event) []Event {
 		return reject(ReasonInvalidTime)
 	}
 	e.lastTs = cmd.TsNanos
-	e.budget = e.cfg.LiquidationsPerCommand
+	e.budget, e.fundBudget = e.cfg.LiquidationsPerCommand, e.cfg.FundDeleveragesPerCommand
 	e.applies++
 	// Whatever fell due by this command's time happens before it: funding,
-	// then the liquidations it causes and those an earlier command left.
+	// then the liquidations it causes and those an earlier command left
+	// (and the fund's deleveraging, past an earlier command's budget).
 	ev = e.settleDueFunding(cmd, ev)
-	if len(e.touched) > 0 || e.pendHead < len(e.pending) {
+	if len(e.touched) > 0 || e.pendHead < len(e.pending) || (e.hasFund && e.fundEquity() < 0) {
 		ev = e.settleRisk(cmd, ev)
 	}
 	if cmd.Kind != CmdCreateAccount && cmd.Kind != CmdSetIndexPrice && cmd.Kind != CmdClockTick && cmd.Kind != CmdInsuranceDeposit {

@@ -85,7 +85,7 @@ func (e *Engine) takeOver(cmd *Command, ev []Event, p *clearing.Position, bp int
 	if p.SizeLots < 0 {
 		lossPerLot = -lossPerLot
 	}
-	if e.hasFund && e.fundEquity() < 0 {
+	if e.hasFund && e.fundBudget > 0 && e.fundEquity() < 0 {
 		// What the fund holds went against it since it was last tended
 		// (a command's budget ran out before): settle that first.
 		ev = e.deleverageFund(cmd, ev)
@@ -152,11 +152,13 @@ func (e *Engine) sweepFund(cmd *Command, ev []Event) []Event {
 // deleverageFund closes every position of the fund by auto-deleveraging,
 // once its equity is below 0: the position with the highest unrealized PnL
 // first (closing a winner first keeps the fund's balance from going below
-// 0 on the way), each at its bankruptcy price, so the fund ends at 0.
+// 0 on the way), each at its bankruptcy price, so the fund ends at 0. It
+// stops after Config.FundDeleveragesPerCommand counterparties
+// (deleverageAt), the rest waiting for the next command.
 func (e *Engine) deleverageFund(cmd *Command, ev []Event) []Event {
 	f := e.fundAcct
 	var p clearing.Position
-	for {
+	for e.fundBudget > 0 {
 		best, bestU, found := MarketID(0), int64(0), false
 		for m := range e.markets {
 			e.ledger.ReadPosition(f, MarketID(m), &p)
@@ -175,6 +177,7 @@ func (e *Engine) deleverageFund(cmd *Command, ev []Event) []Event {
 		ev, _ = e.deleverageAt(cmd, ev, &p, e.fundBankruptcyPrice(&p))
 		ev = e.sweepFund(cmd, ev)
 	}
+	return ev
 }
 
 // unwindFund offers each of the fund's positions to the book.

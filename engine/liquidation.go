@@ -22,7 +22,8 @@ import (
 //     has crossed come out, and their accounts are checked exactly;
 //   - queued accounts are liquidated one pool at a time (liquidate), within
 //     Config.LiquidationsPerCommand per command; what is left waits, in
-//     order, for the next command.
+//     order, for the next command, and so does the rest of the insurance
+//     fund's deleveraging past Config.FundDeleveragesPerCommand.
 
 // A margin pool: the cross pool of an account, or one isolated position.
 // health reads as "liquidatable" when the pool's margin balance is at or
@@ -425,6 +426,9 @@ func (e *Engine) settleRisk(cmd *Command, ev []Event) []Event {
 			// equity is below 0 (which closes all it holds).
 			if e.hasFund {
 				if e.fundEquity() < 0 {
+					if e.fundBudget <= 0 {
+						return ev // the fund's deleveraging goes on next command
+					}
 					ev = e.deleverageFund(cmd, ev)
 					continue
 				}
@@ -457,8 +461,15 @@ func (e *Engine) riskSettled() bool {
 
 // LiquidationsWaiting is the number of accounts queued for liquidation
 // that the last command's budget (Config.LiquidationsPerCommand) left for
-// the next.
-func (e *Engine) LiquidationsWaiting() int { return len(e.pending) - e.pendHead }
+// the next, plus one while the insurance fund's equity is below 0 (its
+// deleveraging, cut short by Config.FundDeleveragesPerCommand, goes on).
+func (e *Engine) LiquidationsWaiting() int {
+	n := len(e.pending) - e.pendHead
+	if e.hasFund && e.fundEquity() < 0 {
+		n++
+	}
+	return n
+}
 
 // marginCheck checks account a exactly: it queues it for liquidation or
 // indexes it again. The check is watch's: with exact bracket tables (the
@@ -952,7 +963,11 @@ func (e *Engine) adlRanking(m MarketID, long, fresh bool) *adlRank {
 // fund) against the opposite positions, highest ADL rank first, at its
 // bankruptcy price bp, as venues do: when the pool is bankrupt at the mark
 // already, the counterparties' price is worse than the mark, and that is
-// how its deficit is shared. Neither side pays a fee.
+// how its deficit is shared. Neither side pays a fee. The fund's own
+// position stops when the command's Config.FundDeleveragesPerCommand
+// counterparties are reached, partly closed: at its bankruptcy price each
+// part takes its share of the deficit, and the fund's equity stays below 0
+// for the next command to go on.
 func (e *Engine) deleverageAt(cmd *Command, ev []Event, p *clearing.Position, bp int64) ([]Event, int64) {
 	a, m := p.Account, p.Market
 	lc := &Command{Kind: CmdPlaceOrder, Seq: cmd.Seq, TsNanos: cmd.TsNanos, Account: a, Market: m}
@@ -961,7 +976,8 @@ func (e *Engine) deleverageAt(cmd *Command, ev []Event, p *clearing.Position, bp
 	rank := e.adlRanking(m, closerBuys, false)
 	refreshed := false
 	var q clearing.Position
-	for rest > 0 {
+	fund := e.isFund(a)
+	for rest > 0 && (!fund || e.fundBudget > 0) {
 		if rank.next == len(rank.list) {
 			if refreshed {
 				break
@@ -981,6 +997,9 @@ func (e *Engine) deleverageAt(cmd *Command, ev []Event, p *clearing.Position, bp
 			rank.next++
 		}
 		rest -= take
+		if fund {
+			e.fundBudget--
+		}
 		takerWallet, _ := e.ledger.Wallet(a)
 		makerWallet, _ := e.ledger.Wallet(c.acct)
 		var res clearing.TradeResult
@@ -1005,7 +1024,7 @@ func (e *Engine) deleverageAt(cmd *Command, ev []Event, p *clearing.Position, bp
 		ev = e.fitReduceOnly(lc, ev, c.acct, m)
 		e.touch(c.acct)
 	}
-	if rest > 0 && e.hasFund && a != e.fundAcct {
+	if rest > 0 && e.hasFund && !fund {
 		// The fund holds the rest of the other side: it is the last
 		// counterparty (its equity is tended after the liquidations).
 		e.ledger.ReadPosition(e.fundAcct, m, &q)
@@ -1015,7 +1034,7 @@ func (e *Engine) deleverageAt(cmd *Command, ev []Event, p *clearing.Position, bp
 			ev = e.fundTrade(cmd, ev, a, m, closerBuys, take, bp, CauseADL)
 		}
 	}
-	if rest != 0 {
+	if rest != 0 && (!fund || e.fundBudget > 0) {
 		panic(fmt.Errorf("engine: auto-deleveraging in market %d left %d lots of account %d: open interest out of balance", m, rest, a))
 	}
 	return ev, bp

@@ -56,24 +56,39 @@ func TestLiquidationSimulation(t *testing.T) {
 	}
 }
 
-// TestLiquidationBudget runs the simulation with at most two liquidations
-// per command: leftover work waits in order, and after every command the
-// accounts the naive scan finds liquidatable are exactly those the engine
-// knows of (queued, or indexed with a trigger the marks have reached).
+// TestLiquidationBudget runs the simulation with at most two liquidations,
+// and two counterparties of the fund's deleveraging, per command: leftover
+// work waits in order, after every command the accounts the naive scan finds
+// liquidatable are exactly those the engine knows of (queued, or indexed
+// with a trigger the marks have reached), and the fund's equity is below 0
+// only while its deleveraging waits for the next command.
 func TestLiquidationBudget(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.LiquidationsPerCommand = 2
+	cfg.LiquidationsPerCommand, cfg.FundDeleveragesPerCommand = 2, 2
 	s := newLiqSim(t, cfg, 7, 300)
-	waited := 0
+	waited, fundWaited := 0, 0
 	for range 100_000 {
 		s.step()
 		s.check(false)
 		if s.e.pendHead < len(s.e.pending) {
 			waited++
 		}
+		// The fund's equity stays below 0 only while its deleveraging
+		// waits: for its own budget, which this command spent, or behind
+		// the liquidations still queued.
+		if s.e.hasFund && s.e.fundEquity() < 0 {
+			if (s.e.fundBudget > 0 && s.e.pendHead == len(s.e.pending)) || s.e.LiquidationsWaiting() == 0 {
+				t.Fatalf("command %d: the fund's equity is %d with %d of its budget left and %d waiting",
+					s.seq, s.e.fundEquity(), s.e.fundBudget, s.e.LiquidationsWaiting())
+			}
+			if s.e.fundBudget <= 0 {
+				fundWaited++
+			}
+		}
 	}
-	if waited == 0 {
-		t.Error("no command left liquidations for the next")
+	t.Logf("%d commands left liquidations for the next, %d the fund's deleveraging", waited, fundWaited)
+	if waited == 0 || fundWaited == 0 {
+		t.Error("no command left liquidations, or the fund's deleveraging, for the next")
 	}
 }
 

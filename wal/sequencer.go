@@ -438,9 +438,11 @@ func (s *Sequencer) finish(g *group, cmds []engine.Command, ev []engine.Event, e
 // OnCommit sees), of which each request gets its part, and each request's
 // events copied out of the group's buffer into a slice of their own (an
 // append to a nil slice of a type without pointers does not zero the
-// memory first).
+// memory first). A buffer past maxKeptEvents, which recycle lets go, is
+// handed out as it is instead of copied.
 func (g *group) release() {
 	g.results = make([]Result, len(g.cmds))
+	keep := cap(g.ev) <= maxKeptEvents
 	k, from := 0, 0
 	for _, r := range g.reqs {
 		n := len(r.cmds)
@@ -448,7 +450,10 @@ func (g *group) release() {
 			continue
 		}
 		end := g.ends[k+n-1]
-		evs := append([]engine.Event(nil), g.ev[from:end]...)
+		evs := g.ev[from:end:end]
+		if keep {
+			evs = append([]engine.Event(nil), evs...)
+		}
 		prev := 0
 		for i := k; i < k+n; i++ {
 			e := g.ends[i] - from
@@ -477,7 +482,7 @@ func (s *Sequencer) recycle(g *group) {
 	clear(g.reqs) // the requests' commands and channels
 	ev := g.ev[:0]
 	if cap(ev) > maxKeptEvents {
-		ev = nil
+		ev = nil // handed out by release
 	}
 	*g = group{reqs: g.reqs[:0], cmds: g.cmds[:0], ev: ev, ends: g.ends[:0]}
 	select {

@@ -51,6 +51,8 @@ func benchCascade(args []string, stdout, stderr io.Writer) int {
 	noWAL := fs.Bool("no-wal", false, "apply the commands straight to the engine, without the journal")
 	fs.StringVar(&o.Dir, "journal", "", "directory for the journal (default: a temporary one, removed after)")
 	fs.IntVar(&o.LiquidationsPerCommand, "liquidations-per-command", d.LiquidationsPerCommand, "the engine's liquidation budget per command")
+	fs.IntVar(&o.FundDeleveragesPerCommand, "fund-deleverages-per-command", d.FundDeleveragesPerCommand,
+		"the engine's bound on the counterparties the insurance fund's deleveraging reaches per command")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
