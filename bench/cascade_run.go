@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -74,6 +76,31 @@ type cascadeRun struct {
 	maxHeap          uint64
 	cascadeWallStart time.Time
 	lastLiqWall      time.Time
+	// acks: when each group commit was released (its last sequence
+	// number), recorded by the sequencer's OnCommit, so that a batch's
+	// ack latency ends when its results were handed out, not when the
+	// run got round to reading them.
+	acksMu sync.Mutex
+	acks   []ackMark
+}
+
+type ackMark struct {
+	last uint64
+	at   time.Time
+}
+
+// ackedAt is when the group holding seq was released.
+func (r *cascadeRun) ackedAt(seq uint64) time.Time {
+	r.acksMu.Lock()
+	defer r.acksMu.Unlock()
+	i, _ := slices.BinarySearchFunc(r.acks, seq, func(m ackMark, s uint64) int { return cmp.Compare(m.last, s) })
+	at := time.Now()
+	if i < len(r.acks) {
+		at = r.acks[i].at
+	}
+	// What is before seq's group is read: let it go.
+	r.acks = r.acks[:copy(r.acks, r.acks[i:])]
+	return at
 }
 
 type latSample struct {
@@ -159,7 +186,15 @@ func (r *cascadeRun) open() error {
 		return fmt.Errorf("bench: cascade: %s already holds a journal", dir)
 	}
 	r.seq = wal.NewSequencer(eng, r.journal, wal.SequencerOptions{Clock: func() time.Time { return time.Unix(0, r.simNs.Load()) },
-		SnapshotEvery: 1 << 62})
+		SnapshotEvery: 1 << 62, OnCommit: func(cmds []engine.Command, _ []wal.Result) {
+			if len(cmds) == 0 {
+				return
+			}
+			now := time.Now()
+			r.acksMu.Lock()
+			r.acks = append(r.acks, ackMark{cmds[len(cmds)-1].Seq, now})
+			r.acksMu.Unlock()
+		}})
 	return nil
 }
 
@@ -226,7 +261,11 @@ func (r *cascadeRun) drain(keep int) error {
 		r.stepLiqs = 0
 		for _, f := range st.flights {
 			res := <-f.res
-			r.lat = append(r.lat, latSample{st.t, time.Since(f.start), len(f.cmds)})
+			acked := time.Now()
+			if len(res) > 0 && res[len(res)-1].Err == nil {
+				acked = r.ackedAt(res[len(res)-1].Seq)
+			}
+			r.lat = append(r.lat, latSample{st.t, acked.Sub(f.start), len(f.cmds)})
 			for i := range res {
 				if res[i].Err != nil {
 					return res[i].Err
