@@ -29,10 +29,16 @@ type CascadeOptions struct {
 	// Liquidity: a maker per market quotes MakerLevels levels a side,
 	// MakerSpacingBps apart starting MakerSpacingBps from the mark, each
 	// MakerLevelUSDT of notional, and requotes every MakerRefresh.
+	// MakerSkewBps leans its quotes against its inventory, as market
+	// makers do: the centre moves MakerSkewBps of the index per level's
+	// notional of position (at most 10%), down when it is long, so a maker
+	// that bought the liquidations quotes lower, and the book's prices feed
+	// back into the mark. 0 centres the quotes on the index.
 	MakerLevels     int
 	MakerSpacingBps int64
 	MakerLevelUSDT  int64
 	MakerRefresh    time.Duration
+	MakerSkewBps    int64
 	// Load: ordinary traders send orders at BackgroundRate per second
 	// (limit orders near the mark, cancels, small market orders) the
 	// whole run.
@@ -73,7 +79,7 @@ type CascadeOptions struct {
 func DefaultCascadeOptions() CascadeOptions {
 	return CascadeOptions{Accounts: 100_000, Seed: 1, Markets: []string{"BTCUSDT"}, MultiMarketPerMille: 100,
 		CollateralMin: 500, CollateralMax: 50_000, LeverageMin: 5, LeverageMax: 50, LongPerMille: 700, IsolatedPerMille: 300,
-		MakerLevels: 20, MakerSpacingBps: 10, MakerLevelUSDT: 250_000, MakerRefresh: 500 * time.Millisecond,
+		MakerLevels: 20, MakerSpacingBps: 10, MakerLevelUSDT: 250_000, MakerRefresh: 500 * time.Millisecond, MakerSkewBps: 10,
 		BackgroundRate: 2_000, ShockPercent: -20, ShockOver: 10 * time.Second, Warmup: 5 * time.Second, Settle: 10 * time.Second,
 		MaxSettle: 120 * time.Second, MarkMode: "book", WAL: true, Step: 10 * time.Millisecond,
 		LiquidationsPerCommand: 200, FundDeleveragesPerCommand: 20_000}
@@ -106,6 +112,9 @@ func (o CascadeOptions) Validate() error {
 	if o.MakerLevels < 0 || o.MakerLevels > 200 || o.MakerSpacingBps < 1 || o.MakerSpacingBps > 500 || o.MakerLevelUSDT < 0 ||
 		o.MakerLevelUSDT > 1_000_000_000 {
 		bad("maker levels %d (0-200), spacing %d bps (1-500), level %d USDT (0-1,000,000,000)", o.MakerLevels, o.MakerSpacingBps, o.MakerLevelUSDT)
+	}
+	if o.MakerSkewBps < 0 || o.MakerSkewBps > 1_000 {
+		bad("maker skew %d bps not in [0, 1000]", o.MakerSkewBps)
 	}
 	if o.MakerRefresh < o.Step || o.BackgroundRate < 0 || o.BackgroundRate > 1_000_000 {
 		bad("maker refresh %s (≥ step), background rate %d/s (0-1,000,000)", o.MakerRefresh, o.BackgroundRate)

@@ -44,6 +44,7 @@ type cascadeRun struct {
 
 	lps, retail []engine.AccountID
 	makers      []engine.AccountID
+	makerPos    []int64 // each maker's position (lots), from the events
 	bgOrders    int // background orders placed, each with client order id "bg<n>"
 	pipeline    []pendingStep
 	start       []int64 // index ticks before the shock
@@ -308,6 +309,10 @@ func (r *cascadeRun) events(at time.Duration, c *engine.Command, evs []engine.Ev
 				r.idxMin, r.idxMax = min(r.idxMin, ev.IndexTicks), max(r.idxMax, ev.IndexTicks)
 				r.markMin, r.markMax = min(r.markMin, ev.PriceTicks), max(r.markMax, ev.PriceTicks)
 			}
+		case engine.EventPosition:
+			if int(ev.Market) < len(r.makers) && ev.Account == r.makers[ev.Market] {
+				r.makerPos[ev.Market] = ev.SizeLots
+			}
 		case engine.EventFill:
 			if ev.MakerOrderID != 0 {
 				r.last[ev.Market] = ev.PriceTicks
@@ -371,6 +376,7 @@ func (r *cascadeRun) setup() error {
 		cmds, a = r.account(cmds, 2_000_000_000)
 		r.makers = append(r.makers, a)
 	}
+	r.makerPos = make([]int64, len(r.markets))
 	for range 200 {
 		var a engine.AccountID
 		cmds, a = r.account(cmds, 1_000_000)
@@ -555,6 +561,14 @@ func (r *cascadeRun) run(ctx context.Context, progress func(done, total time.Dur
 		}
 		if o.MakerLevels > 0 && o.MakerLevelUSDT > 0 && t-lastRefresh >= o.MakerRefresh {
 			lastRefresh = t
+			if o.MakerSkewBps != 0 {
+				// The skew reads the makers' positions: every step
+				// before this one must be in, so that they depend on
+				// the seed alone.
+				if err := r.drain(0); err != nil {
+					return CascadeReport{}, nil, err
+				}
+			}
 			for m := range r.markets {
 				cmds = r.makerQuotes(cmds, m)
 			}
@@ -779,10 +793,10 @@ func (r *cascadeRun) makerQuotes(cmds []engine.Command, m int) []engine.Command 
 	o := &r.o
 	a, id, mk := r.makers[m], engine.MarketID(m), &r.markets[m]
 	cmds = append(cmds, engine.Command{Kind: engine.CmdCancelAll, Account: a, Market: id})
-	// Around the index: what the maker sees of the fair price (quoting
-	// around the mark would read the engine's results, and the commands
-	// must depend on the seed alone).
-	mid := r.index[m]
+	// Around the index, what the maker sees of the fair price, leaning
+	// against its inventory (read from the results of every earlier step,
+	// so the commands still depend on the seed alone).
+	mid := r.index[m] - r.makerSkew(m)
 	for k := 1; k <= o.MakerLevels; k++ {
 		off := mid * o.MakerSpacingBps * int64(k) / 10_000
 		for _, side := range []orderbook.Side{orderbook.Buy, orderbook.Sell} {
@@ -802,6 +816,36 @@ func (r *cascadeRun) makerQuotes(cmds []engine.Command, m int) []engine.Command 
 		}
 	}
 	return cmds
+}
+
+// makerSkew is how many ticks market m's maker moves its quotes' centre
+// below the index (above when negative) for its inventory: MakerSkewBps of
+// the index per level's notional held, at most a tenth of the index.
+func (r *cascadeRun) makerSkew(m int) int64 {
+	o, idx, pos := &r.o, r.index[m], r.makerPos[m]
+	if o.MakerSkewBps == 0 || pos == 0 {
+		return 0
+	}
+	lim := idx / 10
+	edge := lim // what an overflow means: far past the bound
+	if pos < 0 {
+		edge = -lim
+	}
+	// The inventory's notional over a level's, times the skew: in
+	// hundredths of a basis point, then of the index.
+	notional, err := fixed.Mul(pos, idx*r.markets[m].Grid.QuotePerTickLot())
+	if err != nil {
+		return edge
+	}
+	centiBps, err := fixed.MulDiv(notional, o.MakerSkewBps*100, o.MakerLevelUSDT*fixed.QuoteUnitsPerWhole, fixed.RoundTowardZero)
+	if err != nil {
+		return edge
+	}
+	shift, err := fixed.MulDiv(idx, centiBps, 1_000_000, fixed.RoundTowardZero)
+	if err != nil {
+		return edge
+	}
+	return max(-lim, min(lim, shift))
 }
 
 // background appends one ordinary trader's command.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shopspring/decimal"
 )
 
 // smallCascade is a quick scenario: 3,000 traders, a 2 s warm-up, the
@@ -69,10 +71,11 @@ func sameFigures(x, y CascadeReport) bool {
 }
 
 // Deep books and low leverage ride out the shock; thin books and high
-// leverage cascade. With the engine's mark (a median of the index with
-// funding, the index plus a 300-sample average basis, and the last trade)
-// the book's prices barely reach the mark, so the index-only mark
-// liquidates no more than it does (docs/CASCADE.md).
+// leverage cascade: the liquidations the maker buys make it lean its
+// quotes down, the book's mid drags the mark's basis below the index, and
+// the engine's mark liquidates more than the shock alone does with the
+// mark following the index (docs/CASCADE.md). Without the maker's lean
+// the two marks liquidate alike.
 func TestCascadeDepthAndLeverage(t *testing.T) {
 	calm := smallCascade(3)
 	calm.LeverageMin, calm.LeverageMax = 2, 3
@@ -88,21 +91,28 @@ func TestCascadeDepthAndLeverage(t *testing.T) {
 	book := runCascadeTest(t, thin)
 	thin.MarkMode = "index"
 	index := runCascadeTest(t, thin)
-	if book.Liquidations < thin.Accounts/2 || book.PartialLiquidations == 0 || book.Liquidations < index.Liquidations {
-		t.Fatalf("thin books at 20-100x, -4%%: %d liquidations (%d partly off the book) with the book in the mark, %d with the index alone",
-			book.Liquidations, book.PartialLiquidations, index.Liquidations)
+	if book.Liquidations < thin.Accounts/2 || book.PartialLiquidations == 0 || book.Liquidations <= index.Liquidations ||
+		!decimal.RequireFromString(book.MarkMin).LessThan(decimal.RequireFromString(book.IndexMin)) {
+		t.Fatalf("thin books at 20-100x, -4%%: %d liquidations (%d partly off the book) with the book in the mark (its low %s, the index's %s), %d with the index alone",
+			book.Liquidations, book.PartialLiquidations, book.MarkMin, book.IndexMin, index.Liquidations)
+	}
+	thin.MakerSkewBps = 0
+	flat := runCascadeTest(t, thin)
+	thin.MarkMode = "book"
+	if flatBook := runCascadeTest(t, thin); flatBook.Liquidations != flat.Liquidations {
+		t.Fatalf("makers without a lean: %d liquidations with the book in the mark, %d with the index alone", flatBook.Liquidations, flat.Liquidations)
 	}
 }
 
 // Options are checked, every problem at once.
 func TestCascadeOptionsValidate(t *testing.T) {
 	o := DefaultCascadeOptions()
-	o.Accounts, o.LeverageMin, o.MarkMode = 0, 0, "median"
+	o.Accounts, o.LeverageMin, o.MarkMode, o.MakerSkewBps, o.FundDeleveragesPerCommand = 0, 0, "median", -1, 0
 	err := o.Validate()
 	if err == nil {
 		t.Fatal("bad options passed")
 	}
-	for _, want := range []string{"accounts", "leverage", "mark mode"} {
+	for _, want := range []string{"accounts", "leverage", "mark mode", "maker skew", "fund deleverages"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}

@@ -39,6 +39,7 @@ func benchCascade(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.MakerLevels, "maker-levels", d.MakerLevels, "price levels a side each market's maker quotes")
 	fs.Int64Var(&o.MakerSpacingBps, "maker-spacing-bps", d.MakerSpacingBps, "basis points between the maker's levels (and from the index to the first)")
 	fs.Int64Var(&o.MakerLevelUSDT, "maker-level-usdt", d.MakerLevelUSDT, "notional of each maker level, USDT (0: no maker)")
+	fs.Int64Var(&o.MakerSkewBps, "maker-skew-bps", d.MakerSkewBps, "basis points the makers lean their quotes per level's notional of inventory (0: centred on the index)")
 	fs.DurationVar(&o.MakerRefresh, "maker-refresh", d.MakerRefresh, "how often the makers requote (refill)")
 	fs.IntVar(&o.BackgroundRate, "background-rate", d.BackgroundRate, "ordinary traders' commands per simulated second")
 	fs.Float64Var(&o.ShockPercent, "shock", d.ShockPercent, "index move in percent (negative: a fall)")
