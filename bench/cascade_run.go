@@ -45,7 +45,7 @@ type cascadeRun struct {
 	lps, retail []engine.AccountID
 	makers      []engine.AccountID
 	makerPos    []int64 // each maker's position (lots), from the events
-	bgOrders    int // background orders placed, each with client order id "bg<n>"
+	bgOrders    int     // background orders placed, each with client order id "bg<n>"
 	pipeline    []pendingStep
 	start       []int64 // index ticks before the shock
 	// index is the index the driver last sent (what the commands are
