@@ -82,7 +82,7 @@ func DefaultCascadeOptions() CascadeOptions {
 		MakerLevels: 20, MakerSpacingBps: 10, MakerLevelUSDT: 250_000, MakerRefresh: 500 * time.Millisecond, MakerSkewBps: 10,
 		BackgroundRate: 2_000, ShockPercent: -20, ShockOver: 10 * time.Second, Warmup: 5 * time.Second, Settle: 10 * time.Second,
 		MaxSettle: 120 * time.Second, MarkMode: "book", WAL: true, Step: 10 * time.Millisecond,
-		LiquidationsPerCommand: 200, FundDeleveragesPerCommand: 20_000}
+		LiquidationsPerCommand: 200, FundDeleveragesPerCommand: 5_000}
 }
 
 // Validate reports every problem at once.
