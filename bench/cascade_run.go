@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/paperperps/exchange/clearing"
@@ -38,8 +37,7 @@ type cascadeRun struct {
 	eng     *engine.Engine // without the WAL; with it the sequencer owns it
 	seq     *wal.Sequencer
 	journal *wal.Log
-	tmp     string       // a temporary journal directory to remove
-	simNs   atomic.Int64 // the sequencer's clock
+	tmp     string // a temporary journal directory to remove
 	next    engine.AccountID
 
 	lps, retail []engine.AccountID
@@ -168,7 +166,6 @@ func (r *cascadeRun) open() error {
 	n := len(ms)
 	r.start, r.index, r.seenIndex, r.mark, r.last = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	r.idxMin, r.markMin, r.lastMin = math.MaxInt64, math.MaxInt64, math.MaxInt64
-	r.simNs.Store(cascadeStart)
 	if !r.o.WAL {
 		r.eng = eng
 		return nil
@@ -186,7 +183,7 @@ func (r *cascadeRun) open() error {
 	if r.journal.LastSeq() != 0 {
 		return fmt.Errorf("bench: cascade: %s already holds a journal", dir)
 	}
-	r.seq = wal.NewSequencer(eng, r.journal, wal.SequencerOptions{Clock: func() time.Time { return time.Unix(0, r.simNs.Load()) },
+	r.seq = wal.NewSequencer(eng, r.journal, wal.SequencerOptions{Stamped: true,
 		SnapshotEvery: 1 << 62, OnCommit: func(cmds []engine.Command, _ []wal.Result) {
 			if len(cmds) == 0 {
 				return
@@ -247,7 +244,8 @@ func (r *cascadeRun) send(t time.Duration, cmds []engine.Command) error {
 	for len(cmds) > 0 {
 		n := min(len(cmds), 1024)
 		batch := slices.Clone(cmds[:n])
-		st.flights = append(st.flights, flight{batch, r.seq.SubmitAsync(context.Background(), batch), time.Now()})
+		start := time.Now()
+		st.flights = append(st.flights, flight{batch, r.seq.SubmitAsync(context.Background(), batch), start})
 		cmds = cmds[n:]
 	}
 	r.pipeline = append(r.pipeline, st)
@@ -833,7 +831,11 @@ func (r *cascadeRun) makerSkew(m int) int64 {
 	}
 	// The inventory's notional over a level's, times the skew: in
 	// hundredths of a basis point, then of the index.
-	notional, err := fixed.Mul(pos, idx*r.markets[m].Grid.QuotePerTickLot())
+	perLot, err := fixed.Mul(idx, r.markets[m].Grid.QuotePerTickLot())
+	if err != nil {
+		return edge
+	}
+	notional, err := fixed.Mul(pos, perLot)
 	if err != nil {
 		return edge
 	}

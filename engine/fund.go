@@ -85,13 +85,12 @@ func (e *Engine) takeOver(cmd *Command, ev []Event, p *clearing.Position, bp int
 	if p.SizeLots < 0 {
 		lossPerLot = -lossPerLot
 	}
-	if e.hasFund && e.fundBudget > 0 && e.fundEquity() < 0 {
-		// What the fund holds went against it since it was last tended
-		// (a command's budget ran out before): settle that first.
-		ev = e.deleverageFund(cmd, ev)
-	}
-	if lossPerLot > 0 {
-		lots = min(lots, max(e.fundEquity(), 0)/lossPerLot)
+	// A fund below 0 (its deleveraging waits for the next command's
+	// budget, see liquidate) takes nothing more.
+	if eq := e.fundEquity(); eq < 0 {
+		lots = 0
+	} else if lossPerLot > 0 {
+		lots = min(lots, eq/lossPerLot)
 	}
 	if lots == 0 || !e.ensureFund() {
 		return ev, 0

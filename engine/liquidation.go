@@ -427,7 +427,9 @@ func (e *Engine) settleRisk(cmd *Command, ev []Event) []Event {
 			if e.hasFund {
 				if e.fundEquity() < 0 {
 					if e.fundBudget <= 0 {
-						return ev // the fund's deleveraging goes on next command
+						// The fund's deleveraging goes on next command.
+						e.pending, e.pendHead = e.pending[:0], 0
+						return ev
 					}
 					ev = e.deleverageFund(cmd, ev)
 					continue
@@ -523,6 +525,13 @@ func (e *Engine) hasCrossPosition(a AccountID) bool {
 
 // liquidate runs the procedure on each liquidatable pool of account a.
 func (e *Engine) liquidate(cmd *Command, ev []Event, a AccountID) []Event {
+	if e.hasFund && e.fundBudget > 0 && e.fundEquity() < 0 {
+		// What the fund holds went against it since it was last tended
+		// (the liquidations before this one, or a budget that ran out):
+		// settle that first, before reading the account, whose positions
+		// the fund's deleveraging may close.
+		ev = e.deleverageFund(cmd, ev)
+	}
 	ps := e.accountPositions(a)
 	w, _ := e.ledger.Wallet(a)
 	crossBad := e.crossLiquidatable(ps, w)

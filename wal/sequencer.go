@@ -365,6 +365,12 @@ func (s *Sequencer) run(committed chan struct{}) {
 func (s *Sequencer) apply(g *group) {
 	for g != nil {
 		g = s.applyPart(g)
+		if g != nil && s.Err() != nil {
+			// The journal failed while the group's first part was being
+			// synced: the rest is not applied.
+			answer(g.reqs, nil, s.stoppedErr())
+			return
+		}
 	}
 }
 

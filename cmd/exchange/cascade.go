@@ -93,7 +93,7 @@ func benchCascade(args []string, stdout, stderr io.Writer) int {
 		// A soft limit for the garbage collector: a run of a million
 		// accounts holds about 700 MiB, and its event buffers come and
 		// go; without a limit the heap may grow to twice what it holds.
-		debug.SetMemoryLimit(cascadeMemoryLimit)
+		debug.SetMemoryLimit(max(cascadeMemoryLimit, int64(o.Accounts)*cascadeMemoryPerAccount))
 	}
 	fmt.Fprintf(stderr, "building %d accounts...\n", o.Accounts)
 	shown := time.Time{}
@@ -124,9 +124,13 @@ func benchCascade(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// cascadeMemoryLimit is the soft memory limit of `exchange bench cascade`
-// (GOMEMLIMIT overrides it).
-const cascadeMemoryLimit = 1536 << 20
+// The soft memory limit of `exchange bench cascade` (GOMEMLIMIT overrides
+// it): 1.5 GiB, or 1.5 KiB per account for larger runs (a million
+// accounts hold about 700 MiB).
+const (
+	cascadeMemoryLimit      = 1536 << 20
+	cascadeMemoryPerAccount = 1536
+)
 
 // simBar is a progress bar over simulated time.
 func simBar(done, total time.Duration) string {
