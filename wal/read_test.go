@@ -3,6 +3,7 @@ package wal
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -175,5 +176,50 @@ func TestLargeGroupsSplit(t *testing.T) {
 	}
 	if groups < reqs*per/(maxGroupEvents+per) || most > maxGroupEvents+per {
 		t.Fatalf("%d groups, the largest of %d events (bound %d + one request of %d)", groups, most, maxGroupEvents, per)
+	}
+}
+
+// A request whose events pass maxKeptEvents gets them without a copy, in
+// the group's own buffer, which is then let go: later groups never write
+// over them, and appending to one result does not reach the next.
+func TestUncopiedResultsStay(t *testing.T) {
+	l := openLog(t, vfs.NewMem())
+	e, err := engine.New(engine.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSequencer(e, l, SequencerOptions{Clock: fakeClock(), MaxBatch: 1 << 20})
+	defer s.Close()
+	creates := func(n int) []engine.Command {
+		c := make([]engine.Command, n)
+		for i := range c {
+			c[i] = engine.Command{Kind: engine.CmdCreateAccount}
+		}
+		return c
+	}
+	big := s.SubmitBatch(context.Background(), creates(maxKeptEvents+5_000))
+	kept := make([][]engine.Event, len(big))
+	for i := range big {
+		if big[i].Err != nil {
+			t.Fatal(big[i].Err)
+		}
+		kept[i] = slices.Clone(big[i].Events)
+	}
+	for range 3 {
+		for _, n := range []int{maxKeptEvents + 1_000, 100, 100, 100} {
+			for _, r := range s.SubmitBatch(context.Background(), creates(n)) {
+				if r.Err != nil {
+					t.Fatal(r.Err)
+				}
+			}
+		}
+	}
+	for i := range big {
+		_ = append(big[i].Events, engine.Event{Kind: engine.EventRejected})
+	}
+	for i := range big {
+		if !slices.Equal(kept[i], big[i].Events) {
+			t.Fatalf("result %d changed: %v, now %v", i, kept[i], big[i].Events)
+		}
 	}
 }
