@@ -40,7 +40,7 @@ const (
 	walPipeline = 64
 	// walHalfRate is half of the rate BenchmarkWALDurable measures on the
 	// project's machine (see the README).
-	walHalfRate = 350_000
+	walHalfRate = 450_000
 )
 
 func benchWALDurable(b *testing.B, rate int) {
