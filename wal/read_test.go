@@ -91,11 +91,7 @@ func TestSubmitAsyncKeepsOrder(t *testing.T) {
 	s := NewSequencer(e, l, SequencerOptions{Clock: fakeClock(), MaxBatch: 8})
 	var chans []<-chan []Result
 	for i := range 200 {
-		cmds := make([]engine.Command, 1+i%5)
-		for k := range cmds {
-			cmds[k] = engine.Command{Kind: engine.CmdCreateAccount}
-		}
-		chans = append(chans, s.SubmitAsync(context.Background(), cmds))
+		chans = append(chans, s.SubmitAsync(context.Background(), createAccounts(1+i%5)))
 	}
 	next := uint64(1)
 	for i, ch := range chans {
@@ -155,11 +151,7 @@ func TestLargeGroupsSplit(t *testing.T) {
 		}})
 	var chans []<-chan []Result
 	for range reqs {
-		cmds := make([]engine.Command, per)
-		for k := range cmds {
-			cmds[k] = engine.Command{Kind: engine.CmdCreateAccount}
-		}
-		chans = append(chans, s.SubmitAsync(context.Background(), cmds))
+		chans = append(chans, s.SubmitAsync(context.Background(), createAccounts(per)))
 	}
 	next := uint64(1)
 	for i, ch := range chans {
@@ -190,14 +182,7 @@ func TestUncopiedResultsStay(t *testing.T) {
 	}
 	s := NewSequencer(e, l, SequencerOptions{Clock: fakeClock(), MaxBatch: 1 << 20})
 	defer s.Close()
-	creates := func(n int) []engine.Command {
-		c := make([]engine.Command, n)
-		for i := range c {
-			c[i] = engine.Command{Kind: engine.CmdCreateAccount}
-		}
-		return c
-	}
-	big := s.SubmitBatch(context.Background(), creates(maxKeptEvents+5_000))
+	big := s.SubmitBatch(context.Background(), createAccounts(maxKeptEvents+5_000))
 	kept := make([][]engine.Event, len(big))
 	for i := range big {
 		if big[i].Err != nil {
@@ -207,7 +192,7 @@ func TestUncopiedResultsStay(t *testing.T) {
 	}
 	for range 3 {
 		for _, n := range []int{maxKeptEvents + 1_000, 100, 100, 100} {
-			for _, r := range s.SubmitBatch(context.Background(), creates(n)) {
+			for _, r := range s.SubmitBatch(context.Background(), createAccounts(n)) {
 				if r.Err != nil {
 					t.Fatal(r.Err)
 				}
@@ -222,4 +207,13 @@ func TestUncopiedResultsStay(t *testing.T) {
 			t.Fatalf("result %d changed: %v, now %v", i, kept[i], big[i].Events)
 		}
 	}
+}
+
+// createAccounts is n account creations (one event each).
+func createAccounts(n int) []engine.Command {
+	cmds := make([]engine.Command, n)
+	for i := range cmds {
+		cmds[i] = engine.Command{Kind: engine.CmdCreateAccount}
+	}
+	return cmds
 }
