@@ -2,6 +2,7 @@ package client
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -65,4 +66,106 @@ func TestOrderBookGap(t *testing.T) {
 	if b.apply(json.RawMessage(`{"bids":"x"}`)) == nil {
 		t.Fatal("garbage applied")
 	}
+}
+
+// orderResultSamples are order answers in the shape the server writes.
+var orderResultSamples = []string{
+	`{"orderId":17,"clientOrderId":"bot-1","symbol":"BTCUSDT","side":"buy","status":"new","price":"99000.5","quantity":"0.01","executedQty":"0","fills":null,"seq":42}`,
+	`{"orderId":18,"symbol":"ETHUSDT","side":"sell","status":"filled","quantity":"2","executedQty":"2","avgPrice":"3000.25","fills":[{"price":"3000.5","qty":"1","fee":"1.20","makerOrderId":3},{"price":"3000","qty":"1","fee":"-0.3","makerOrderId":4}],"seq":43}`,
+	`{"orderId":19,"symbol":"BTCUSDT","side":"buy","status":"cancelled","price":"1","quantity":"5","executedQty":"0","cancelReason":"user","fills":[],"seq":18446744073709551615}`,
+}
+
+// The fast path takes the server's shape, and agrees with encoding/json
+// on whatever it takes.
+func TestDecodeOrderResult(t *testing.T) {
+	for _, s := range orderResultSamples {
+		var fast, slow OrderResult
+		if !decodeOrderResult([]byte(s), &fast) {
+			t.Fatalf("fast path refused %s", s)
+		}
+		if err := json.Unmarshal([]byte(s), &slow); err != nil || !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("%s:\nfast %+v\njson %+v (%v)", s, fast, slow, err)
+		}
+	}
+	for _, s := range []string{
+		`{"orderId":01,"symbol":"X","side":"buy","status":"new","quantity":"1","executedQty":"0","fills":null,"seq":1}`,
+		`{"orderId":1,"symbol":"X\n","side":"buy","status":"new","quantity":"1","executedQty":"0","fills":null,"seq":1}`,
+		`{"orderId":1,"symbol":"X","side":"buy","status":"new","quantity":"1e3","executedQty":"0","fills":null,"seq":1}`,
+		`{"orderId":1,"symbol":"X","side":"buy","status":"new","quantity":"1","executedQty":"0","fills":null,"seq":1} `,
+		`{"orderId":1, "symbol":"X","side":"buy","status":"new","quantity":"1","executedQty":"0","fills":null,"seq":1}`,
+		`{"orderId":18446744073709551616,"symbol":"X","side":"buy","status":"new","quantity":"1","executedQty":"0","fills":null,"seq":1}`,
+		`{"orderId":1,"symbol":"X","side":"buy","status":"new","quantity":"1","executedQty":"0","fills":[{"price":"1","qty":"1","fee":"0","makerOrderId":2},],"seq":1}`,
+	} {
+		var r OrderResult
+		if decodeOrderResult([]byte(s), &r) {
+			t.Errorf("fast path took %s", s)
+		}
+	}
+}
+
+func FuzzDecodeOrderResult(f *testing.F) {
+	for _, s := range orderResultSamples {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fast, slow OrderResult
+		if !decodeOrderResult(b, &fast) {
+			return
+		}
+		if err := json.Unmarshal(b, &slow); err != nil || !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("%q:\nfast %+v\njson %+v (%v)", b, fast, slow, err)
+		}
+	})
+}
+
+// Order answers, alone or batched, take the fast path, and it hands out
+// the messages encoding/json would.
+func TestDecodeOrderAnswers(t *testing.T) {
+	one := `{"id":7,"result":` + orderResultSamples[0] + `}`
+	batch := `[` + one + `,{"id":8,"result":` + orderResultSamples[1] + `}]`
+	for _, s := range []string{one, batch} {
+		if !checkOrderAnswers(t, []byte(s)) {
+			t.Fatalf("fast path refused %s", s)
+		}
+	}
+	for _, s := range []string{`{"id":7,"result":"pong"}`, `[` + one + `,]`, `[` + one + `]x`, `{"id":7,"result":` + orderResultSamples[0] + `,"n":1}`} {
+		if checkOrderAnswers(t, []byte(s)) {
+			t.Errorf("fast path took %s", s)
+		}
+	}
+}
+
+// checkOrderAnswers runs the fast path on b and, if it takes b, compares
+// what it hands out with encoding/json's reading.
+func checkOrderAnswers(t *testing.T, b []byte) bool {
+	var fast []serverMessage
+	if !decodeOrderAnswers(b, func(m serverMessage) { fast = append(fast, m) }) {
+		if len(fast) > 0 {
+			t.Fatalf("%q: refused after handing out %d messages", b, len(fast))
+		}
+		return false
+	}
+	var slow []serverMessage
+	if len(b) > 0 && b[0] == '[' {
+		if err := json.Unmarshal(b, &slow); err != nil {
+			t.Fatalf("%q: fast path took what encoding/json refuses: %v", b, err)
+		}
+	} else {
+		var m serverMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%q: fast path took what encoding/json refuses: %v", b, err)
+		}
+		slow = append(slow, m)
+	}
+	if !reflect.DeepEqual(fast, slow) {
+		t.Fatalf("%q:\nfast %+v\njson %+v", b, fast, slow)
+	}
+	return true
+}
+
+func FuzzDecodeOrderAnswers(f *testing.F) {
+	one := `{"id":7,"result":` + orderResultSamples[0] + `}`
+	f.Add([]byte(one))
+	f.Add([]byte(`[` + one + `,{"id":8,"result":` + orderResultSamples[2] + `}]`))
+	f.Fuzz(func(t *testing.T, b []byte) { checkOrderAnswers(t, b) })
 }

@@ -396,6 +396,9 @@ func (w *wireError) apiError() *APIError {
 // or a batch (an array of them). It is the Stream's only decoder of what
 // arrives, and fuzzed.
 func decodeServerMessages(b []byte, fn func(serverMessage)) error {
+	if decodeOrderAnswers(b, fn) {
+		return nil
+	}
 	t := strings.TrimLeft(string(b[:min(len(b), 16)]), " \t\r\n")
 	if strings.HasPrefix(t, "[") {
 		var batch []serverMessage
@@ -584,5 +587,5 @@ func (s *Stream) orderCall(ctx context.Context, op string, order any) (OrderResu
 	if err != nil {
 		return out, err
 	}
-	return out, json.Unmarshal(res, &out)
+	return out, unmarshalOrderResult(res, &out)
 }

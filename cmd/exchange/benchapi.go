@@ -24,6 +24,7 @@ func benchAPI(args []string, stdout, stderr io.Writer) int {
 	jsonPath := fs.String("json", "", "also write the figures (ws_orders_per_sec, rest_orders_per_sec, ws_p99_ms, rest_p99_ms, ...) to this file")
 	data := fs.String("data", "", "the exchange's data directory (default: a temporary one, removed after)")
 	seed := fs.Uint64("seed", 1, "seed of the bots' prices")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (server and bots) to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -31,6 +32,12 @@ func benchAPI(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "exchange bench api: --bots in [1, 1000], --duration positive, --inflight in [0, 4096], no arguments")
 		return 2
 	}
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		fmt.Fprintln(stderr, "exchange:", err)
+		return 1
+	}
+	defer stopProfile()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	r, err := bench.RunAPI(ctx, bench.APIOptions{Bots: *bots, Duration: *duration, InFlight: *inflight, Data: *data, Seed: *seed, Progress: stderr})

@@ -10,7 +10,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -75,20 +74,12 @@ func benchCascade(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
-		if err != nil {
-			fmt.Fprintln(stderr, "exchange:", err)
-			return 1
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			_ = f.Close()
-		}()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		fmt.Fprintln(stderr, "exchange:", err)
+		return 1
 	}
+	defer stopProfile()
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit for the garbage collector: a run of a million
 		// accounts holds about 700 MiB, and its event buffers come and
