@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -250,6 +251,9 @@ func (s *Stream) writer(ws *websocket.Conn, wake <-chan struct{}) {
 		case <-s.ctx.Done():
 			return
 		}
+		// Let the goroutines that are about to send queue their requests
+		// too: one frame and one write for all of them.
+		runtime.Gosched()
 		s.mu.Lock()
 		if s.ws != ws {
 			s.mu.Unlock()
