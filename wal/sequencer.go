@@ -98,7 +98,7 @@ type group struct {
 }
 
 // maxGroupEvents is the event count past which a group takes no more
-// requests (see apply), and maxKeptEvents bounds the event buffer a
+// requests (see applyPart), and maxKeptEvents bounds the event buffer a
 // recycled group keeps: room for a full group and the large command that
 // ended it, so that a cascade's groups reuse their buffers, while one
 // enormous command's buffer is let go.
