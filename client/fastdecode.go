@@ -169,19 +169,19 @@ func decodeOrderAnswers(b []byte, fn func(serverMessage)) bool {
 	type span struct {
 		id         uint64
 		start, end int
+		order      *OrderResult
 	}
 	var buf [64]span
 	spans := buf[:0]
 	s := scanner{b: b}
 	batch := s.opt("[")
-	var r OrderResult
 	for {
-		var sp span
+		sp := span{order: new(OrderResult)}
 		if !s.lit(`{"id":`) || !s.uint(&sp.id) || !s.lit(`,"result":`) {
 			return false
 		}
 		sp.start = s.i
-		if !s.orderResult(&r) {
+		if !s.orderResult(sp.order) {
 			return false
 		}
 		sp.end = s.i
@@ -197,7 +197,7 @@ func decodeOrderAnswers(b []byte, fn func(serverMessage)) bool {
 		return false
 	}
 	for _, sp := range spans {
-		fn(serverMessage{ID: sp.id, Result: json.RawMessage(b[sp.start:sp.end:sp.end])})
+		fn(serverMessage{ID: sp.id, Result: json.RawMessage(b[sp.start:sp.end:sp.end]), order: sp.order})
 	}
 	return true
 }

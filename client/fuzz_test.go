@@ -157,6 +157,15 @@ func checkOrderAnswers(t *testing.T, b []byte) bool {
 		}
 		slow = append(slow, m)
 	}
+	for i := range fast {
+		// The fast path hands out each result decoded too: as
+		// encoding/json reads its bytes.
+		var want OrderResult
+		if err := json.Unmarshal(fast[i].Result, &want); err != nil || fast[i].order == nil || !reflect.DeepEqual(*fast[i].order, want) {
+			t.Fatalf("%q: message %d decoded as %+v, encoding/json reads %+v (%v)", b, i, fast[i].order, want, err)
+		}
+		fast[i].order = nil
+	}
 	if !reflect.DeepEqual(fast, slow) {
 		t.Fatalf("%q:\nfast %+v\njson %+v", b, fast, slow)
 	}

@@ -59,6 +59,7 @@ type subscription struct {
 
 type answer struct {
 	result json.RawMessage
+	order  *OrderResult // result, already decoded by the fast path
 	err    error
 }
 
@@ -315,31 +316,37 @@ func (s *Stream) call(ctx context.Context, req map[string]any) (json.RawMessage,
 
 // callEncoded is call with the request written by encode, given its id.
 func (s *Stream) callEncoded(ctx context.Context, encode func(id uint64) ([]byte, error)) (json.RawMessage, error) {
+	a, err := s.callAnswer(ctx, encode)
+	return a.result, err
+}
+
+// callAnswer is callEncoded with the whole answer.
+func (s *Stream) callAnswer(ctx context.Context, encode func(id uint64) ([]byte, error)) (answer, error) {
 	id := s.nextID.Add(1)
 	b, err := encode(id)
 	if err != nil {
-		return nil, err
+		return answer{}, err
 	}
 	ch := make(chan answer, 1)
 	s.mu.Lock()
 	if s.ws == nil {
 		s.mu.Unlock()
 		if s.ctx.Err() != nil {
-			return nil, ErrStreamClosed
+			return answer{}, ErrStreamClosed
 		}
-		return nil, ErrDisconnected
+		return answer{}, ErrDisconnected
 	}
 	s.pending[id] = ch
 	s.enqueue(b)
 	s.mu.Unlock()
 	select {
 	case a := <-ch:
-		return a.result, a.err
+		return a, a.err
 	case <-ctx.Done():
 		s.mu.Lock()
 		delete(s.pending, id)
 		s.mu.Unlock()
-		return nil, ctx.Err()
+		return answer{}, ctx.Err()
 	}
 }
 
@@ -366,6 +373,8 @@ type serverMessage struct {
 	N      uint64          `json:"n"`
 	Seq    uint64          `json:"seq"`
 	Data   json.RawMessage `json:"data"`
+
+	order *OrderResult // Result, when the fast path has decoded it
 }
 
 type wireError struct {
@@ -435,7 +444,7 @@ func (s *Stream) handle(m serverMessage) {
 			if m.Error != nil {
 				err = m.Error.apiError()
 			}
-			ch <- answer{result: m.Result, err: err}
+			ch <- answer{result: m.Result, order: m.order, err: err}
 		}
 	case m.Stream == "user":
 		s.userMessage(m)
@@ -570,7 +579,7 @@ func (s *Stream) orderCall(ctx context.Context, op string, order any) (OrderResu
 	if s.c.apiKey == "" {
 		return out, ErrNoCredentials
 	}
-	res, err := s.callEncoded(ctx, func(id uint64) ([]byte, error) {
+	a, err := s.callAnswer(ctx, func(id uint64) ([]byte, error) {
 		var b []byte
 		switch o := order.(type) {
 		case OrderRequest:
@@ -591,5 +600,8 @@ func (s *Stream) orderCall(ctx context.Context, op string, order any) (OrderResu
 	if err != nil {
 		return out, err
 	}
-	return out, unmarshalOrderResult(res, &out)
+	if a.order != nil {
+		return *a.order, nil
+	}
+	return out, unmarshalOrderResult(a.result, &out)
 }
