@@ -43,27 +43,27 @@ func (s *scanner) orderResult(r *OrderResult) bool {
 	var sym, side, status, cancel, clientID string
 	var price, qty, exec, avg decimal.Decimal
 	ok := s.lit(`{"orderId":`) && s.uint(&id)
-	if ok && s.opt(`,"clientOrderId":`) {
+	if ok && s.lit(`,"clientOrderId":`) {
 		ok = s.str(&clientID)
 	}
 	ok = ok && s.lit(`,"symbol":`) && s.str(&sym) && s.lit(`,"side":`) && s.str(&side) &&
 		s.lit(`,"status":`) && s.str(&status)
-	if ok && s.opt(`,"price":`) {
+	if ok && s.lit(`,"price":`) {
 		ok = s.dec(&price)
 	}
 	ok = ok && s.lit(`,"quantity":`) && s.dec(&qty) && s.lit(`,"executedQty":`) && s.dec(&exec)
-	if ok && s.opt(`,"avgPrice":`) {
+	if ok && s.lit(`,"avgPrice":`) {
 		ok = s.dec(&avg)
 	}
-	if ok && s.opt(`,"cancelReason":`) {
+	if ok && s.lit(`,"cancelReason":`) {
 		ok = s.str(&cancel)
 	}
 	var fills []OrderFill
 	ok = ok && s.lit(`,"fills":`)
-	if ok && !s.opt("null") {
+	if ok && !s.lit("null") {
 		ok = s.lit("[")
 		fills = []OrderFill{}
-		for ok && !s.opt("]") {
+		for ok && !s.lit("]") {
 			if len(fills) > 0 {
 				ok = s.lit(",")
 			}
@@ -90,7 +90,7 @@ type scanner struct {
 	i int
 }
 
-// lit consumes l, which must come next.
+// lit consumes l if it comes next, and reports whether it did.
 func (s *scanner) lit(l string) bool {
 	if len(s.b)-s.i < len(l) || string(s.b[s.i:s.i+len(l)]) != l {
 		return false
@@ -98,9 +98,6 @@ func (s *scanner) lit(l string) bool {
 	s.i += len(l)
 	return true
 }
-
-// opt consumes l if it comes next.
-func (s *scanner) opt(l string) bool { return s.lit(l) }
 
 // str reads a JSON string without escapes or control characters (any
 // other is left to encoding/json).
@@ -174,7 +171,7 @@ func decodeOrderAnswers(b []byte, fn func(serverMessage)) bool {
 	var buf [64]span
 	spans := buf[:0]
 	s := scanner{b: b}
-	batch := s.opt("[")
+	batch := s.lit("[")
 	for {
 		sp := span{order: new(OrderResult)}
 		if !s.lit(`{"id":`) || !s.uint(&sp.id) || !s.lit(`,"result":`) {
@@ -189,7 +186,7 @@ func decodeOrderAnswers(b []byte, fn func(serverMessage)) bool {
 			return false
 		}
 		spans = append(spans, sp)
-		if !batch || !s.opt(",") {
+		if !batch || !s.lit(",") {
 			break
 		}
 	}

@@ -370,7 +370,7 @@ func (e *Engine) Apply(cmd *Command, ev []Event) []Event {
 	// then the liquidations it causes and those an earlier command left
 	// (and the fund's deleveraging, past an earlier command's budget).
 	ev = e.settleDueFunding(cmd, ev)
-	if len(e.touched) > 0 || e.pendHead < len(e.pending) || (e.hasFund && e.fundEquity() < 0) {
+	if len(e.touched) > 0 || e.pendHead < len(e.pending) || e.fundBankrupt() {
 		ev = e.settleRisk(cmd, ev)
 	}
 	if cmd.Kind != CmdCreateAccount && cmd.Kind != CmdSetIndexPrice && cmd.Kind != CmdClockTick && cmd.Kind != CmdInsuranceDeposit {

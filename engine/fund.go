@@ -72,6 +72,10 @@ func (e *Engine) fundEquity() int64 {
 	return eq
 }
 
+// fundBankrupt reports that the fund exists and its equity is below 0:
+// its deleveraging is due (or waits for the next command's budget).
+func (e *Engine) fundBankrupt() bool { return e.hasFund && e.fundEquity() < 0 }
+
 // takeOver has the fund take as much of position p (of a liquidated
 // account) at the bankruptcy price bp as its equity bears, and returns
 // the lots it took.

@@ -467,7 +467,7 @@ func (e *Engine) riskSettled() bool {
 // deleveraging, cut short by Config.FundDeleveragesPerCommand, goes on).
 func (e *Engine) LiquidationsWaiting() int {
 	n := len(e.pending) - e.pendHead
-	if e.hasFund && e.fundEquity() < 0 {
+	if e.fundBankrupt() {
 		n++
 	}
 	return n
@@ -525,7 +525,7 @@ func (e *Engine) hasCrossPosition(a AccountID) bool {
 
 // liquidate runs the procedure on each liquidatable pool of account a.
 func (e *Engine) liquidate(cmd *Command, ev []Event, a AccountID) []Event {
-	if e.hasFund && e.fundBudget > 0 && e.fundEquity() < 0 {
+	if e.fundBudget > 0 && e.fundBankrupt() {
 		// What the fund holds went against it since it was last tended
 		// (the liquidations before this one, or a budget that ran out):
 		// settle that first, before reading the account, whose positions
