@@ -41,7 +41,8 @@
 // liquidatable pool (the cross wallet, or one isolated position) has its
 // orders cancelled, then its positions go to the book at the bankruptcy
 // price; the insurance fund takes over what the book leaves as far as its
-// equity bears, and auto-deleveraging closes the rest. Margin calls come
-// once per crossing of Config.MarginCallPpm. See docs/ARCHITECTURE.md,
+// equity bears, and auto-deleveraging closes the rest. A pool gets a
+// margin call when it reaches Config.MarginCallPpm, and another only after
+// it has fallen below Config.MarginCallRearmPpm. See docs/ARCHITECTURE.md,
 // "Liquidation".
 package engine

@@ -43,10 +43,17 @@ type Config struct {
 	// (2%).
 	CrossBandPpm int64
 	// MarginCallPpm is the margin ratio (maintenance margin over margin
-	// balance, ppm) at which a pool gets a margin call, once per crossing.
-	// It must lie above every market's highest maintenance rate and below
-	// 100%. Default 800,000 (80%).
+	// balance, ppm) at which a pool gets a margin call. It must lie above
+	// every market's highest maintenance rate and below 100%. Default
+	// 800,000 (80%).
 	MarginCallPpm int64
+	// MarginCallRearmPpm is the margin ratio a called pool must fall below
+	// before it can be called again: the hysteresis that keeps a mark
+	// bouncing between the bid and the ask from sending a call on every
+	// trade (and re-indexing the pool each time). It must lie above every
+	// market's highest maintenance rate and below MarginCallPpm. Default
+	// 600,000 (60%).
+	MarginCallRearmPpm int64
 	// DisableLiquidation turns the liquidation engine off: no account is
 	// checked, indexed or liquidated, and losses beyond a pool's margin fall
 	// to the ledger's backstop (a cross wallet goes negative, an isolated
@@ -72,7 +79,8 @@ func DefaultConfig() Config {
 		panic(err) // the built-in markets are tested to compile
 	}
 	return Config{Markets: ms, MaxAccounts: 1_000_000, DefaultLeverage: 20, Book: orderbook.DefaultConfig(), MaxStopOrders: 10,
-		LiquidationsPerCommand: 10_000, FundDeleveragesPerCommand: 100_000, CrossBandPpm: 20_000, MarginCallPpm: 800_000}
+		LiquidationsPerCommand: 10_000, FundDeleveragesPerCommand: 100_000, CrossBandPpm: 20_000, MarginCallPpm: 800_000,
+		MarginCallRearmPpm: 600_000}
 }
 
 // Validate reports every problem at once.
@@ -113,6 +121,15 @@ func (c Config) Validate() error {
 		for _, m := range c.Markets {
 			if _, err := callBrackets(m.Brackets, c.MarginCallPpm); err != nil {
 				bad("market %s: MarginCallPpm %d: %v", m.Symbol, c.MarginCallPpm, err)
+			}
+		}
+	}
+	if c.MarginCallRearmPpm < 1 || c.MarginCallRearmPpm >= c.MarginCallPpm {
+		bad("MarginCallRearmPpm %d not in [1, MarginCallPpm %d)", c.MarginCallRearmPpm, c.MarginCallPpm)
+	} else {
+		for _, m := range c.Markets {
+			if _, err := callBrackets(m.Brackets, c.MarginCallRearmPpm); err != nil {
+				bad("market %s: MarginCallRearmPpm %d: %v", m.Symbol, c.MarginCallRearmPpm, err)
 			}
 		}
 	}
@@ -280,8 +297,10 @@ type marketState struct {
 	liq                                   [2]liqHeap // the liquidation index: dirFalls, dirRises
 	// callBrackets are the market's brackets with every maintenance rate
 	// divided by the margin-call level: a pool is at the level when its
-	// margin balance is at or below the maintenance margin under them.
-	callBrackets margin.Brackets
+	// margin balance is at or below the maintenance margin under them;
+	// rearmBrackets the same at the re-arming level (a called pool stays
+	// called while it is at that level).
+	callBrackets, rearmBrackets margin.Brackets
 }
 
 // New returns an engine with no accounts.
@@ -311,8 +330,12 @@ func New(cfg Config) (*Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: market %s: %w", ErrInvalidConfig, m.Symbol, err)
 		}
+		rb, err := callBrackets(m.Brackets, cfg.MarginCallRearmPpm)
+		if err != nil {
+			return nil, fmt.Errorf("%w: market %s: %w", ErrInvalidConfig, m.Symbol, err)
+		}
 		e.markets = append(e.markets, marketState{Market: m, book: book, triggers: newTriggerIndex(),
-			liq: [2]liqHeap{{rises: false}, {rises: true}}, callBrackets: cb})
+			liq: [2]liqHeap{{rises: false}, {rises: true}}, callBrackets: cb, rearmBrackets: rb})
 	}
 	n := len(cfg.Markets)
 	e.accBuf, e.badBuf = make([]clearing.Position, n), make([]bool, n)

@@ -214,11 +214,18 @@ func (e *Engine) watch(a AccountID) bool {
 		}
 	default:
 		w, _ := e.ledger.Wallet(a)
-		called, err := e.crossCalledNow(ps, w)
+		// Called, the pool stays so while it is at the re-arming level;
+		// otherwise it is called when it reaches the call level.
+		was := e.accts[a].crossCalled
+		level := func(ms *marketState) margin.Brackets { return ms.callBrackets }
+		if was {
+			level = func(ms *marketState) margin.Brackets { return ms.rearmBrackets }
+		}
+		called, err := e.crossCalledNow(ps, w, level)
 		if err != nil {
 			return false
 		}
-		if called && !e.accts[a].crossCalled {
+		if called && !was {
 			e.calls = append(e.calls, callNote{a, 0, true})
 		}
 		e.accts[a].crossCalled = called
@@ -252,9 +259,9 @@ type callNote struct {
 }
 
 // callTrigger decides whether position p, alone in its pool with balance
-// wallet, is at the margin-call level now (updating *called, and noting a
-// new crossing), and appends the entry that fires at the next crossing:
-// toward the call price while it is not called, back from it once it is.
+// wallet, is margin-called now (updating *called, and noting a new call),
+// and appends the entry that fires at the next change: toward the call
+// price while it is not called, back past the re-arming price once it is.
 // ok is false on an overflow.
 //
 // buf[liq:] holds the position's liquidation trigger (if it has one).
@@ -264,43 +271,68 @@ type callNote struct {
 // no later. When it fires, the check indexes the pool again, then called,
 // with both. One entry instead of two keeps the heaps half as large.
 func (e *Engine) callTrigger(buf []trigger, liq int, p *clearing.Position, wallet int64, called *bool) (_ []trigger, ok bool) {
-	lpc, okc, err := e.liqPriceIn(p, e.markets[p.Market].callBrackets, wallet, 0, 0)
+	ms := &e.markets[p.Market]
+	n := len(buf)
+	if *called {
+		// Called: it stays so while it is at the re-arming level (a long
+		// at lpr-1 and below, a short at lpr+1 and above), and is
+		// re-armed, for the call level's test below, once it is not.
+		lpr, okr, err := e.liqPriceIn(p, ms.rearmBrackets, wallet, 0, 0)
+		if err != nil {
+			return buf, false
+		}
+		var still bool
+		if buf, still = e.appendTrigger(buf, p, lpr, okr); still {
+			buf = buf[:n]
+			if p.SizeLots > 0 {
+				return append(buf, trigger{p.Market, dirRises, lpr}), true
+			}
+			return append(buf, trigger{p.Market, dirFalls, lpr}), true
+		}
+		buf = buf[:n]
+		*called = false
+	}
+	lpc, okc, err := e.liqPriceIn(p, ms.callBrackets, wallet, 0, 0)
 	if err != nil {
 		return buf, false
 	}
 	var due bool
-	n := len(buf)
 	buf, due = e.appendTrigger(buf, p, lpc, okc)
 	if !due {
-		*called = false
 		if len(buf) > n {
 			buf = append(buf[:liq], buf[n:]...)
 		}
 		return buf, true
 	}
 	buf = buf[:n]
-	if !*called {
-		e.calls = append(e.calls, callNote{p.Account, p.Market, p.Mode == clearing.Cross})
-	}
+	e.calls = append(e.calls, callNote{p.Account, p.Market, p.Mode == clearing.Cross})
 	*called = true
-	// Called: a long is no longer called at lpc and above, a short at lpc
-	// and below.
-	if p.SizeLots > 0 {
-		return append(buf, trigger{p.Market, dirRises, lpc}), true
+	// Called now: it is at the call level, so at the re-arming level too
+	// (a lower ratio); the entry back is at the re-arming price.
+	lpr, okr, err := e.liqPriceIn(p, ms.rearmBrackets, wallet, 0, 0)
+	if err != nil {
+		return buf, false
 	}
-	return append(buf, trigger{p.Market, dirFalls, lpc}), true
+	if !okr {
+		return buf, true // unreachable: the call level's price exists
+	}
+	if p.SizeLots > 0 {
+		return append(buf, trigger{p.Market, dirRises, lpr}), true
+	}
+	return append(buf, trigger{p.Market, dirFalls, lpr}), true
 }
 
 // crossCalledNow reports whether the cross pool of positions ps (wallet w)
-// is at the margin-call level at the marks.
-func (e *Engine) crossCalledNow(ps []clearing.Position, w int64) (bool, error) {
+// is at the level whose rates level gives (the call or the re-arming
+// level) at the marks.
+func (e *Engine) crossCalledNow(ps []clearing.Position, w int64, level func(*marketState) margin.Brackets) (bool, error) {
 	var upnl, maint int64
 	for m := range ps {
 		p := &ps[m]
 		if p.SizeLots == 0 || p.Mode != clearing.Cross {
 			continue
 		}
-		u, mm, err := e.figuresIn(p, e.markets[m].markTicks, e.markets[m].callBrackets)
+		u, mm, err := e.figuresIn(p, e.markets[m].markTicks, level(&e.markets[m]))
 		if err != nil {
 			return false, err
 		}

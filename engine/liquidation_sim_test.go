@@ -31,9 +31,9 @@ import (
 // missed nobody; no account without an open cross position has a negative
 // wallet; and (every fifth command) every pool the naive scan finds at the
 // margin-call level has had
-// its margin call, and a pool the engine holds as called is at the level
-// (or is a cross pool in several markets, whose re-arming waits for the
-// next check of the account). Every 100,000 commands the state survives a
+// its margin call, and a pool the engine holds as called is at the
+// re-arming level (or is a cross pool in several markets, whose re-arming
+// waits for the next check of the account). Every 100,000 commands the state survives a
 // snapshot round trip.
 // TestLiquidationBudget covers commands that leave work for the next.
 func TestLiquidationSimulation(t *testing.T) {
@@ -335,11 +335,11 @@ func (s *liqSim) naiveLiquidatable(a AccountID) bool {
 	return s.naive(a, func(ms *marketState) margin.Brackets { return ms.Brackets }, nil)
 }
 
-// naiveCalls reports which pools of account a are at the margin-call
-// level (under the call rates): cross, and isolated per market.
-func (s *liqSim) naiveCalls(a AccountID) (cross bool, iso []bool) {
+// naiveCalls reports which pools of account a are at a margin-call level
+// (under the rates level gives): cross, and isolated per market.
+func (s *liqSim) naiveCalls(a AccountID, level func(*marketState) margin.Brackets) (cross bool, iso []bool) {
 	iso = make([]bool, len(s.e.markets))
-	cross = s.naive(a, func(ms *marketState) margin.Brackets { return ms.callBrackets }, iso)
+	cross = s.naive(a, level, iso)
 	return cross, iso
 }
 
@@ -447,16 +447,24 @@ func (s *liqSim) check(settled bool) {
 			fail("account %d has wallet %d and no cross position", a, w)
 		}
 		if settled && s.seq%5 == 0 {
-			cross, iso := s.naiveCalls(a)
+			// Called at the call level; called only at the re-arming level
+			// (its hysteresis), except a cross pool in several markets,
+			// whose re-arming waits for the next check of the account.
+			cross, iso := s.naiveCalls(a, func(ms *marketState) margin.Brackets { return ms.callBrackets })
+			held, isoHeld := s.naiveCalls(a, func(ms *marketState) margin.Brackets { return ms.rearmBrackets })
 			if cross && !e.accts[a].crossCalled {
 				fail("account %d: cross pool at the margin-call level, not called", a)
 			}
-			if !cross && e.accts[a].crossCalled && !s.multiCross(a) {
-				fail("account %d: cross pool called below the level", a)
+			if !held && e.accts[a].crossCalled && !s.multiCross(a) {
+				fail("account %d: cross pool called below the re-arming level", a)
 			}
 			for m := range iso {
-				if iso[m] != e.slots[e.slot(a, MarketID(m))].isoCalled {
-					fail("account %d: isolated pool in market %d: at the level %v, called %v", a, m, iso[m], !iso[m])
+				called := e.slots[e.slot(a, MarketID(m))].isoCalled
+				if iso[m] && !called {
+					fail("account %d: isolated pool in market %d at the margin-call level, not called", a, m)
+				}
+				if !isoHeld[m] && called {
+					fail("account %d: isolated pool in market %d called below the re-arming level", a, m)
 				}
 			}
 		}

@@ -143,4 +143,16 @@ func TestConfigValidatesLiquidation(t *testing.T) {
 	if _, err := New(cfg); !errors.Is(err, ErrInvalidConfig) {
 		t.Errorf("New: %v", err)
 	}
+	// The re-arming level lies below the call level and, like it, above
+	// every top maintenance rate.
+	for _, c := range []struct {
+		rearm int64
+		want  string
+	}{{800_000, "MarginCallRearmPpm 800000 not in"}, {0, "MarginCallRearmPpm 0 not in"}, {400_000, "MarginCallRearmPpm 400000: margin-call rates"}} {
+		cfg = DefaultConfig()
+		cfg.MarginCallRearmPpm = c.rearm
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("re-arming level %d: err = %v, want %q", c.rearm, err, c.want)
+		}
+	}
 }
