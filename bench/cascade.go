@@ -66,6 +66,11 @@ type CascadeOptions struct {
 	Dir string
 	// Step is the simulated time one batch of commands covers.
 	Step time.Duration
+	// InFlight bounds the commands sent to the sequencer and not yet
+	// acknowledged (with the WAL): the run is a closed loop, like clients
+	// that wait for their acks, so its ack latency is what this much work
+	// queued ahead costs, before and during the cascade alike.
+	InFlight int
 	// LiquidationsPerCommand is the engine's budget of liquidations per
 	// command (engine.Config): the rest wait for the next commands, so a
 	// cascade cannot stall the commands behind it for long.
@@ -80,8 +85,8 @@ func DefaultCascadeOptions() CascadeOptions {
 	return CascadeOptions{Accounts: 100_000, Seed: 1, Markets: []string{"BTCUSDT"}, MultiMarketPerMille: 100,
 		CollateralMin: 500, CollateralMax: 50_000, LeverageMin: 5, LeverageMax: 50, LongPerMille: 700, IsolatedPerMille: 300,
 		MakerLevels: 20, MakerSpacingBps: 10, MakerLevelUSDT: 250_000, MakerRefresh: 500 * time.Millisecond, MakerSkewBps: 10,
-		BackgroundRate: 2_000, ShockPercent: -20, ShockOver: 10 * time.Second, Warmup: 5 * time.Second, Settle: 10 * time.Second,
-		MaxSettle: 120 * time.Second, MarkMode: "book", WAL: true, Step: 10 * time.Millisecond,
+		BackgroundRate: 200_000, ShockPercent: -20, ShockOver: 10 * time.Second, Warmup: 5 * time.Second, Settle: 10 * time.Second,
+		MaxSettle: 120 * time.Second, MarkMode: "book", WAL: true, Step: 10 * time.Millisecond, InFlight: 4_096,
 		LiquidationsPerCommand: 200, FundDeleveragesPerCommand: 5_000}
 }
 
@@ -133,6 +138,9 @@ func (o CascadeOptions) Validate() error {
 	}
 	if o.Step < time.Millisecond || o.Step > time.Second {
 		bad("step %s not in [1ms, 1s]", o.Step)
+	}
+	if o.InFlight < 1 || o.InFlight > 10_000_000 {
+		bad("commands in flight %d not in [1, 10000000]", o.InFlight)
 	}
 	return errors.Join(errs...)
 }

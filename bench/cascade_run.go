@@ -45,6 +45,7 @@ type cascadeRun struct {
 	makerPos    []int64 // each maker's position (lots), from the events
 	bgOrders    int     // background orders placed, each with client order id "bg<n>"
 	pipeline    []pendingStep
+	inFlight    int     // the pipeline's commands
 	start       []int64 // index ticks before the shock
 	// index is the index the driver last sent (what the commands are
 	// built from); seenIndex, mark and last come from the events.
@@ -241,6 +242,7 @@ func (r *cascadeRun) send(t time.Duration, cmds []engine.Command) error {
 		return nil
 	}
 	st := pendingStep{t: t, wall: time.Now()}
+	r.inFlight += len(cmds)
 	for len(cmds) > 0 {
 		n := min(len(cmds), 1024)
 		batch := slices.Clone(cmds[:n])
@@ -255,25 +257,45 @@ func (r *cascadeRun) send(t time.Duration, cmds []engine.Command) error {
 // drain processes finished steps in order until at most keep wait.
 func (r *cascadeRun) drain(keep int) error {
 	for len(r.pipeline) > keep {
-		st := r.pipeline[0]
-		r.pipeline = r.pipeline[1:]
-		r.stepLiqs = 0
-		for _, f := range st.flights {
-			res := <-f.res
-			acked := time.Now()
-			if len(res) > 0 && res[len(res)-1].Err == nil {
-				acked = r.ackedAt(res[len(res)-1].Seq)
-			}
-			r.lat = append(r.lat, latSample{st.t, acked.Sub(f.start), len(f.cmds)})
-			for i := range res {
-				if res[i].Err != nil {
-					return res[i].Err
-				}
-				r.events(st.t, &f.cmds[i], res[i].Events)
-			}
+		if err := r.drainStep(); err != nil {
+			return err
 		}
-		r.stepDone(st.t, r.stepLiqs)
 	}
+	return nil
+}
+
+// drainTo processes finished steps in order until at most n commands are
+// in flight.
+func (r *cascadeRun) drainTo(n int) error {
+	for r.inFlight > n && len(r.pipeline) > 0 {
+		if err := r.drainStep(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drainStep waits for the oldest step in flight and processes its results.
+func (r *cascadeRun) drainStep() error {
+	st := r.pipeline[0]
+	r.pipeline = r.pipeline[1:]
+	r.stepLiqs = 0
+	for _, f := range st.flights {
+		r.inFlight -= len(f.cmds)
+		res := <-f.res
+		acked := time.Now()
+		if len(res) > 0 && res[len(res)-1].Err == nil {
+			acked = r.ackedAt(res[len(res)-1].Seq)
+		}
+		r.lat = append(r.lat, latSample{st.t, acked.Sub(f.start), len(f.cmds)})
+		for i := range res {
+			if res[i].Err != nil {
+				return res[i].Err
+			}
+			r.events(st.t, &f.cmds[i], res[i].Events)
+		}
+	}
+	r.stepDone(st.t, r.stepLiqs)
 	return nil
 }
 
@@ -513,11 +535,6 @@ func memHeap() uint64 {
 	return ms.HeapInuse
 }
 
-// pipelineSteps bounds the steps in flight through the sequencer: enough
-// to fill its group commits (the commands of a step wait for the ones
-// before, as a client's pipelined orders would).
-const pipelineSteps = 256
-
 // run drives the scenario from the end of the setup: warm-up, shock,
 // settle, a step of simulated time at a time.
 func (r *cascadeRun) run(ctx context.Context, progress func(done, total time.Duration)) (CascadeReport, *CascadeSeries, error) {
@@ -584,7 +601,7 @@ func (r *cascadeRun) run(ctx context.Context, progress func(done, total time.Dur
 		if err := r.send(t, cmds); err != nil {
 			return CascadeReport{}, nil, err
 		}
-		if err := r.drain(pipelineSteps); err != nil {
+		if err := r.drainTo(o.InFlight); err != nil {
 			return CascadeReport{}, nil, err
 		}
 		if progress != nil && t%(100*o.Step) == 0 {

@@ -9,11 +9,11 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// smallCascade is a quick scenario: 3,000 traders, a 2 s warm-up, the
-// shock over 3 s, 2 s to settle.
+// smallCascade is a quick scenario: 3,000 traders, 2,000 background
+// orders a second, a 2 s warm-up, the shock over 3 s, 2 s to settle.
 func smallCascade(seed uint64) CascadeOptions {
 	o := DefaultCascadeOptions()
-	o.Accounts, o.Seed = 3_000, seed
+	o.Accounts, o.Seed, o.BackgroundRate = 3_000, seed, 2_000
 	o.Warmup, o.ShockOver, o.Settle = 2*time.Second, 3*time.Second, 2*time.Second
 	return o
 }
@@ -101,12 +101,12 @@ func TestCascadeDepthAndLeverage(t *testing.T) {
 // Options are checked, every problem at once.
 func TestCascadeOptionsValidate(t *testing.T) {
 	o := DefaultCascadeOptions()
-	o.Accounts, o.LeverageMin, o.MarkMode, o.MakerSkewBps, o.FundDeleveragesPerCommand = 0, 0, "median", -1, 0
+	o.Accounts, o.LeverageMin, o.MarkMode, o.MakerSkewBps, o.FundDeleveragesPerCommand, o.InFlight = 0, 0, "median", -1, 0, 0
 	err := o.Validate()
 	if err == nil {
 		t.Fatal("bad options passed")
 	}
-	for _, want := range []string{"accounts", "leverage", "mark mode", "maker skew", "fund deleverages"} {
+	for _, want := range []string{"accounts", "leverage", "mark mode", "maker skew", "fund deleverages", "commands in flight"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}

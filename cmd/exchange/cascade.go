@@ -51,6 +51,7 @@ func benchCascade(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.MarkMode, "mark", d.MarkMode, "book: the mark follows the book (the realistic one); index: the mark is the index alone")
 	noWAL := fs.Bool("no-wal", false, "apply the commands straight to the engine, without the journal")
 	fs.StringVar(&o.Dir, "journal", "", "directory for the journal (default: a temporary one, removed after)")
+	fs.IntVar(&o.InFlight, "in-flight", d.InFlight, "commands the load keeps sent and not yet acknowledged (with the journal)")
 	fs.IntVar(&o.LiquidationsPerCommand, "liquidations-per-command", d.LiquidationsPerCommand, "the engine's liquidation budget per command")
 	fs.IntVar(&o.FundDeleveragesPerCommand, "fund-deleverages-per-command", d.FundDeleveragesPerCommand,
 		"the engine's bound on the counterparties the insurance fund's deleveraging reaches per command")

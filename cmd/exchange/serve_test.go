@@ -187,7 +187,8 @@ func TestBenchCascade(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "report")
 	var stdout, stderr bytes.Buffer
-	args := []string{"bench", "cascade", "--accounts", "2000", "--out", out, "--warmup", "1s", "--shock-over", "2s", "--settle", "1s"}
+	args := []string{"bench", "cascade", "--accounts", "2000", "--out", out, "--warmup", "1s", "--shock-over", "2s", "--settle", "1s",
+		"--background-rate", "2000"}
 	if code := run(args, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
