@@ -61,7 +61,7 @@ func (e *Engine) impactPrice(ms *marketState, side orderbook.Side) int64 {
 		rounding = fixed.RoundUp
 	}
 	for n := 16; ; n *= 4 {
-		e.depthBuf = ms.book.Depth(side, n, e.depthBuf[:0])
+		e.depthBuf = ms.book.DepthLots(side, n, e.depthBuf[:0])
 		var filled, lotsQuote int64 // notional of the whole levels, and their lots × qptl
 		for _, l := range e.depthBuf {
 			v, err := notionalAt(l.TotalLots, l.PriceTicks, qptl)

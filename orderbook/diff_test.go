@@ -251,6 +251,16 @@ func checkView(b viewer, cfg Config) string {
 		if d := b.Depth(s, 0, nil); len(d) != 0 {
 			return fmt.Sprintf("Depth(%s, 0) = %v, want no levels", s, d)
 		}
+		if ob, ok := b.(*Book); ok {
+			// DepthLots is Depth without the order counts.
+			want := slices.Clone(levels)
+			for i := range want {
+				want[i].Orders = 0
+			}
+			if d := ob.DepthLots(s, cfg.MaxRestingOrders+1, nil); !slices.Equal(d, want) {
+				return fmt.Sprintf("DepthLots(%s) = %v, want %v", s, d, want)
+			}
+		}
 		if n := min(3, len(levels)); !slices.Equal(b.Depth(s, 3, nil), levels[:n]) {
 			return fmt.Sprintf("Depth(%s, 3) = %v, want %v", s, b.Depth(s, 3, nil), levels[:n])
 		}

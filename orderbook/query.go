@@ -88,6 +88,17 @@ func (b *Book) best(s Side) (int64, int64, bool) {
 
 // Depth appends up to n levels of side to dst, best first.
 func (b *Book) Depth(side Side, n int, dst []Level) []Level {
+	return b.depth(side, n, dst, true)
+}
+
+// DepthLots is Depth without the order counts (Orders is 0): what a price
+// computed from the book reads after every command, without walking each
+// level's orders.
+func (b *Book) DepthLots(side Side, n int, dst []Level) []Level {
+	return b.depth(side, n, dst, false)
+}
+
+func (b *Book) depth(side Side, n int, dst []Level, counts bool) []Level {
 	if side != Buy && side != Sell {
 		return dst
 	}
@@ -95,8 +106,10 @@ func (b *Book) Depth(side Side, n int, dst []Level) []Level {
 	for p := l.best; p != 0 && n > 0; p = l.next(p) {
 		lvl := l.level(p)
 		count := 0
-		for i := lvl.head; i != 0; i = b.orders[i].next {
-			count++
+		if counts {
+			for i := lvl.head; i != 0; i = b.orders[i].next {
+				count++
+			}
 		}
 		dst = append(dst, Level{PriceTicks: p, TotalLots: lvl.totalLots, Orders: count})
 		n--
