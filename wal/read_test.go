@@ -11,6 +11,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/paperperps/exchange/engine"
+	"github.com/paperperps/exchange/fixed"
+	"github.com/paperperps/exchange/orderbook"
 )
 
 // TestReadIsConsistentAndDurable reads the engine while commands stream in
@@ -166,15 +168,113 @@ func TestLargeGroupsSplit(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if groups < reqs*per/(maxGroupEvents+per) || most > maxGroupEvents+per {
-		t.Fatalf("%d groups, the largest of %d events (bound %d + one request of %d)", groups, most, maxGroupEvents, per)
+	// One event per command: a group stops at the bound exactly, in the
+	// middle of a request when it falls there.
+	if groups < reqs*per/maxGroupEvents || most > maxGroupEvents {
+		t.Fatalf("%d groups, the largest of %d events (bound %d)", groups, most, maxGroupEvents)
 	}
 }
 
-// A request whose events pass maxKeptEvents gets them without a copy, in
+// A request whose events outgrow several groups is split across them: the
+// caller gets every result at once, in order, and only when all the parts
+// are durable; the requests around it keep their order.
+func TestLargeRequestSplit(t *testing.T) {
+	l := openLog(t, vfs.NewMem())
+	e, err := engine.New(engine.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 3*maxGroupEvents + 7
+	var groups int
+	var durable atomic.Uint64
+	s := NewSequencer(e, l, SequencerOptions{Clock: fakeClock(), MaxBatch: 4 * n,
+		OnCommit: func(cmds []engine.Command, _ []Result) {
+			groups++
+			durable.Store(cmds[len(cmds)-1].Seq)
+		}})
+	chans := []<-chan []Result{
+		s.SubmitAsync(context.Background(), createAccounts(10)),
+		s.SubmitAsync(context.Background(), createAccounts(n)),
+		s.SubmitAsync(context.Background(), createAccounts(10)),
+	}
+	next := uint64(1)
+	for i, ch := range chans {
+		res := <-ch
+		if want := []int{10, n, 10}[i]; len(res) != want {
+			t.Fatalf("request %d: %d results, want %d", i, len(res), want)
+		}
+		for _, r := range res {
+			if r.Err != nil || r.Seq != next || len(r.Events) != 1 || uint64(r.Events[0].Account)+1 != next {
+				t.Fatalf("request %d: seq %d (want %d), %v, events %v", i, r.Seq, next, r.Err, r.Events)
+			}
+			next++
+		}
+		if d := durable.Load(); d < next-1 {
+			t.Fatalf("request %d answered with seq %d durable, its last is %d", i, d, next-1)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if groups < 4 {
+		t.Fatalf("%d group commits for %d events, bound %d", groups, n+20, maxGroupEvents)
+	}
+}
+
+// A split request is answered once, by its last part: with every part's
+// results, or, if any part fails, with the error for all its commands.
+func TestSplitRequestAnswer(t *testing.T) {
+	boom := errors.New("boom")
+	parts := func() (head, rest request) {
+		done := make(chan []Result, 2)
+		sp := &splitAnswer{total: 5}
+		return request{cmds: make([]engine.Command, 2), done: done, split: sp, more: true},
+			request{cmds: make([]engine.Command, 3), done: done, split: sp}
+	}
+	seqs := func(from, n int) []Result {
+		var rs []Result
+		for i := range n {
+			rs = append(rs, Result{Seq: uint64(from + i)})
+		}
+		return rs
+	}
+	head, rest := parts()
+	answer([]request{head}, seqs(1, 2), nil)
+	if len(head.done) != 0 {
+		t.Fatal("the first part answered")
+	}
+	answer([]request{rest}, seqs(3, 3), nil)
+	if got := <-rest.done; len(got) != 5 || got[0].Seq != 1 || got[4].Seq != 5 {
+		t.Fatalf("answer %v", got)
+	}
+	for _, headFails := range []bool{false, true} {
+		head, rest := parts()
+		if headFails {
+			answer([]request{head}, nil, boom)
+		} else {
+			answer([]request{head}, seqs(1, 2), nil)
+		}
+		answer([]request{rest}, nil, boom)
+		got := <-rest.done
+		if len(got) != 5 || len(rest.done) != 0 {
+			t.Fatalf("head fails %v: %d results, %d more answers", headFails, len(got), len(rest.done))
+		}
+		for _, r := range got {
+			if !errors.Is(r.Err, boom) {
+				t.Fatalf("head fails %v: %v", headFails, got)
+			}
+		}
+	}
+}
+
+// A command whose events pass maxKeptEvents gets them without a copy, in
 // the group's own buffer, which is then let go: later groups never write
-// over them, and appending to one result does not reach the next.
+// over them, and appending to one result does not reach the next. The
+// bounds are lowered so that a cancel-all of 200 orders is such a command.
 func TestUncopiedResultsStay(t *testing.T) {
+	oldGroup, oldKept := maxGroupEvents, maxKeptEvents
+	maxGroupEvents, maxKeptEvents = 32, 128
+	t.Cleanup(func() { maxGroupEvents, maxKeptEvents = oldGroup, oldKept })
 	l := openLog(t, vfs.NewMem())
 	e, err := engine.New(engine.DefaultConfig())
 	if err != nil {
@@ -182,30 +282,39 @@ func TestUncopiedResultsStay(t *testing.T) {
 	}
 	s := NewSequencer(e, l, SequencerOptions{Clock: fakeClock(), MaxBatch: 1 << 20})
 	defer s.Close()
-	big := s.SubmitBatch(context.Background(), createAccounts(maxKeptEvents+5_000))
-	kept := make([][]engine.Event, len(big))
-	for i := range big {
-		if big[i].Err != nil {
-			t.Fatal(big[i].Err)
-		}
-		kept[i] = slices.Clone(big[i].Events)
-	}
-	for range 3 {
-		for _, n := range []int{maxKeptEvents + 1_000, 100, 100, 100} {
-			for _, r := range s.SubmitBatch(context.Background(), createAccounts(n)) {
-				if r.Err != nil {
-					t.Fatal(r.Err)
-				}
+	submit := func(cmds []engine.Command) []Result {
+		res := s.SubmitBatch(context.Background(), cmds)
+		for _, r := range res {
+			if r.Err != nil {
+				t.Fatal(r.Err)
 			}
 		}
+		return res
 	}
-	for i := range big {
-		_ = append(big[i].Events, engine.Event{Kind: engine.EventRejected})
-	}
-	for i := range big {
-		if !slices.Equal(kept[i], big[i].Events) {
-			t.Fatalf("result %d changed: %v, now %v", i, kept[i], big[i].Events)
+	rest := func(a engine.AccountID, n int) []engine.Command {
+		var cmds []engine.Command
+		for i := range n {
+			cmds = append(cmds, engine.Command{Kind: engine.CmdPlaceOrder, Account: a, Side: orderbook.Buy, Type: orderbook.Limit,
+				TIF: orderbook.GTC, PriceTicks: 999_000 - int64(i), QtyLots: 100})
 		}
+		return cmds
+	}
+	submit([]engine.Command{{Kind: engine.CmdSetIndexPrice, PriceTicks: 1_000_000}, {Kind: engine.CmdCreateAccount},
+		{Kind: engine.CmdDeposit, Account: 0, AmountQuote: 10_000_000 * fixed.QuoteUnitsPerWhole}})
+	submit(rest(0, 200))
+	big := submit([]engine.Command{{Kind: engine.CmdCancelAll, Account: 0}})
+	if len(big[0].Events) <= maxKeptEvents {
+		t.Fatalf("the cancel-all reported %d events, want more than %d", len(big[0].Events), maxKeptEvents)
+	}
+	kept := slices.Clone(big[0].Events)
+	for range 3 {
+		submit(rest(0, 200))
+		submit([]engine.Command{{Kind: engine.CmdCancelAll, Account: 0}})
+		submit(createAccounts(100))
+	}
+	_ = append(big[0].Events, engine.Event{Kind: engine.EventRejected})
+	if !slices.Equal(kept, big[0].Events) {
+		t.Fatalf("the result changed: %v, now %v", kept, big[0].Events)
 	}
 }
 

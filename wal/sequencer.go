@@ -74,11 +74,27 @@ type Result struct {
 }
 
 // request is one Submit or SubmitBatch: its commands are sequenced one
-// after another, in one group. A Read has no commands and read set.
+// after another, with nothing in between. A Read has no commands and read
+// set.
+//
+// A request whose events outgrow a group is split (applyPart): each part
+// is a request of its own in a group of its own, all sharing split, and
+// every part but the last has more set. The caller is answered once, by
+// the last part, when all of them are durable.
 type request struct {
-	cmds []engine.Command
-	read func(*engine.Engine)
-	done chan []Result
+	cmds  []engine.Command
+	read  func(*engine.Engine)
+	done  chan []Result
+	split *splitAnswer
+	more  bool
+}
+
+// splitAnswer gathers a split request's results, part by part (the
+// committer answers the parts in order), and knows how many commands the
+// whole request had, for an answer that fails them all.
+type splitAnswer struct {
+	results []Result
+	total   int
 }
 
 // group is what the sequencer hands the committer: the commands of one
@@ -98,11 +114,11 @@ type group struct {
 }
 
 // maxGroupEvents is the event count past which a group takes no more
-// requests (see applyPart), and maxKeptEvents bounds the event buffer a
+// commands (see applyPart), and maxKeptEvents bounds the event buffer a
 // recycled group keeps: room for a full group and the large command that
 // ended it, so that a cascade's groups reuse their buffers, while one
-// enormous command's buffer is let go.
-const (
+// enormous command's buffer is let go. Variables for the tests only.
+var (
 	maxGroupEvents = 1 << 15
 	maxKeptEvents  = 1 << 17
 )
@@ -375,8 +391,16 @@ func (s *Sequencer) apply(g *group) {
 }
 
 // applyPart applies g's requests until its events pass maxGroupEvents,
-// hands it to the committer and returns a group of the requests left, or
-// nil.
+// hands it to the committer and returns a group of the commands left, or
+// nil once all are applied.
+//
+// A group whose events outgrow maxGroupEvents (a liquidation cascade: one
+// command can report tens of thousands) is committed as it stands, even
+// in the middle of a request, and the commands left go on in another:
+// the event buffers stay at a size the groups reuse instead of regrowing
+// by copies of hundreds of megabytes into memory the system has to map,
+// and the requests before the large ones are not held back until the
+// large ones are applied.
 func (s *Sequencer) applyPart(g *group) *group {
 	n := 0
 	for _, r := range g.reqs {
@@ -386,20 +410,8 @@ func (s *Sequencer) applyPart(g *group) *group {
 		g.cmds = make([]engine.Command, 0, max(n, s.opts.MaxBatch))
 	}
 	cmds, ev, ends := g.cmds[:0], g.ev[:0], g.ends[:0]
-	for k, r := range g.reqs {
-		// A group whose events outgrow maxGroupEvents (a liquidation
-		// cascade: one command can report tens of thousands) is committed
-		// as it stands, and the requests left go on in another: the event
-		// buffers stay at a size the groups reuse instead of regrowing
-		// by copies of hundreds of megabytes.
-		if len(ev) >= maxGroupEvents && k > 0 {
-			next := s.newGroup()
-			next.reqs = append(next.reqs, g.reqs[k:]...)
-			clear(g.reqs[k:])
-			g.reqs = g.reqs[:k]
-			s.finish(g, cmds, ev, ends)
-			return next
-		}
+	for k := range g.reqs {
+		r := &g.reqs[k]
 		if r.read != nil {
 			r.read(s.eng)
 			continue
@@ -412,6 +424,11 @@ func (s *Sequencer) applyPart(g *group) *group {
 			ts = s.stamp()
 		}
 		for i := range r.cmds {
+			if len(ev) >= maxGroupEvents {
+				next := s.splitAt(g, k, i)
+				s.finish(g, cmds, ev, ends)
+				return next
+			}
 			cmds = append(cmds, r.cmds[i])
 			c := &cmds[len(cmds)-1]
 			s.seq++
@@ -428,6 +445,31 @@ func (s *Sequencer) applyPart(g *group) *group {
 	}
 	s.finish(g, cmds, ev, ends)
 	return nil
+}
+
+// splitAt ends group g before command i of its request k and returns a
+// group of what is left: the rest of request k (a part of the same split
+// request) and the requests after it.
+func (s *Sequencer) splitAt(g *group, k, i int) *group {
+	next := s.newGroup()
+	if i == 0 {
+		next.reqs = append(next.reqs, g.reqs[k:]...)
+		clear(g.reqs[k:])
+		g.reqs = g.reqs[:k]
+		return next
+	}
+	head := &g.reqs[k]
+	if head.split == nil {
+		head.split = &splitAnswer{total: len(head.cmds)}
+	}
+	rest := *head
+	rest.cmds = head.cmds[i:]
+	head.cmds, head.more = head.cmds[:i], true
+	next.reqs = append(next.reqs, rest)
+	next.reqs = append(next.reqs, g.reqs[k+1:]...)
+	clear(g.reqs[k+1:])
+	g.reqs = g.reqs[:k+1]
+	return next
 }
 
 // finish hands an applied group to the committer, with a snapshot when
@@ -577,7 +619,9 @@ func (s *Sequencer) committer(committed chan struct{}) {
 }
 
 // answer hands each request its part of results (or err for all of
-// them); a read gets one Result carrying only the error.
+// them); a read gets one Result carrying only the error. A part of a split
+// request adds its results to the others'; the last part answers with
+// them all, or, on an error, fails the whole request.
 func answer(reqs []request, results []Result, err error) {
 	k := 0
 	for _, r := range reqs {
@@ -587,6 +631,12 @@ func answer(reqs []request, results []Result, err error) {
 		}
 		n := len(r.cmds)
 		if err != nil {
+			if r.more {
+				continue // the last part answers for the whole request
+			}
+			if r.split != nil {
+				n = r.split.total
+			}
 			out := make([]Result, n)
 			for i := range out {
 				out[i].Err = err
@@ -594,8 +644,16 @@ func answer(reqs []request, results []Result, err error) {
 			r.done <- out
 			continue
 		}
-		r.done <- results[k : k+n : k+n]
+		part := results[k : k+n : k+n]
 		k += n
+		if r.split != nil {
+			r.split.results = append(r.split.results, part...)
+			if r.more {
+				continue
+			}
+			part = r.split.results
+		}
+		r.done <- part
 	}
 }
 
