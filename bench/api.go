@@ -202,25 +202,38 @@ func (b *apiBot) viaWS(ctx context.Context, place bool, id client.OrderID, price
 
 // side is a buy below 100,000 and a sell above.
 func side(price decimal.Decimal) client.Side {
-	if price.LessThan(decimal.NewFromInt(100_000)) {
+	if price.LessThan(apiMid) {
 		return client.Buy
 	}
 	return client.Sell
 }
 
 // price draws a price 0.5% to 1.5% away from 100,000 on a random side, on
-// BTCUSDT's 0.1 grid: it rests, and the band (5%) takes it.
+// BTCUSDT's 0.1 grid: it rests, and the band (5%) takes it. The prices
+// are built once (apiPrices): a bot's own arithmetic is not the load.
 func (b *apiBot) price() decimal.Decimal {
 	b.mu.Lock()
-	off := 500 + b.rng.Int64N(10_000)
-	buy := b.rng.IntN(2) == 0
+	off := b.rng.IntN(apiOffsets)
+	buy := b.rng.IntN(2)
 	b.mu.Unlock()
-	ticks := int64(1_000_000) + off
-	if buy {
-		ticks = 1_000_000 - off
-	}
-	return decimal.New(ticks, -1)
+	return apiPrices()[buy][off]
 }
+
+// apiOffsets is how many ticks of 0.1 the bots' prices spread over, from
+// 50 away from 100,000.
+const apiOffsets = 10_000
+
+var (
+	apiMid    = decimal.NewFromInt(100_000)
+	apiPrices = sync.OnceValue(func() (p [2][]decimal.Decimal) {
+		for off := range apiOffsets {
+			t := int64(500 + off)
+			p[0] = append(p[0], decimal.New(1_000_000+t, -1))
+			p[1] = append(p[1], decimal.New(1_000_000-t, -1))
+		}
+		return p
+	})
+)
 
 // runPhase runs cycles (place, then cancel) on every bot for d: closed
 // loop with inflight workers per bot when rate is 0, else open loop at
