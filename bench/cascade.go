@@ -64,6 +64,13 @@ type CascadeOptions struct {
 	// (a temporary directory if empty).
 	WAL bool
 	Dir string
+	// Server runs the scenario through `exchange serve` in this process
+	// on loopback, with SDK clients only (see serverRun): the journal is
+	// always on (Dir, if set, is the server's data directory), the steps
+	// go in real time, and a run is not repeatable to the fill. The
+	// server's engine settings apply (LiquidationsPerCommand and
+	// FundDeleveragesPerCommand do not).
+	Server bool
 	// Step is the simulated time one batch of commands covers.
 	Step time.Duration
 	// InFlight bounds the commands sent to the sequencer and not yet
@@ -142,6 +149,9 @@ func (o CascadeOptions) Validate() error {
 	if o.InFlight < 1 || o.InFlight > 10_000_000 {
 		bad("commands in flight %d not in [1, 10000000]", o.InFlight)
 	}
+	if o.Server && !o.WAL {
+		bad("through the server the journal is always on")
+	}
 	return errors.Join(errs...)
 }
 
@@ -154,7 +164,9 @@ type CascadeReport struct {
 	Markets      []string `json:"markets"`
 	MarkMode     string   `json:"markMode"`
 	ShockPercent float64  `json:"shockPercent"`
-	Liquidations int      `json:"liquidations"`
+	// Server: the run went through the server's API with SDK clients.
+	Server       bool `json:"server"`
+	Liquidations int  `json:"liquidations"`
 	// PartialLiquidations are liquidations the book filled only in part
 	// (the rest went to the insurance fund or auto-deleveraging).
 	PartialLiquidations int `json:"partialLiquidations"`

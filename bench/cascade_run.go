@@ -37,7 +37,8 @@ type cascadeRun struct {
 	eng     *engine.Engine // without the WAL; with it the sequencer owns it
 	seq     *wal.Sequencer
 	journal *wal.Log
-	tmp     string // a temporary journal directory to remove
+	srv     *serverRun // through the server (CascadeOptions.Server)
+	tmp     string     // a temporary journal directory to remove
 	next    engine.AccountID
 
 	lps, retail []engine.AccountID
@@ -160,13 +161,16 @@ func (r *cascadeRun) open() error {
 	cfg.MaxAccounts = r.o.Accounts + r.o.Accounts/100 + 1_000
 	cfg.MarkFromIndex = r.o.MarkMode == "index"
 	cfg.LiquidationsPerCommand, cfg.FundDeleveragesPerCommand = r.o.LiquidationsPerCommand, r.o.FundDeleveragesPerCommand
+	n := len(ms)
+	r.start, r.index, r.seenIndex, r.mark, r.last = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	r.idxMin, r.markMin, r.lastMin = math.MaxInt64, math.MaxInt64, math.MaxInt64
+	if r.o.Server {
+		return r.openServer()
+	}
 	eng, err := engine.New(cfg)
 	if err != nil {
 		return err
 	}
-	n := len(ms)
-	r.start, r.index, r.seenIndex, r.mark, r.last = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
-	r.idxMin, r.markMin, r.lastMin = math.MaxInt64, math.MaxInt64, math.MaxInt64
 	if !r.o.WAL {
 		r.eng = eng
 		return nil
@@ -198,6 +202,9 @@ func (r *cascadeRun) open() error {
 }
 
 func (r *cascadeRun) close() {
+	if r.srv != nil {
+		r.srv.close()
+	}
 	if r.seq != nil {
 		r.seq.Close()
 		r.journal.Close()
@@ -230,6 +237,17 @@ func (r *cascadeRun) send(t time.Duration, cmds []engine.Command) error {
 		cmds[i].TsNanos = ts
 	}
 	r.commands += len(cmds)
+	if r.srv != nil {
+		if r.srv.begin.IsZero() {
+			return r.sendServer(t, cmds)
+		}
+		r.commands-- // the step's clock tick: the server's own clock ticks instead
+		if err := r.sendServer(t, cmds); err != nil {
+			return err
+		}
+		r.serverStep(t)
+		return nil
+	}
 	if r.seq == nil {
 		r.stepLiqs = 0
 		for i := range cmds {
@@ -254,8 +272,23 @@ func (r *cascadeRun) send(t time.Duration, cmds []engine.Command) error {
 	return nil
 }
 
-// drain processes finished steps in order until at most keep wait.
+// drain processes finished steps in order until at most keep wait
+// (through the server, keep 0 reads the makers' positions, and waits for
+// every order sent only at the setup and past the planned end: in the
+// run the load goes on in real time).
 func (r *cascadeRun) drain(keep int) error {
+	if r.srv != nil {
+		if keep != 0 {
+			return nil
+		}
+		if r.srv.begin.IsZero() || r.srv.hold {
+			r.srv.wg.Wait()
+		}
+		if r.srv.begin.IsZero() {
+			return nil
+		}
+		return r.serverMakerPositions()
+	}
 	for len(r.pipeline) > keep {
 		if err := r.drainStep(); err != nil {
 			return err
@@ -267,7 +300,7 @@ func (r *cascadeRun) drain(keep int) error {
 // drainTo processes finished steps in order until at most n commands are
 // in flight.
 func (r *cascadeRun) drainTo(n int) error {
-	for r.inFlight > n && len(r.pipeline) > 0 {
+	for r.srv == nil && r.inFlight > n && len(r.pipeline) > 0 {
 		if err := r.drainStep(); err != nil {
 			return err
 		}
@@ -558,6 +591,11 @@ func (r *cascadeRun) run(ctx context.Context, progress func(done, total time.Dur
 	r.series = &CascadeSeries{Interval: sampleEvery.Seconds(), ShockStart: r.shockStart.Seconds(), ShockEnd: shockEnd.Seconds(),
 		Symbol: r.markets[0].Symbol}
 	setupCommands, setupRefused := r.commands, r.refused
+	if r.srv != nil {
+		if err := r.watchServer(); err != nil {
+			return CascadeReport{}, nil, err
+		}
+	}
 	wallStart := time.Now()
 	bgCarry := 0.0
 	lastRefresh := -o.MakerRefresh
@@ -612,6 +650,9 @@ func (r *cascadeRun) run(ctx context.Context, progress func(done, total time.Dur
 		}
 		// Past the planned end: stop once nothing waits and no position
 		// was liquidated for a second (or at the cap).
+		if r.srv != nil {
+			r.srv.hold = true
+		}
 		if err := r.drain(0); err != nil {
 			return CascadeReport{}, nil, err
 		}
@@ -628,7 +669,12 @@ func (r *cascadeRun) run(ctx context.Context, progress func(done, total time.Dur
 		progress(t, t)
 	}
 	wall := time.Since(wallStart)
-	rep := CascadeReport{Accounts: o.Accounts, Seed: o.Seed, Markets: o.Markets, MarkMode: o.MarkMode, ShockPercent: o.ShockPercent,
+	if r.srv != nil {
+		if err := r.srv.settle(r); err != nil {
+			return CascadeReport{}, nil, err
+		}
+	}
+	rep := CascadeReport{Accounts: o.Accounts, Seed: o.Seed, Markets: o.Markets, MarkMode: o.MarkMode, ShockPercent: o.ShockPercent, Server: o.Server,
 		Liquidations: r.liquidations, PartialLiquidations: r.partial, ADLEvents: r.adl, CascadeRounds: r.rounds,
 		Commands: r.commands - setupCommands, Refused: r.refused - setupRefused, WallSec: wall.Seconds()}
 	rep.CommandsPerSec = float64(rep.Commands) / wall.Seconds()
@@ -709,7 +755,10 @@ func (r *cascadeRun) finish(rep *CascadeReport) error {
 
 // read runs fn on the engine (through the sequencer with the WAL).
 func (r *cascadeRun) read(fn func(*engine.Engine)) error {
-	if r.seq == nil {
+	switch {
+	case r.srv != nil:
+		return r.srv.x.Read(context.Background(), fn)
+	case r.seq == nil:
 		fn(r.eng)
 		return nil
 	}

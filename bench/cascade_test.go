@@ -98,15 +98,33 @@ func TestCascadeDepthAndLeverage(t *testing.T) {
 
 }
 
+// Through the server, with SDK clients on loopback: the scenario runs,
+// liquidates, and the engine's figures balance at the end; the
+// liquidation stream brought every liquidation the server counted
+// (RunCascade fails otherwise).
+func TestCascadeThroughServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a cascade in real time through the server")
+	}
+	o := smallCascade(1)
+	o.Accounts, o.Server, o.BackgroundRate = 1_000, true, 1_000
+	o.Warmup, o.ShockOver, o.Settle = time.Second, 2*time.Second, time.Second
+	r := runCascadeTest(t, o)
+	if !r.Server || r.Liquidations == 0 || r.During.Samples == 0 || r.Before.Samples == 0 {
+		t.Fatalf("through the server: %+v", r)
+	}
+}
+
 // Options are checked, every problem at once.
 func TestCascadeOptionsValidate(t *testing.T) {
 	o := DefaultCascadeOptions()
 	o.Accounts, o.LeverageMin, o.MarkMode, o.MakerSkewBps, o.FundDeleveragesPerCommand, o.InFlight = 0, 0, "median", -1, 0, 0
+	o.Server, o.WAL = true, false
 	err := o.Validate()
 	if err == nil {
 		t.Fatal("bad options passed")
 	}
-	for _, want := range []string{"accounts", "leverage", "mark mode", "maker skew", "fund deleverages", "commands in flight"} {
+	for _, want := range []string{"accounts", "leverage", "mark mode", "maker skew", "fund deleverages", "commands in flight", "journal is always on"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}

@@ -374,6 +374,14 @@ func (x *Exchange) writeCredentials(keys *Keys, markets int) (string, error) {
 	return path, writeFileAtomic(path, append(b, '\n'), 0o600)
 }
 
+// Read runs fn on the engine through the sequencer (wal.Sequencer.Read):
+// a consistent view of durable state, for a program that runs the
+// exchange in its own process (the cascade benchmark's end checks). fn
+// must only read, and quickly.
+func (x *Exchange) Read(ctx context.Context, fn func(*engine.Engine)) error {
+	return x.seq.Read(ctx, fn)
+}
+
 // Addr is the address the API listens on.
 func (x *Exchange) Addr() string { return x.ln.Addr().String() }
 
