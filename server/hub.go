@@ -294,13 +294,13 @@ func (h *Hub) publishMarket(m engine.MarketID, trades, liqs int, mark bool) {
 		}
 		clear(b.diff)
 	}
+	// Trades and liquidations: all of the group's, however many (the
+	// market data's history keeps the latest only).
+	if subs := h.streams["trades:"+sym]; trades > 0 && len(subs) > 0 {
+		ts := h.md.FreshTrades(m)
+		h.broadcastBatches(subs, len(ts), func(i int) []byte { return streamMessage("trades:"+sym, ts[i]) })
+	}
 	if trades > 0 {
-		if subs := h.streams["trades:"+sym]; len(subs) > 0 {
-			ts := h.md.Trades(m, trades)
-			for i := len(ts) - 1; i >= 0; i-- {
-				h.broadcast(subs, streamMessage("trades:"+sym, ts[i]))
-			}
-		}
 		if subs := h.streams["ticker:"+sym]; len(subs) > 0 {
 			h.broadcast(subs, streamMessage("ticker:"+sym, h.md.Ticker(m)))
 		}
@@ -318,13 +318,33 @@ func (h *Hub) publishMarket(m engine.MarketID, trades, liqs int, mark bool) {
 			h.broadcast(subs, streamMessage("mark:"+sym, h.md.Mark(m)))
 		}
 	}
-	if liqs > 0 {
-		if subs := h.streams["liquidations:"+sym]; len(subs) > 0 {
-			ls := h.md.Liquidations(m, liqs)
-			for i := len(ls) - 1; i >= 0; i-- {
-				h.broadcast(subs, streamMessage("liquidations:"+sym, ls[i]))
+	if subs := h.streams["liquidations:"+sym]; liqs > 0 && len(subs) > 0 {
+		ls := h.md.FreshLiquidations(m)
+		h.broadcastBatches(subs, len(ls), func(i int) []byte { return streamMessage("liquidations:"+sym, ls[i]) })
+	}
+}
+
+// broadcastBatches sends n messages (msg builds the i-th) as batches of
+// up to wsCoalesce, each one entry of a connection's queue: a cascade's
+// group can carry tens of thousands of trades or liquidations, which one
+// by one would fill the queue of a client reading as fast as it can and
+// cut it off as a slow consumer.
+func (h *Hub) broadcastBatches(subs map[*wsConn]struct{}, n int, msg func(int) []byte) {
+	if n == 1 {
+		h.broadcast(subs, msg(0))
+		return
+	}
+	var b []byte
+	for i := 0; i < n; i += wsCoalesce {
+		b = append(b[:0], '[')
+		for k := i; k < min(n, i+wsCoalesce); k++ {
+			if k > i {
+				b = append(b, ',')
 			}
+			b = append(b, msg(k)...)
 		}
+		h.broadcast(subs, append(b, ']'))
+		b = nil // the queues keep it
 	}
 }
 

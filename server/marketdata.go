@@ -243,6 +243,10 @@ type mdMarket struct {
 	fundingRatePpm, fundingNs   int64
 	liqs                        boundedRing[mdLiq]
 	adls                        boundedRing[mdADL]
+	// newTrades and newLiqs are the last group's, all of them however
+	// many (the rings keep the latest only): what the streams publish.
+	newTrades []mdTrade
+	newLiqs   []mdLiq
 }
 
 type mdTrade struct {
@@ -325,6 +329,9 @@ func (d *MarketData) Seed(e *engine.Engine) {
 func (d *MarketData) Apply(cmds []engine.Command, results []wal.Result) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	for m := range d.markets {
+		d.markets[m].newTrades, d.markets[m].newLiqs = d.markets[m].newTrades[:0], d.markets[m].newLiqs[:0]
+	}
 	for i := range min(len(cmds), len(results)) {
 		if results[i].Err != nil {
 			continue // not journaled: it never happened
@@ -358,6 +365,7 @@ func (d *MarketData) Apply(cmds []engine.Command, results []wal.Result) {
 				l := m.liqs.push()
 				l.account, l.side, l.qtyLots, l.bpTicks, l.avgTicks = ev.Account, ev.Side, ev.QtyLots, ev.PriceTicks, ev.AvgPriceTicks
 				l.fundLots, l.adlLots, l.adlTicks, l.tsNs = ev.SizeLots, ev.RemainingLots, ev.ADLPriceTicks, ts
+				m.newLiqs = append(m.newLiqs, *l)
 			case engine.EventADL:
 				a := m.adls.push()
 				a.account, a.against, a.side, a.qtyLots, a.priceTicks, a.tsNs = ev.Account, ev.MakerAccount, ev.Side, ev.QtyLots, ev.PriceTicks, ts
@@ -376,6 +384,7 @@ func (m *mdMarket) addTrade(ev *engine.Event, ts int64) {
 	liq := ev.Cause == engine.CauseLiquidation
 	t := m.trades.push()
 	t.id, t.priceTicks, t.qtyLots, t.quoteQuote, t.tsNs, t.takerSide, t.liquidation = id, ev.PriceTicks, ev.QtyLots, quote, ts, ev.Side, liq
+	m.newTrades = append(m.newTrades, *t)
 	m.lastPriceTicks, m.lastQtyLots = ev.PriceTicks, ev.QtyLots
 
 	if m.klines == nil {
@@ -433,9 +442,44 @@ func (d *MarketData) Trades(m engine.MarketID, limit int) []Trade {
 	out := make([]Trade, 0, n)
 	g := mk.spec.Grid
 	for i := mk.trades.size() - 1; i >= mk.trades.size()-n; i-- {
-		t := mk.trades.at(i)
-		out = append(out, Trade{ID: t.id, Price: g.Price(t.priceTicks), Qty: g.Qty(t.qtyLots), QuoteQty: fixed.QuoteAmount(t.quoteQuote),
-			TakerSide: t.takerSide.String(), IsBuyerMaker: t.takerSide == orderbook.Sell, Liquidation: t.liquidation, Time: t.tsNs / 1_000_000})
+		out = append(out, tradeView(g, mk.trades.at(i)))
+	}
+	return out
+}
+
+func tradeView(g fixed.Grid, t *mdTrade) Trade {
+	return Trade{ID: t.id, Price: g.Price(t.priceTicks), Qty: g.Qty(t.qtyLots), QuoteQty: fixed.QuoteAmount(t.quoteQuote),
+		TakerSide: t.takerSide.String(), IsBuyerMaker: t.takerSide == orderbook.Sell, Liquidation: t.liquidation, Time: t.tsNs / 1_000_000}
+}
+
+// FreshTrades returns market m's trades of the last group Apply took,
+// oldest first: every one of them, where Trades keeps only the latest.
+// The streams publish them.
+func (d *MarketData) FreshTrades(m engine.MarketID) []Trade {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if int(m) >= len(d.markets) {
+		return nil
+	}
+	mk := &d.markets[m]
+	out := make([]Trade, len(mk.newTrades))
+	for i := range mk.newTrades {
+		out[i] = tradeView(mk.spec.Grid, &mk.newTrades[i])
+	}
+	return out
+}
+
+// FreshLiquidations is FreshTrades for the liquidations.
+func (d *MarketData) FreshLiquidations(m engine.MarketID) []Liquidation {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if int(m) >= len(d.markets) {
+		return nil
+	}
+	mk := &d.markets[m]
+	out := make([]Liquidation, len(mk.newLiqs))
+	for i := range mk.newLiqs {
+		out[i] = liquidationView(&mk.spec, &mk.newLiqs[i])
 	}
 	return out
 }
@@ -564,17 +608,20 @@ func (d *MarketData) Liquidations(m engine.MarketID, limit int) []Liquidation {
 		return []Liquidation{}
 	}
 	mk := &d.markets[m]
-	g := mk.spec.Grid
 	n := mdLimit(limit, mk.liqs.size())
 	out := make([]Liquidation, 0, n)
 	for i := mk.liqs.size() - 1; i >= mk.liqs.size()-n; i-- {
-		l := mk.liqs.at(i)
-		filled := l.qtyLots - l.fundLots - l.adlLots
-		out = append(out, Liquidation{Symbol: mk.spec.Symbol, Account: l.account, Side: l.side.String(), Qty: g.Qty(l.qtyLots),
-			BankruptcyPrice: g.Price(l.bpTicks), FilledQty: g.Qty(filled), AvgFillPrice: g.Price(l.avgTicks),
-			FundQty: g.Qty(l.fundLots), ADLQty: g.Qty(l.adlLots), ADLPrice: g.Price(l.adlTicks), Time: l.tsNs / 1_000_000})
+		out = append(out, liquidationView(&mk.spec, mk.liqs.at(i)))
 	}
 	return out
+}
+
+func liquidationView(spec *engine.Market, l *mdLiq) Liquidation {
+	g := spec.Grid
+	filled := l.qtyLots - l.fundLots - l.adlLots
+	return Liquidation{Symbol: spec.Symbol, Account: l.account, Side: l.side.String(), Qty: g.Qty(l.qtyLots),
+		BankruptcyPrice: g.Price(l.bpTicks), FilledQty: g.Qty(filled), AvgFillPrice: g.Price(l.avgTicks),
+		FundQty: g.Qty(l.fundLots), ADLQty: g.Qty(l.adlLots), ADLPrice: g.Price(l.adlTicks), Time: l.tsNs / 1_000_000}
 }
 
 // ADLEvents returns market m's latest auto-deleveraging events, newest

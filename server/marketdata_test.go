@@ -13,6 +13,7 @@ import (
 	"github.com/paperperps/exchange/fixed"
 	"github.com/paperperps/exchange/orderbook"
 	"github.com/paperperps/exchange/wal"
+	"github.com/shopspring/decimal"
 )
 
 // The default markets: BTCUSDT (tick 0.1, lot 0.001) is market 0. Prices
@@ -601,3 +602,41 @@ func TestMarketDataConcurrentReaders(t *testing.T) {
 type mdApplierFunc func([]engine.Command, []wal.Result)
 
 func (f mdApplierFunc) Apply(c []engine.Command, r []wal.Result) { f(c, r) }
+
+// A group of more trades and liquidations than the history keeps: the
+// streams still get every one of them, oldest first (FreshTrades,
+// FreshLiquidations), and the next group starts empty.
+func TestMarketDataFreshHasTheWholeGroup(t *testing.T) {
+	h := newMDHarness(t)
+	md := NewMarketData(h.e.Config().Markets)
+	maker, taker := h.account(10_000_000), h.account(10_000_000)
+	h.index(mdBTC, 100_000*mdTicksPerUSD)
+	const n = TradesKept + 37
+	for i := range n {
+		h.trade(maker, taker, orderbook.Buy, (100_000+int64(i%50))*mdTicksPerUSD, 1)
+	}
+	// Liquidations as the engine reports them, more than are kept.
+	const nl = LiquidationsKept + 5
+	liqs := make([]engine.Event, nl)
+	for i := range liqs {
+		liqs[i] = engine.Event{Kind: engine.EventLiquidation, Market: mdBTC, Account: engine.AccountID(i), Side: orderbook.Sell,
+			QtyLots: 10, PriceTicks: 900_000, SizeLots: 3, RemainingLots: 2}
+	}
+	h.seq++
+	h.cmds = append(h.cmds, engine.Command{Kind: engine.CmdClockTick, Seq: h.seq, TsNanos: h.ts})
+	h.results = append(h.results, wal.Result{Seq: h.seq, Events: liqs})
+	h.flush(md)
+	trades := md.FreshTrades(mdBTC)
+	if len(trades) != n || trades[0].ID != 1 || trades[n-1].ID != n || len(md.Trades(mdBTC, 0)) != TradesKept {
+		t.Fatalf("fresh trades: %d, ids %d..%d; want %d, 1..%d", len(trades), trades[0].ID, trades[len(trades)-1].ID, n, n)
+	}
+	got := md.FreshLiquidations(mdBTC)
+	if len(got) != nl || got[0].Account != 0 || got[nl-1].Account != nl-1 || !got[0].FilledQty.Equal(decimal.RequireFromString("0.005")) {
+		t.Fatalf("fresh liquidations: %d, first %+v", len(got), got[0])
+	}
+	h.tick()
+	h.flush(md)
+	if len(md.FreshTrades(mdBTC)) != 0 || len(md.FreshLiquidations(mdBTC)) != 0 {
+		t.Fatal("the next group's fresh trades or liquidations are not empty")
+	}
+}

@@ -165,9 +165,11 @@ func (c *wsConn) writer() {
 			return
 		}
 		if n := len(c.out); n > 0 {
-			buf = append(append(buf[:0], '['), msg...)
+			// An entry that is a batch already (broadcastBatches) joins
+			// with its elements, not as an array inside the array.
+			buf = append(append(buf[:0], '['), unbatch(msg)...)
 			for range min(n, wsCoalesce-1) {
-				buf = append(append(buf, ','), <-c.out...)
+				buf = append(append(buf, ','), unbatch(<-c.out)...)
 			}
 			msg = append(buf, ']')
 		}
@@ -179,6 +181,15 @@ func (c *wsConn) writer() {
 			return
 		}
 	}
+}
+
+// unbatch returns a queued message for a batch: a batch's elements
+// without its brackets, any other message as it is.
+func unbatch(msg []byte) []byte {
+	if len(msg) >= 2 && msg[0] == '[' && msg[len(msg)-1] == ']' {
+		return msg[1 : len(msg)-1]
+	}
+	return msg
 }
 
 func (c *wsConn) reader() {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/paperperps/exchange/engine"
+	"github.com/paperperps/exchange/orderbook"
 	"github.com/shopspring/decimal"
 )
 
@@ -386,4 +388,45 @@ func FuzzCheckKeys(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A group of more trades than the market data keeps, and than a batch
+// holds, reaches a subscriber whole and in order: the hub sends them all,
+// in batches, and the writer joins queued batches flat, never as arrays
+// inside an array.
+func TestWebSocketStreamsWholeGroups(t *testing.T) {
+	te := startExchange(t, t.TempDir(), func(c *Config) { c.DemoAccounts = 7 })
+	te.must(te.admin(), "POST", "/v1/admin/index", "", map[string]string{"symbol": "BTCUSDT", "price": "100000"}, nil)
+	c := te.dialWS(t)
+	if m := c.answer(c.request("subscribe", map[string]any{"streams": []string{"trades:BTCUSDT"}}), nil); m.Error != nil {
+		t.Fatalf("subscribe: %+v", m.Error)
+	}
+	const n = TradesKept + 44 // resting asks of one lot, taken by one market order
+	var cmds []engine.Command
+	for i := range n {
+		cmds = append(cmds, engine.Command{Kind: engine.CmdPlaceOrder, Account: engine.AccountID(3 + i%6), Side: orderbook.Sell,
+			Type: orderbook.Limit, TIF: orderbook.GTC, PriceTicks: 1_000_000 + int64(i/6), QtyLots: 1})
+	}
+	for _, r := range te.x.seq.SubmitBatch(context.Background(), cmds) {
+		if r.Err != nil || len(r.Events) == 0 || r.Events[0].Kind != engine.EventOrderAccepted {
+			t.Fatalf("resting ask: %v %v", r.Err, r.Events)
+		}
+	}
+	r := te.x.seq.Submit(context.Background(), engine.Command{Kind: engine.CmdPlaceOrder, Account: 9, Side: orderbook.Buy,
+		Type: orderbook.Market, TIF: orderbook.IOC, QtyLots: n})
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	var prev int64
+	for i := range n {
+		m := c.next()
+		var tr Trade
+		if err := json.Unmarshal(m.Data, &tr); m.Stream != "trades:BTCUSDT" || err != nil {
+			t.Fatalf("trade %d: %+v %v", i, m, err)
+		}
+		if i > 0 && tr.ID != prev+1 {
+			t.Fatalf("trade %d: id %d after %d", i, tr.ID, prev)
+		}
+		prev = tr.ID
+	}
 }
