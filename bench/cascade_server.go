@@ -150,8 +150,9 @@ func (r *cascadeRun) sendServer(t time.Duration, cmds []engine.Command) error {
 			}
 			chains[len(chains)-1] = append(chains[len(chains)-1], c)
 		}
+		all := func(*engine.Command) bool { return true }
 		if len(chains) > 0 && chains[0][0].Kind != engine.CmdCreateAccount {
-			if err := r.chain(chains[0]); err != nil {
+			if err := r.chain(chains[0], all); err != nil {
 				return err
 			}
 			chains = chains[1:]
@@ -166,30 +167,22 @@ func (r *cascadeRun) sendServer(t time.Duration, cmds []engine.Command) error {
 				}
 			}
 		}
-		work := make(chan []engine.Command)
-		errs := make(chan error, setupWorkers)
-		var wg sync.WaitGroup
-		for range setupWorkers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				var first error
-				for ch := range work {
-					if err := r.chain(ch); err != nil && first == nil {
-						first = err
-					}
-				}
-				errs <- first
-			}()
+		// In rounds: first the accounts and their settings; then the
+		// providers' sells and the long traders' buys that take them; then
+		// the providers' buys and the short traders' sells. All opening
+		// trades meet at the same price: in one round, a trader's order
+		// could take another's provider order and leave its own partly
+		// unfilled, and a provider's sell could meet another's buy.
+		place := func(tif orderbook.TimeInForce, side orderbook.Side) func(*engine.Command) bool {
+			return func(c *engine.Command) bool { return c.Kind == engine.CmdPlaceOrder && c.TIF == tif && c.Side == side }
 		}
-		for _, ch := range chains {
-			work <- ch
+		rounds := []func(*engine.Command) bool{
+			func(c *engine.Command) bool { return c.Kind != engine.CmdPlaceOrder },
+			place(orderbook.GTC, orderbook.Sell), place(orderbook.IOC, orderbook.Buy),
+			place(orderbook.GTC, orderbook.Buy), place(orderbook.IOC, orderbook.Sell),
 		}
-		close(work)
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
+		for _, round := range rounds {
+			if err := r.chains(chains, round); err != nil {
 				return err
 			}
 		}
@@ -266,12 +259,48 @@ func (r *cascadeRun) requote(t time.Duration, cmds []engine.Command) {
 	}()
 }
 
-// chain runs one setup chain in order.
-func (r *cascadeRun) chain(cmds []engine.Command) error {
+// chains runs the commands of chains that pick accepts, setupWorkers
+// chains at once, each in order.
+func (r *cascadeRun) chains(chains [][]engine.Command, pick func(*engine.Command) bool) error {
+	work := make(chan []engine.Command)
+	errs := make(chan error, setupWorkers)
+	var wg sync.WaitGroup
+	for range setupWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var first error
+			for ch := range work {
+				if err := r.chain(ch, pick); err != nil && first == nil {
+					first = err
+				}
+			}
+			errs <- first
+		}()
+	}
+	for _, ch := range chains {
+		work <- ch
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chain runs the commands of one setup chain that pick accepts, in order.
+func (r *cascadeRun) chain(cmds []engine.Command, pick func(*engine.Command) bool) error {
 	s := r.srv
 	ctx := context.Background()
 	for i := range cmds {
 		c := &cmds[i]
+		if !pick(c) {
+			continue
+		}
 		var err error
 		switch c.Kind {
 		case engine.CmdCreateAccount:

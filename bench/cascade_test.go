@@ -98,10 +98,10 @@ func TestCascadeDepthAndLeverage(t *testing.T) {
 
 }
 
-// Through the server, with SDK clients on loopback: the scenario runs,
-// liquidates, and the engine's figures balance at the end; the
-// liquidation stream brought every liquidation the server counted
-// (RunCascade fails otherwise).
+// Through the server, with SDK clients on loopback: the scenario builds
+// the same positions as in process, runs, liquidates, and the engine's
+// figures balance at the end; the liquidation stream brought every
+// liquidation the server counted (RunCascade fails otherwise).
 func TestCascadeThroughServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a cascade in real time through the server")
@@ -112,6 +112,12 @@ func TestCascadeThroughServer(t *testing.T) {
 	r := runCascadeTest(t, o)
 	if !r.Server || r.Liquidations == 0 || r.During.Samples == 0 || r.Before.Samples == 0 {
 		t.Fatalf("through the server: %+v", r)
+	}
+	// The same seed builds the same positions through the API as in
+	// process: every opening trade filled whole.
+	o.Server = false
+	if in := runCascadeTest(t, o); in.OpenInterestBefore != r.OpenInterestBefore {
+		t.Fatalf("open interest before the shock: %s through the server, %s in process", r.OpenInterestBefore, in.OpenInterestBefore)
 	}
 }
 
