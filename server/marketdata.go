@@ -456,30 +456,28 @@ func tradeView(g fixed.Grid, t *mdTrade) Trade {
 // oldest first: every one of them, where Trades keeps only the latest.
 // The streams publish them.
 func (d *MarketData) FreshTrades(m engine.MarketID) []Trade {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	if int(m) >= len(d.markets) {
-		return nil
-	}
-	mk := &d.markets[m]
-	out := make([]Trade, len(mk.newTrades))
-	for i := range mk.newTrades {
-		out[i] = tradeView(mk.spec.Grid, &mk.newTrades[i])
-	}
-	return out
+	return fresh(d, m, func(mk *mdMarket) []mdTrade { return mk.newTrades },
+		func(mk *mdMarket, t *mdTrade) Trade { return tradeView(mk.spec.Grid, t) })
 }
 
 // FreshLiquidations is FreshTrades for the liquidations.
 func (d *MarketData) FreshLiquidations(m engine.MarketID) []Liquidation {
+	return fresh(d, m, func(mk *mdMarket) []mdLiq { return mk.newLiqs },
+		func(mk *mdMarket, l *mdLiq) Liquidation { return liquidationView(&mk.spec, l) })
+}
+
+// fresh returns the views of market m's records of the last group.
+func fresh[R, V any](d *MarketData, m engine.MarketID, records func(*mdMarket) []R, view func(*mdMarket, *R) V) []V {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	if int(m) >= len(d.markets) {
 		return nil
 	}
 	mk := &d.markets[m]
-	out := make([]Liquidation, len(mk.newLiqs))
-	for i := range mk.newLiqs {
-		out[i] = liquidationView(&mk.spec, &mk.newLiqs[i])
+	rs := records(mk)
+	out := make([]V, len(rs))
+	for i := range rs {
+		out[i] = view(mk, &rs[i])
 	}
 	return out
 }
