@@ -425,8 +425,9 @@ func (r *cascadeRun) orderRequest(c *engine.Command) client.OrderRequest {
 	return o
 }
 
-// watchServer starts the run's clock and follows the first market's
-// marks, trades and liquidations on a public stream.
+// watchServer starts the run's clock and follows, on a public stream, the
+// first market's marks and trades and every market's liquidations (all
+// count, as in process; the first market's are charted).
 func (r *cascadeRun) watchServer() error {
 	s := r.srv
 	ctx := context.Background()
@@ -439,9 +440,11 @@ func (r *cascadeRun) watchServer() error {
 	if err != nil {
 		return err
 	}
-	liqs, err := s.feeds.Liquidations(ctx, sym)
-	if err != nil {
-		return err
+	liqs := make([]<-chan client.Liquidation, len(r.markets))
+	for m := range r.markets {
+		if liqs[m], err = s.feeds.Liquidations(ctx, r.markets[m].Symbol); err != nil {
+			return err
+		}
 	}
 	s.begin = time.Now()
 	g := r.markets[0].Grid
@@ -452,7 +455,7 @@ func (r *cascadeRun) watchServer() error {
 		}
 		return p
 	}
-	s.watch.Add(3)
+	s.watch.Add(2 + len(liqs))
 	go func() {
 		defer s.watch.Done()
 		for m := range marks {
@@ -474,21 +477,25 @@ func (r *cascadeRun) watchServer() error {
 			s.mu.Unlock()
 		}
 	}()
-	go func() {
-		defer s.watch.Done()
-		for l := range liqs {
-			at := time.Since(s.begin)
-			s.mu.Lock()
-			r.liquidations++
-			r.stepLiqs++
-			if l.FundQty.IsPositive() || l.ADLQty.IsPositive() {
-				r.partial++
+	for m, ch := range liqs {
+		go func() {
+			defer s.watch.Done()
+			for l := range ch {
+				at := time.Since(s.begin)
+				s.mu.Lock()
+				r.liquidations++
+				r.stepLiqs++
+				if l.FundQty.IsPositive() || l.ADLQty.IsPositive() {
+					r.partial++
+				}
+				if m == 0 {
+					f, _ := l.BankruptcyPrice.Float64() // for the chart only
+					r.liqT, r.liqPrice = append(r.liqT, at.Seconds()), append(r.liqPrice, f)
+				}
+				s.mu.Unlock()
 			}
-			f, _ := l.BankruptcyPrice.Float64() // for the chart only
-			r.liqT, r.liqPrice = append(r.liqT, at.Seconds()), append(r.liqPrice, f)
-			s.mu.Unlock()
-		}
-	}()
+		}()
+	}
 	return nil
 }
 

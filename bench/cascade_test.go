@@ -108,6 +108,9 @@ func TestCascadeThroughServer(t *testing.T) {
 	}
 	o := smallCascade(1)
 	o.Accounts, o.Server, o.BackgroundRate = 1_000, true, 1_000
+	// Two markets: every market's liquidations count (RunCascade checks
+	// the stream's count against the server's).
+	o.Markets, o.MultiMarketPerMille = []string{"BTCUSDT", "ETHUSDT"}, 500
 	o.Warmup, o.ShockOver, o.Settle = time.Second, 2*time.Second, time.Second
 	r := runCascadeTest(t, o)
 	if !r.Server || r.Liquidations == 0 || r.During.Samples == 0 || r.Before.Samples == 0 {

@@ -325,27 +325,35 @@ func (h *Hub) publishMarket(m engine.MarketID, trades, liqs int, mark bool) {
 }
 
 // broadcastBatches sends n messages (msg builds the i-th) as batches of
-// up to wsCoalesce, each one entry of a connection's queue: a cascade's
-// group can carry tens of thousands of trades or liquidations, which one
-// by one would fill the queue of a client reading as fast as it can and
-// cut it off as a slow consumer.
+// up to wsCoalesce and wsMaxMessage bytes, each one entry of a
+// connection's queue: a cascade's group can carry tens of thousands of
+// trades or liquidations, which one by one would fill the queue of a
+// client reading as fast as it can and cut it off as a slow consumer.
 func (h *Hub) broadcastBatches(subs map[*wsConn]struct{}, n int, msg func(int) []byte) {
-	if n == 1 {
-		h.broadcast(subs, msg(0))
-		return
-	}
 	var b []byte
-	for i := 0; i < n; i += wsCoalesce {
-		b = append(b[:0], '[')
-		for k := i; k < min(n, i+wsCoalesce); k++ {
-			if k > i {
-				b = append(b, ',')
-			}
-			b = append(b, msg(k)...)
+	count := 0
+	flush := func() {
+		if count == 1 {
+			h.broadcast(subs, b[1:]) // one message goes as itself
+		} else if count > 1 {
+			h.broadcast(subs, append(b, ']'))
 		}
-		h.broadcast(subs, append(b, ']'))
-		b = nil // the queues keep it
+		b, count = nil, 0 // the queues keep it
 	}
+	for i := range n {
+		m := msg(i)
+		if count == wsCoalesce || (count > 0 && len(b)+len(m)+2 > wsMaxMessage) {
+			flush()
+		}
+		if count == 0 {
+			b = append(b, '[')
+		} else {
+			b = append(b, ',')
+		}
+		b = append(b, m...)
+		count++
+	}
+	flush()
 }
 
 func (h *Hub) broadcast(subs map[*wsConn]struct{}, msg []byte) {

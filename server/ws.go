@@ -152,24 +152,33 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 const wsCoalesce = 256
 
 // writer sends the queued messages. When several wait, it sends them as
-// one batch (a JSON array of the messages): one frame and one system call
-// instead of one each, which is what keeps a pipelining bot's answers and
-// a busy stream cheap.
+// one batch (a JSON array of the messages, at most wsCoalesce entries and,
+// past one message, at most wsMaxMessage bytes, as docs/WEBSOCKET.md
+// promises): one frame and one system call instead of one each, which is
+// what keeps a pipelining bot's answers and a busy stream cheap.
 func (c *wsConn) writer() {
-	var buf []byte
+	var buf, carry []byte
 	for {
-		var msg []byte
-		select {
-		case msg = <-c.out:
-		case <-c.ctx.Done():
-			return
+		msg := carry
+		carry = nil
+		if msg == nil {
+			select {
+			case msg = <-c.out:
+			case <-c.ctx.Done():
+				return
+			}
 		}
 		if n := len(c.out); n > 0 {
 			// An entry that is a batch already (broadcastBatches) joins
 			// with its elements, not as an array inside the array.
 			buf = append(append(buf[:0], '['), unbatch(msg)...)
 			for range min(n, wsCoalesce-1) {
-				buf = append(append(buf, ','), unbatch(<-c.out)...)
+				next := <-c.out
+				if len(buf)+len(next)+1 > wsMaxMessage {
+					carry = next // the next frame's first
+					break
+				}
+				buf = append(append(buf, ','), unbatch(next)...)
 			}
 			msg = append(buf, ']')
 		}

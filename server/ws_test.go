@@ -19,10 +19,11 @@ import (
 
 // wsClient is a test's WebSocket connection.
 type wsClient struct {
-	t       *testing.T
-	ws      *websocket.Conn
-	id      uint64
-	pending []wsMsg // the rest of a batch
+	t        *testing.T
+	ws       *websocket.Conn
+	id       uint64
+	pending  []wsMsg // the rest of a batch
+	maxFrame int     // the largest message read
 }
 
 func (te *testExchange) dialWS(t *testing.T) *wsClient {
@@ -79,6 +80,7 @@ func (c *wsClient) next() wsMsg {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	c.maxFrame = max(c.maxFrame, len(b))
 	if b[0] == '[' {
 		if err := json.Unmarshal(b, &c.pending); err != nil || len(c.pending) == 0 {
 			c.t.Fatalf("batch %v: %s", err, b)
@@ -428,5 +430,8 @@ func TestWebSocketStreamsWholeGroups(t *testing.T) {
 			t.Fatalf("trade %d: id %d after %d", i, tr.ID, prev)
 		}
 		prev = tr.ID
+	}
+	if c.maxFrame > wsMaxMessage {
+		t.Fatalf("a message of %d bytes, past the documented %d", c.maxFrame, wsMaxMessage)
 	}
 }

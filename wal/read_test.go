@@ -187,9 +187,13 @@ func TestLargeRequestSplit(t *testing.T) {
 	n := 3*maxGroupEvents + 7
 	var groups int
 	var durable atomic.Uint64
+	stamps := map[uint64]int64{} // the time of each command
 	s := NewSequencer(e, l, SequencerOptions{Clock: fakeClock(), MaxBatch: 4 * n,
 		OnCommit: func(cmds []engine.Command, _ []Result) {
 			groups++
+			for _, c := range cmds {
+				stamps[c.Seq] = c.TsNanos
+			}
 			durable.Store(cmds[len(cmds)-1].Seq)
 		}})
 	chans := []<-chan []Result{
@@ -219,10 +223,17 @@ func TestLargeRequestSplit(t *testing.T) {
 	if groups < 4 {
 		t.Fatalf("%d group commits for %d events, bound %d", groups, n+20, maxGroupEvents)
 	}
+	// One clock reading per request, in every part of a split one.
+	for seq := uint64(11); seq <= uint64(10+n); seq++ {
+		if stamps[seq] != stamps[11] {
+			t.Fatalf("command %d of the split request stamped %d, its first %d", seq, stamps[seq], stamps[11])
+		}
+	}
 }
 
 // A split request is answered once, by its last part: with every part's
-// results, or, if any part fails, with the error for all its commands.
+// results, or, if a part fails, with the results of the parts synced
+// before it (journaled) and the error for the rest.
 func TestSplitRequestAnswer(t *testing.T) {
 	boom := errors.New("boom")
 	parts := func() (head, rest request) {
@@ -259,9 +270,10 @@ func TestSplitRequestAnswer(t *testing.T) {
 		if len(got) != 5 || len(rest.done) != 0 {
 			t.Fatalf("head fails %v: %d results, %d more answers", headFails, len(got), len(rest.done))
 		}
-		for _, r := range got {
-			if !errors.Is(r.Err, boom) {
-				t.Fatalf("head fails %v: %v", headFails, got)
+		for i, r := range got {
+			if synced := !headFails && i < 2; synced != (r.Err == nil) || (!synced && !errors.Is(r.Err, boom)) ||
+				(synced && r.Seq != uint64(i+1)) {
+				t.Fatalf("head fails %v: result %d is %+v", headFails, i, r)
 			}
 		}
 	}

@@ -87,6 +87,7 @@ type request struct {
 	done  chan []Result
 	split *splitAnswer
 	more  bool
+	ts    int64 // a split request's clock reading, for its later parts
 }
 
 // splitAnswer gathers a split request's results, part by part (the
@@ -421,11 +422,13 @@ func (s *Sequencer) applyPart(g *group) *group {
 		// command. Stamped commands keep their own times instead.
 		var ts int64
 		if !s.opts.Stamped {
-			ts = s.stamp()
+			if ts = r.ts; ts == 0 {
+				ts = s.stamp()
+			}
 		}
 		for i := range r.cmds {
 			if len(ev) >= maxGroupEvents {
-				next := s.splitAt(g, k, i)
+				next := s.splitAt(g, k, i, ts)
 				s.finish(g, cmds, ev, ends)
 				return next
 			}
@@ -447,10 +450,10 @@ func (s *Sequencer) applyPart(g *group) *group {
 	return nil
 }
 
-// splitAt ends group g before command i of its request k and returns a
-// group of what is left: the rest of request k (a part of the same split
-// request) and the requests after it.
-func (s *Sequencer) splitAt(g *group, k, i int) *group {
+// splitAt ends group g before command i of its request k (stamped ts)
+// and returns a group of what is left: the rest of request k (a part of
+// the same split request, keeping ts) and the requests after it.
+func (s *Sequencer) splitAt(g *group, k, i int, ts int64) *group {
 	next := s.newGroup()
 	if i == 0 {
 		next.reqs = append(next.reqs, g.reqs[k:]...)
@@ -463,7 +466,7 @@ func (s *Sequencer) splitAt(g *group, k, i int) *group {
 		head.split = &splitAnswer{total: len(head.cmds)}
 	}
 	rest := *head
-	rest.cmds = head.cmds[i:]
+	rest.cmds, rest.ts = head.cmds[i:], ts // the same clock reading as its first part
 	head.cmds, head.more = head.cmds[:i], true
 	next.reqs = append(next.reqs, rest)
 	next.reqs = append(next.reqs, g.reqs[k+1:]...)
@@ -621,7 +624,8 @@ func (s *Sequencer) committer(committed chan struct{}) {
 // answer hands each request its part of results (or err for all of
 // them); a read gets one Result carrying only the error. A part of a split
 // request adds its results to the others'; the last part answers with
-// them all, or, on an error, fails the whole request.
+// them all, or, on an error, with those of the parts that were synced and
+// the error for the rest.
 func answer(reqs []request, results []Result, err error) {
 	k := 0
 	for _, r := range reqs {
@@ -634,12 +638,14 @@ func answer(reqs []request, results []Result, err error) {
 			if r.more {
 				continue // the last part answers for the whole request
 			}
+			// A split request's parts that were synced keep their results
+			// (they are journaled); the rest fail.
+			var out []Result
 			if r.split != nil {
-				n = r.split.total
+				out, n = r.split.results, r.split.total-len(r.split.results)
 			}
-			out := make([]Result, n)
-			for i := range out {
-				out[i].Err = err
+			for range n {
+				out = append(out, Result{Err: err})
 			}
 			r.done <- out
 			continue
