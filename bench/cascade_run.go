@@ -158,7 +158,7 @@ func (r *cascadeRun) open() error {
 	r.markets = ms
 	cfg := engine.DefaultConfig()
 	cfg.Markets = ms
-	cfg.MaxAccounts = r.o.Accounts + r.o.Accounts/100 + 1_000
+	cfg.MaxAccounts = r.o.Accounts + r.o.Accounts/100 + backgroundTraders(r.o.BackgroundRate) + 1_000
 	cfg.MarkFromIndex = r.o.MarkMode == "index"
 	cfg.LiquidationsPerCommand, cfg.FundDeleveragesPerCommand = r.o.LiquidationsPerCommand, r.o.FundDeleveragesPerCommand
 	n := len(ms)
@@ -430,7 +430,7 @@ func (r *cascadeRun) setup() error {
 		r.makers = append(r.makers, a)
 	}
 	r.makerPos = make([]int64, len(r.markets))
-	for range 200 {
+	for range backgroundTraders(r.o.BackgroundRate) {
 		var a engine.AccountID
 		cmds, a = r.account(cmds, 1_000_000)
 		r.retail = append(r.retail, a)
@@ -914,6 +914,17 @@ func (r *cascadeRun) makerSkew(m int) int64 {
 		return edge
 	}
 	return max(-lim, min(lim, shift))
+}
+
+// backgroundTraders is how many ordinary traders send the background
+// flow: 200, or one per 40 commands a second at higher rates. Each
+// trader's resting orders grow by about 15% of what it sends (45% of the
+// flow are limit orders, 30% cancels), and an account may rest at most
+// 200 (orderbook.Config.MaxOrdersPerAccount): fewer traders would soon be
+// refused every placement, and their cancels would name orders that never
+// rested.
+func backgroundTraders(rate int) int {
+	return max(200, rate/40)
 }
 
 // background appends one ordinary trader's command.

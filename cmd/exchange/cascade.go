@@ -132,7 +132,7 @@ func benchCascade(args []string, stdout, stderr io.Writer) int {
 const (
 	cascadeMemoryLimit = 1536 << 20
 	// cascadeServerRate is the background rate through the server unless
-	// one is given: what 200 traders on a connection each carry with a
+	// one is given: what 200 traders, on a connection each, carry with a
 	// p99 in milliseconds on a 2-core machine (about 19,000/s saturate it).
 	cascadeServerRate       = 5_000
 	cascadeMemoryPerAccount = 1536
