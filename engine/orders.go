@@ -366,7 +366,11 @@ func (e *Engine) bookEvents(cmd *Command, ev []Event) []Event {
 			x.Kind, x.Seq, x.Account, x.Market = EventOrderAccepted, cmd.Seq, AccountID(be.Account), m
 			x.OrderID, x.Side, x.PriceTicks, x.QtyLots = be.OrderID, be.Side, be.PriceTicks, be.QtyLots
 			if be.Tag&tagClientID != 0 {
-				x.ClientOrderID = e.cidOf[be.OrderID].cid
+				if be.OrderID == e.incomingID && !cmd.ClientOrderID.IsZero() {
+					x.ClientOrderID = cmd.ClientOrderID // what registerCID just took: no lookup
+				} else {
+					x.ClientOrderID = e.cidOf[be.OrderID].cid
+				}
 			}
 		case orderbook.EventAmended:
 			var x *Event
