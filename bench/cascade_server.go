@@ -49,13 +49,17 @@ type serverRun struct {
 	feeds  *client.Stream
 	begin  time.Time // the run's time 0, once the setup is done
 	// inFlight bounds the ordinary traders' orders waiting for answers.
-	inFlight  chan struct{}
-	hold      bool                      // drain(0) waits for the orders in flight
-	requoting map[engine.AccountID]bool // a maker's requote is on its way
-	wg        sync.WaitGroup            // the orders in flight
-	watch     sync.WaitGroup            // the stream readers
-	mu        sync.Mutex                // the measurements the goroutines write
-	setupErr  int
+	inFlight chan struct{}
+	hold     bool // drain(0) waits for the orders in flight
+	// The run's orders: handed to sendServer, sent over a stream, and
+	// dropped with a requote that came while the last was on its way;
+	// settle checks that each was sent once or dropped.
+	handed, sent, dropped int
+	requoting             map[engine.AccountID]bool // a maker's requote is on its way
+	wg                    sync.WaitGroup            // the orders in flight
+	watch                 sync.WaitGroup            // the stream readers
+	mu                    sync.Mutex                // the measurements the goroutines write
+	setupErr              int
 }
 
 type serverAcct struct {
@@ -191,7 +195,12 @@ func (r *cascadeRun) sendServer(t time.Duration, cmds []engine.Command) error {
 	due := s.begin.Add(t)
 	time.Sleep(time.Until(due))
 	ctx := context.Background()
-	for i := range cmds {
+	for _, c := range cmds {
+		if c.Kind == engine.CmdPlaceOrder || c.Kind == engine.CmdCancelOrder {
+			s.handed++
+		}
+	}
+	for i := 0; i < len(cmds); i++ { // a requote takes several commands at once
 		c := &cmds[i]
 		switch c.Kind {
 		case engine.CmdSetIndexPrice:
@@ -235,6 +244,9 @@ func (r *cascadeRun) requote(t time.Duration, cmds []engine.Command) {
 	s.requoting[a] = true
 	s.mu.Unlock()
 	if busy {
+		s.mu.Lock()
+		s.dropped += len(cmds) - 1
+		s.mu.Unlock()
 		return
 	}
 	cmds = slices.Clone(cmds)
@@ -392,6 +404,7 @@ func (r *cascadeRun) serverOrder(ctx context.Context, c *engine.Command, t time.
 	d := time.Since(due)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.sent++
 	r.lat = append(r.lat, latSample{t, d, 1})
 	var ae *client.APIError
 	if errors.As(err, &ae) {
@@ -566,6 +579,10 @@ func (s *serverRun) settle(r *cascadeRun) error {
 	s.feeds.Close()
 	s.watch.Wait()
 	r.adl = counts["exchange_adl_total"]
+	s.wg.Wait()
+	if s.sent+s.dropped != s.handed {
+		return fmt.Errorf("bench: cascade: %d orders to send, %d sent and %d dropped with a requote", s.handed, s.sent, s.dropped)
+	}
 	if r.liquidations != counts["exchange_liquidations_total"] {
 		return fmt.Errorf("bench: cascade: the liquidation stream brought %d liquidations, the server counted %d",
 			r.liquidations, counts["exchange_liquidations_total"])
