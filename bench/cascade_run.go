@@ -225,7 +225,6 @@ type flight struct {
 type pendingStep struct {
 	t       time.Duration // simulated, from the run's start
 	flights []flight
-	wall    time.Time
 }
 
 // send applies a step's commands, stamped with its simulated time: with
@@ -259,7 +258,7 @@ func (r *cascadeRun) send(t time.Duration, cmds []engine.Command) error {
 		r.stepDone(t, r.stepLiqs)
 		return nil
 	}
-	st := pendingStep{t: t, wall: time.Now()}
+	st := pendingStep{t: t}
 	r.inFlight += len(cmds)
 	for len(cmds) > 0 {
 		n := min(len(cmds), 1024)

@@ -204,9 +204,8 @@ func (r *cascadeRun) sendServer(t time.Duration, cmds []engine.Command) error {
 		c := &cmds[i]
 		switch c.Kind {
 		case engine.CmdSetIndexPrice:
-			mk := &r.markets[c.Market]
-			if _, err := s.admin.SetIndexPrice(ctx, mk.Symbol, mk.Grid.Price(c.PriceTicks)); err != nil {
-				return fmt.Errorf("bench: cascade: index: %w", err)
+			if err := s.setIndex(ctx, &r.markets[c.Market], c.PriceTicks); err != nil {
+				return err
 			}
 		case engine.CmdCancelAll:
 			// A maker's requote: its cancel-all and the quotes after it go
@@ -346,8 +345,9 @@ func (r *cascadeRun) chain(cmds []engine.Command, pick func(*engine.Command) boo
 			s.accts[c.Account] = acct
 			s.mu.Unlock()
 		case engine.CmdSetIndexPrice:
-			mk := &r.markets[c.Market]
-			_, err = s.admin.SetIndexPrice(ctx, mk.Symbol, mk.Grid.Price(c.PriceTicks))
+			if err := s.setIndex(ctx, &r.markets[c.Market], c.PriceTicks); err != nil {
+				return err
+			}
 		case engine.CmdSetMarginMode:
 			mode := client.Cross
 			if c.Mode == clearing.Isolated {
@@ -369,6 +369,14 @@ func (r *cascadeRun) chain(cmds []engine.Command, pick func(*engine.Command) boo
 			r.refused++
 			s.mu.Unlock()
 		}
+	}
+	return nil
+}
+
+// setIndex sets market mk's index through the admin API.
+func (s *serverRun) setIndex(ctx context.Context, mk *engine.Market, priceTicks int64) error {
+	if _, err := s.admin.SetIndexPrice(ctx, mk.Symbol, mk.Grid.Price(priceTicks)); err != nil {
+		return fmt.Errorf("bench: cascade: index: %w", err)
 	}
 	return nil
 }

@@ -115,21 +115,19 @@ func (c Config) Validate() error {
 	if c.CrossBandPpm < 0 || c.CrossBandPpm > 500_000 {
 		bad("CrossBandPpm %d not in [0, 500000]", c.CrossBandPpm)
 	}
-	if c.MarginCallPpm < 1 || c.MarginCallPpm >= 1_000_000 {
-		bad("MarginCallPpm %d not in [1, 999999]", c.MarginCallPpm)
-	} else {
-		for _, m := range c.Markets {
-			if _, err := callBrackets(m.Brackets, c.MarginCallPpm); err != nil {
-				bad("market %s: MarginCallPpm %d: %v", m.Symbol, c.MarginCallPpm, err)
-			}
+	// The margin-call levels: below 100%, the re-arming one below the call
+	// one, and each giving every market valid rates.
+	for _, l := range []struct {
+		name       string
+		ppm, below int64
+	}{{"MarginCallPpm", c.MarginCallPpm, 1_000_000}, {"MarginCallRearmPpm", c.MarginCallRearmPpm, c.MarginCallPpm}} {
+		if l.ppm < 1 || l.ppm >= l.below {
+			bad("%s %d not in [1, %d)", l.name, l.ppm, l.below)
+			continue
 		}
-	}
-	if c.MarginCallRearmPpm < 1 || c.MarginCallRearmPpm >= c.MarginCallPpm {
-		bad("MarginCallRearmPpm %d not in [1, MarginCallPpm %d)", c.MarginCallRearmPpm, c.MarginCallPpm)
-	} else {
 		for _, m := range c.Markets {
-			if _, err := callBrackets(m.Brackets, c.MarginCallRearmPpm); err != nil {
-				bad("market %s: MarginCallRearmPpm %d: %v", m.Symbol, c.MarginCallRearmPpm, err)
+			if _, err := callBrackets(m.Brackets, l.ppm); err != nil {
+				bad("market %s: %s %d: %v", m.Symbol, l.name, l.ppm, err)
 			}
 		}
 	}

@@ -282,14 +282,10 @@ func (e *Engine) callTrigger(buf []trigger, liq int, p *clearing.Position, walle
 			return buf, false
 		}
 		var still bool
-		if buf, still = e.appendTrigger(buf, p, lpr, okr); still {
-			buf = buf[:n]
-			if p.SizeLots > 0 {
-				return append(buf, trigger{p.Market, dirRises, lpr}), true
-			}
-			return append(buf, trigger{p.Market, dirFalls, lpr}), true
+		buf, still = e.appendTrigger(buf, p, lpr, okr)
+		if buf = buf[:n]; still {
+			return append(buf, rearmTrigger(p, lpr)), true
 		}
-		buf = buf[:n]
 		*called = false
 	}
 	lpc, okc, err := e.liqPriceIn(p, ms.callBrackets, wallet, 0, 0)
@@ -316,10 +312,17 @@ func (e *Engine) callTrigger(buf []trigger, liq int, p *clearing.Position, walle
 	if !okr {
 		return buf, true // unreachable: the call level's price exists
 	}
+	return append(buf, rearmTrigger(p, lpr)), true
+}
+
+// rearmTrigger is the entry that fires when called position p's mark gets
+// back past its re-arming price lpr: a long's at lpr and above, a short's
+// at lpr and below.
+func rearmTrigger(p *clearing.Position, lpr int64) trigger {
 	if p.SizeLots > 0 {
-		return append(buf, trigger{p.Market, dirRises, lpr}), true
+		return trigger{p.Market, dirRises, lpr}
 	}
-	return append(buf, trigger{p.Market, dirFalls, lpr}), true
+	return trigger{p.Market, dirFalls, lpr}
 }
 
 // crossCalledNow reports whether the cross pool of positions ps (wallet w)

@@ -455,23 +455,21 @@ func (s *Sequencer) applyPart(g *group) *group {
 // the same split request, keeping ts) and the requests after it.
 func (s *Sequencer) splitAt(g *group, k, i int, ts int64) *group {
 	next := s.newGroup()
-	if i == 0 {
-		next.reqs = append(next.reqs, g.reqs[k:]...)
-		clear(g.reqs[k:])
-		g.reqs = g.reqs[:k]
-		return next
+	kept := k // the requests g keeps
+	if i > 0 {
+		head := &g.reqs[k]
+		if head.split == nil {
+			head.split = &splitAnswer{total: len(head.cmds)}
+		}
+		rest := *head
+		rest.cmds, rest.ts = head.cmds[i:], ts // the same clock reading as its first part
+		head.cmds, head.more = head.cmds[:i], true
+		next.reqs = append(next.reqs, rest)
+		kept++
 	}
-	head := &g.reqs[k]
-	if head.split == nil {
-		head.split = &splitAnswer{total: len(head.cmds)}
-	}
-	rest := *head
-	rest.cmds, rest.ts = head.cmds[i:], ts // the same clock reading as its first part
-	head.cmds, head.more = head.cmds[:i], true
-	next.reqs = append(next.reqs, rest)
-	next.reqs = append(next.reqs, g.reqs[k+1:]...)
-	clear(g.reqs[k+1:])
-	g.reqs = g.reqs[:k+1]
+	next.reqs = append(next.reqs, g.reqs[kept:]...)
+	clear(g.reqs[kept:])
+	g.reqs = g.reqs[:kept]
 	return next
 }
 
