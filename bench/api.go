@@ -130,7 +130,15 @@ type apiBot struct {
 	stream *client.Stream
 	rng    *rand.Rand
 	mu     sync.Mutex
+	// open bounds the bot's cycles between a placement and its cancel: an
+	// account rests at most 200 orders (orderbook.Config), and an open
+	// loop that falls behind (a stalled machine) would start a burst of
+	// cycles and be refused past that.
+	open chan struct{}
 }
+
+// apiMaxOpen is each bot's bound on resting orders of its own.
+const apiMaxOpen = 150
 
 func newAPIBots(ctx context.Context, base, credentials string, o APIOptions) ([]*apiBot, error) {
 	admin, err := apiAdmin(base, credentials)
@@ -154,7 +162,7 @@ func newAPIBots(ctx context.Context, base, credentials string, o APIOptions) ([]
 		if err != nil {
 			return nil, err
 		}
-		bots[i] = &apiBot{rest: c, stream: s, rng: rand.New(rand.NewPCG(o.Seed, uint64(i)))}
+		bots[i] = &apiBot{rest: c, stream: s, rng: rand.New(rand.NewPCG(o.Seed, uint64(i))), open: make(chan struct{}, apiMaxOpen)}
 	}
 	return bots, nil
 }
@@ -250,7 +258,9 @@ func runPhase(ctx context.Context, name string, bots []*apiBot, send sender, inf
 		errs    atomic.Int64
 	)
 	cycle := func(b *apiBot, local *[]time.Duration) {
-		start := time.Now()
+		start := time.Now() // a wait for room counts in the latency
+		b.open <- struct{}{}
+		defer func() { <-b.open }()
 		id, err := send(b, ctx, true, 0, b.price())
 		*local = append(*local, time.Since(start))
 		orders.Add(1)
