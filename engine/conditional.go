@@ -321,20 +321,13 @@ func (e *Engine) fire(cmd *Command, ev []Event, s *stopOrder) []Event {
 }
 
 func (e *Engine) registerCID(a AccountID, cid ClientOrderID, id orderbook.OrderID) {
-	k := cidKey{a, cid}
-	e.cids[k] = id
-	e.cidOf[id] = k
+	e.cids.put(cidKey{a, cid}, id)
 }
 
 // releaseCID frees the client order id of an order that ended and returns
 // it (zero if it had none).
 func (e *Engine) releaseCID(id orderbook.OrderID) ClientOrderID {
-	k, ok := e.cidOf[id]
-	if !ok {
-		return ClientOrderID{}
-	}
-	delete(e.cidOf, id)
-	delete(e.cids, k)
+	k, _ := e.cids.remove(id)
 	return k.cid
 }
 

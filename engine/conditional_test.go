@@ -127,15 +127,15 @@ func TestSnapshotKeepsStopsAndClientIDs(t *testing.T) {
 	sl.ReduceOnly, sl.ClientOrderID = true, cid("sl")
 	apply(sl)
 	apply(Command{Kind: CmdPlaceOrder, Side: orderbook.Buy, Type: orderbook.Limit, TIF: orderbook.GTC, PriceTicks: 990_000, QtyLots: 5, ClientOrderID: cid("bid")})
-	if len(e.cids) != 3 || e.stops.Size() != 1 || e.ro[0].sell != 20 {
-		t.Fatalf("fixture: %d cids, %d stops, open %+v", len(e.cids), e.stops.Size(), e.slots[0].open)
+	if e.cids.len() != 3 || e.stops.Size() != 1 || e.ro[0].sell != 20 {
+		t.Fatalf("fixture: %d cids, %d stops, open %+v", e.cids.len(), e.stops.Size(), e.slots[0].open)
 	}
 	snap := e.AppendSnapshot(nil)
 	r, err := Restore(e.Config(), snap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(r.AppendSnapshot(nil), snap) || r.slots[0].open != e.slots[0].open || r.ro[0] != e.ro[0] || r.roResting != e.roResting || len(r.cids) != 3 {
+	if !bytes.Equal(r.AppendSnapshot(nil), snap) || r.slots[0].open != e.slots[0].open || r.ro[0] != e.ro[0] || r.roResting != e.roResting || r.cids.len() != 3 {
 		t.Fatal("restored engine differs")
 	}
 	// Both fire the stop the same way.

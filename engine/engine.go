@@ -181,8 +181,7 @@ type Engine struct {
 
 	// The client order ids of open orders (resting or waiting for a
 	// trigger), both ways.
-	cids  map[cidKey]orderbook.OrderID
-	cidOf map[orderbook.OrderID]cidKey
+	cids  cidIndex
 	// stops holds every waiting conditional order by owner; each market's
 	// trigger index holds the same orders by trigger price.
 	stops *stopTree
@@ -311,7 +310,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{cfg: cfg, ledger: ledger, bookEv: make([]orderbook.Event, 0, 256),
-		cids: map[cidKey]orderbook.OrderID{}, cidOf: map[orderbook.OrderID]cidKey{}, stops: newStopTree()}
+		cids: newCIDIndex(), stops: newStopTree()}
 	for _, m := range cfg.Markets {
 		bc := cfg.Book
 		bc.MaxOrderLots = m.MaxQtyLots
@@ -366,8 +365,7 @@ func (e *Engine) LastTradePrice(m MarketID) int64 { return e.markets[m].lastTrad
 // OrderByClientID returns the open order (resting or conditional) of
 // account a with client order id cid.
 func (e *Engine) OrderByClientID(a AccountID, cid ClientOrderID) (orderbook.OrderID, bool) {
-	id, ok := e.cids[cidKey{a, cid}]
-	return id, ok
+	return e.cids.get(cidKey{a, cid})
 }
 
 func (e *Engine) slot(a AccountID, m MarketID) int { return int(a)*len(e.markets) + int(m) }

@@ -54,7 +54,7 @@ func (e *Engine) CheckInvariants() error {
 					wro.sell += ro
 				}
 				roTotal += ro
-				if cid, ok := e.cidOf[o.ID]; ok != (o.Tag&tagClientID != 0) || ok && cid.account != AccountID(o.Account) {
+				if cid, ok := e.cids.of(o.ID); ok != (o.Tag&tagClientID != 0) || ok && cid.account != AccountID(o.Account) {
 					return fmt.Errorf("%w: order %d of account %d has tag %#x, client order id %+v", ErrInvariant, o.ID, o.Account, o.Tag, cid)
 				}
 				if o.Tag&tagClientID != 0 {
@@ -105,16 +105,17 @@ func (e *Engine) checkReduceOnly(k int) error {
 // exactly one open order of its account (books of them rest, the others
 // wait for a trigger).
 func (e *Engine) checkConditional(books int, ids map[orderbook.OrderID]bool) error {
-	if len(e.cids) != len(e.cidOf) {
-		return fmt.Errorf("%w: %d client order ids one way, %d the other", ErrInvariant, len(e.cids), len(e.cidOf))
+	if err := e.cids.check(); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvariant, err)
 	}
-	for k, id := range e.cids {
-		if int(k.account) >= e.ledger.NumAccounts() {
-			return fmt.Errorf("%w: client order id %q of unknown account %d", ErrInvariant, k.cid, k.account)
+	var unknown error
+	e.cids.each(func(k cidKey, _ orderbook.OrderID) {
+		if int(k.account) >= e.ledger.NumAccounts() && unknown == nil {
+			unknown = fmt.Errorf("%w: client order id %q of unknown account %d", ErrInvariant, k.cid, k.account)
 		}
-		if e.cidOf[id] != k {
-			return fmt.Errorf("%w: client order id %q of account %d names order %d, which names %+v", ErrInvariant, k.cid, k.account, id, e.cidOf[id])
-		}
+	})
+	if unknown != nil {
+		return unknown
 	}
 	indexed, withCID := 0, 0
 	for i := range e.markets {
@@ -137,7 +138,7 @@ func (e *Engine) checkConditional(books int, ids map[orderbook.OrderID]bool) err
 			return fmt.Errorf("%w: conditional order %d missing from its trigger index", ErrInvariant, s.id)
 		}
 		if !s.cid.IsZero() {
-			if e.cidOf[s.id] != (cidKey{s.account, s.cid}) {
+			if k, _ := e.cids.of(s.id); k != (cidKey{s.account, s.cid}) {
 				return fmt.Errorf("%w: conditional order %d: client order id %q not registered", ErrInvariant, s.id, s.cid)
 			}
 			withCID++
@@ -151,8 +152,8 @@ func (e *Engine) checkConditional(books int, ids map[orderbook.OrderID]bool) err
 	if indexed != e.stops.Size() {
 		return fmt.Errorf("%w: %d conditional orders, %d in the trigger indexes", ErrInvariant, e.stops.Size(), indexed)
 	}
-	if books+withCID != len(e.cidOf) {
-		return fmt.Errorf("%w: %d client order ids, %d open orders with one", ErrInvariant, len(e.cidOf), books+withCID)
+	if books+withCID != e.cids.len() {
+		return fmt.Errorf("%w: %d client order ids, %d open orders with one", ErrInvariant, e.cids.len(), books+withCID)
 	}
 	for k, n := range count {
 		if n > e.cfg.MaxStopOrders {

@@ -25,7 +25,7 @@ func (e *Engine) place(cmd *Command, ev []Event) ([]Event, Reason) {
 		if !cmd.ClientOrderID.valid() {
 			return ev, ReasonInvalidClientOrderID
 		}
-		if _, dup := e.cids[cidKey{cmd.Account, cmd.ClientOrderID}]; dup {
+		if _, dup := e.cids.get(cidKey{cmd.Account, cmd.ClientOrderID}); dup {
 			return ev, ReasonDuplicateClientOrderID
 		}
 	}
@@ -220,7 +220,8 @@ func (e *Engine) resolveOrder(cmd *Command) orderbook.OrderID {
 	if cmd.OrderID != 0 || cmd.ClientOrderID.IsZero() {
 		return cmd.OrderID
 	}
-	return e.cids[cidKey{cmd.Account, cmd.ClientOrderID}]
+	id, _ := e.cids.get(cidKey{cmd.Account, cmd.ClientOrderID})
+	return id
 }
 
 // amend changes a resting order through the book. The order is checked like
@@ -369,7 +370,8 @@ func (e *Engine) bookEvents(cmd *Command, ev []Event) []Event {
 				if be.OrderID == e.incomingID && !cmd.ClientOrderID.IsZero() {
 					x.ClientOrderID = cmd.ClientOrderID // what registerCID just took: no lookup
 				} else {
-					x.ClientOrderID = e.cidOf[be.OrderID].cid
+					k, _ := e.cids.of(be.OrderID)
+					x.ClientOrderID = k.cid
 				}
 			}
 		case orderbook.EventAmended:
@@ -378,7 +380,8 @@ func (e *Engine) bookEvents(cmd *Command, ev []Event) []Event {
 			x.Kind, x.Seq, x.Account, x.Market, x.OrderID = EventOrderAmended, cmd.Seq, AccountID(be.Account), m, be.OrderID
 			x.Side, x.PriceTicks, x.QtyLots, x.RemainingLots = be.Side, be.PriceTicks, be.QtyLots, be.RemainingLots
 			if be.Tag&tagClientID != 0 {
-				x.ClientOrderID = e.cidOf[be.OrderID].cid
+				k, _ := e.cids.of(be.OrderID)
+				x.ClientOrderID = k.cid
 			}
 		case orderbook.EventCancelled:
 			if be.OrderID != e.incomingID {

@@ -234,7 +234,7 @@ func (e *Engine) Order(a AccountID, id orderbook.OrderID) (OrderView, bool) {
 func (e *Engine) restingView(m MarketID, o orderbook.RestingOrder) OrderView {
 	v := OrderView{ID: o.ID, Account: AccountID(o.Account), Market: m, Side: o.Side, Type: orderbook.Limit, TIF: o.TIF,
 		PriceTicks: o.PriceTicks, QtyLots: o.QtyLots, FilledLots: o.FilledLots, RemainingLots: o.RemainingLots}
-	if k, ok := e.cidOf[o.ID]; ok {
+	if k, ok := e.cids.of(o.ID); ok {
 		v.ClientOrderID = k.cid
 	}
 	v.ReduceOnly = o.Tag&tagReduceOnly != 0

@@ -69,14 +69,12 @@ func (e *Engine) AppendSnapshot(dst []byte) []byte {
 		}
 	}
 	// Client order ids, of resting and conditional orders alike, by id.
-	ids := make([]orderbook.OrderID, 0, len(e.cidOf))
-	for id := range e.cidOf {
-		ids = append(ids, id)
-	}
+	ids := make([]orderbook.OrderID, 0, e.cids.len())
+	e.cids.each(func(_ cidKey, id orderbook.OrderID) { ids = append(ids, id) })
 	slices.Sort(ids)
 	dst = binary.AppendUvarint(dst, uint64(len(ids)))
 	for _, id := range ids {
-		k := e.cidOf[id]
+		k, _ := e.cids.of(id)
 		dst = binary.AppendUvarint(dst, uint64(id))
 		dst = binary.AppendUvarint(dst, uint64(k.account))
 		dst = snapshot.AppendBlob(dst, k.cid.String())
@@ -219,7 +217,7 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 		case id <= prevID || id > e.nextOrderID:
 			return bad("client order id of order %d out of order", id)
 		}
-		if _, dup := e.cids[cidKey{a, cid}]; dup {
+		if _, dup := e.cids.get(cidKey{a, cid}); dup {
 			return bad("account %d has client order id %q twice", a, s)
 		}
 		prevID = id
@@ -230,7 +228,7 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 		return nil, r.Err()
 	}
 	for _, st := range stops {
-		if k, ok := e.cidOf[st.id]; ok {
+		if k, ok := e.cids.of(st.id); ok {
 			if k.account != st.account {
 				return bad("conditional order %d: client order id of account %d", st.id, k.account)
 			}
@@ -274,7 +272,7 @@ func Restore(cfg Config, data []byte) (*Engine, error) {
 				if o.Tag&^(tagClientID|tagReduceOnly) != 0 {
 					return bad("order %d has tag %#x", o.ID, o.Tag)
 				}
-				if k, ok := e.cidOf[o.ID]; ok != (o.Tag&tagClientID != 0) || ok && k.account != AccountID(o.Account) {
+				if k, ok := e.cids.of(o.ID); ok != (o.Tag&tagClientID != 0) || ok && k.account != AccountID(o.Account) {
 					return bad("order %d: tag %#x and client order ids disagree", o.ID, o.Tag)
 				}
 				e.addOpen(AccountID(o.Account), MarketID(i), o.Side, o.RemainingLots, o.PriceTicks, o.Tag)
