@@ -181,7 +181,7 @@ type Engine struct {
 
 	// The client order ids of open orders (resting or waiting for a
 	// trigger), both ways.
-	cids  cidIndex
+	cids cidIndex
 	// stops holds every waiting conditional order by owner; each market's
 	// trigger index holds the same orders by trigger price.
 	stops *stopTree
