@@ -39,9 +39,12 @@ type cidIndex struct {
 // cidEntry is one registered client order id. ents[0] is never used, so
 // that 0 can end a chain.
 type cidEntry struct {
-	key             cidKey
-	id              orderbook.OrderID // 0: free
+	key cidKey
+	// hash is the key's hash: a lookup compares it before the key, so
+	// the other entries on its chain cost no 40-byte compare.
+	hash            uint32
 	nextKey, nextID uint32
+	id              orderbook.OrderID // 0: free
 }
 
 // cidMinBuckets is the size of a new index's tables.
@@ -62,15 +65,19 @@ func mix(a, b uint64) uint64 {
 	return hi ^ lo
 }
 
-func (x *cidIndex) keySlot(k *cidKey) uint64 {
+// keyHash hashes a key: the low bits pick its chain, all 32 are kept in
+// its entry.
+func (x *cidIndex) keyHash(k *cidKey) uint32 {
 	c := k.cid[:]
 	h := mix(x.seed^uint64(k.account), binary.LittleEndian.Uint64(c[0:]))
 	h = mix(h, binary.LittleEndian.Uint64(c[8:]))
 	h = mix(h, binary.LittleEndian.Uint64(c[16:]))
 	h = mix(h, binary.LittleEndian.Uint64(c[24:]))
 	h = mix(h, uint64(binary.LittleEndian.Uint32(c[32:])))
-	return h & uint64(len(x.byKey)-1)
+	return uint32(h)
 }
+
+func (x *cidIndex) keySlot(h uint32) uint32 { return h & uint32(len(x.byKey)-1) }
 
 // idSlot spreads order ids, which the engine hands out in sequence, by
 // Fibonacci hashing.
@@ -83,9 +90,10 @@ func (x *cidIndex) len() int { return x.n }
 
 // get returns the order account k.account's client order id k.cid names.
 func (x *cidIndex) get(k cidKey) (orderbook.OrderID, bool) {
-	for i := x.byKey[x.keySlot(&k)]; i != 0; i = x.ents[i].nextKey {
-		if x.ents[i].key == k {
-			return x.ents[i].id, true
+	h := x.keyHash(&k)
+	for i := x.byKey[x.keySlot(h)]; i != 0; i = x.ents[i].nextKey {
+		if e := &x.ents[i]; e.hash == h && e.key == k {
+			return e.id, true
 		}
 	}
 	return 0, false
@@ -112,8 +120,8 @@ func (x *cidIndex) of(id orderbook.OrderID) (cidKey, bool) {
 // put registers k for order id. Neither may be registered already (the
 // engine checks for a duplicate before it places an order).
 func (x *cidIndex) put(k cidKey, id orderbook.OrderID) {
-	if x.n >= len(x.byKey) {
-		x.grow()
+	if 2*x.n >= len(x.byKey) {
+		x.grow() // at most half full: chains stay short
 	}
 	i := x.free
 	if i != 0 {
@@ -122,13 +130,13 @@ func (x *cidIndex) put(k cidKey, id orderbook.OrderID) {
 		i = uint32(len(x.ents))
 		x.ents = append(x.ents, cidEntry{})
 	}
-	x.link(i, k, id)
+	x.link(i, k, x.keyHash(&k), id)
 	x.n++
 }
 
-func (x *cidIndex) link(i uint32, k cidKey, id orderbook.OrderID) {
-	ks, is := x.keySlot(&k), x.idSlot(id)
-	x.ents[i] = cidEntry{key: k, id: id, nextKey: x.byKey[ks], nextID: x.byID[is]}
+func (x *cidIndex) link(i uint32, k cidKey, h uint32, id orderbook.OrderID) {
+	ks, is := x.keySlot(h), x.idSlot(id)
+	x.ents[i] = cidEntry{key: k, hash: h, id: id, nextKey: x.byKey[ks], nextID: x.byID[is]}
 	x.byKey[ks], x.byID[is] = i, i
 }
 
@@ -150,7 +158,7 @@ func (x *cidIndex) remove(id orderbook.OrderID) (cidKey, bool) {
 		x.ents[prev].nextID = e.nextID
 	}
 	k := e.key
-	ks := x.keySlot(&k)
+	ks := x.keySlot(e.hash)
 	if x.byKey[ks] == i {
 		x.byKey[ks] = e.nextKey
 	} else {
@@ -172,7 +180,7 @@ func (x *cidIndex) grow() {
 	x.byKey, x.byID = make([]uint32, n), make([]uint32, n)
 	for i := uint32(1); i < uint32(len(x.ents)); i++ {
 		if e := x.ents[i]; e.id != 0 {
-			x.link(i, e.key, e.id)
+			x.link(i, e.key, e.hash, e.id)
 		}
 	}
 }
@@ -193,7 +201,7 @@ func (x *cidIndex) check() error {
 	onKey, onID := 0, 0
 	for s := range x.byKey {
 		for i := x.byKey[s]; i != 0; i = x.ents[i].nextKey {
-			if onKey++; onKey > x.n || x.ents[i].id == 0 || x.keySlot(&x.ents[i].key) != uint64(s) {
+			if onKey++; onKey > x.n || x.ents[i].id == 0 || x.ents[i].hash != x.keyHash(&x.ents[i].key) || x.keySlot(x.ents[i].hash) != uint32(s) {
 				return fmt.Errorf("client order id index: entry %d on the wrong key chain", i)
 			}
 		}
