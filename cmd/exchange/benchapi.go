@@ -20,7 +20,7 @@ func benchAPI(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	bots := fs.Int("bots", 8, "SDK bots, each with an account and a WebSocket of its own")
 	duration := fs.Duration("duration", 5*time.Second, "length of each of the four phases")
-	inflight := fs.Int("inflight", 0, "requests each bot keeps waiting at full speed (0: 8 over REST, 64 over the WebSocket)")
+	inflight := fs.Int("inflight", 0, "requests each bot keeps waiting at full speed (0: 8 over REST, 128 over the WebSocket)")
 	jsonPath := fs.String("json", "", "also write the figures (ws_orders_per_sec, rest_orders_per_sec, ws_p99_ms, rest_p99_ms, ...) to this file")
 	data := fs.String("data", "", "the exchange's data directory (default: a temporary one, removed after)")
 	seed := fs.Uint64("seed", 1, "seed of the bots' prices")
