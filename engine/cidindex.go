@@ -166,7 +166,9 @@ func (x *cidIndex) remove(id orderbook.OrderID) (cidKey, bool) {
 	} else {
 		j := x.byKey[ks]
 		for x.ents[j].nextKey != i {
-			j = x.ents[j].nextKey
+			if j = x.ents[j].nextKey; j == 0 {
+				panic(fmt.Sprintf("engine: client order id index: order %d not on its key's chain", id))
+			}
 		}
 		x.ents[j].nextKey = e.nextKey
 	}
@@ -198,7 +200,8 @@ func (x *cidIndex) each(f func(k cidKey, id orderbook.OrderID)) {
 
 // check verifies the two tables against the slab: every live entry is on
 // the chain of its key's hash and on that of its order id's, once, no chain
-// holds anything else, and each entry's key and order id find it.
+// holds anything else, each entry's key and order id find it, and the free
+// list holds every other entry.
 func (x *cidIndex) check() error {
 	onKey, onID := 0, 0
 	for s := range x.byKey {
@@ -226,6 +229,15 @@ func (x *cidIndex) check() error {
 	}
 	if onKey != x.n || onID != x.n || live != x.n {
 		return fmt.Errorf("client order id index counts %d entries: %d live, %d on key chains, %d on order chains", x.n, live, onKey, onID)
+	}
+	free := 0
+	for i := x.free; i != 0; i = x.ents[i].nextKey {
+		if free++; free > len(x.ents)-1-x.n || x.ents[i].id != 0 {
+			return fmt.Errorf("client order id index: free list reaches entry %d, live or past the %d free", i, len(x.ents)-1-x.n)
+		}
+	}
+	if free != len(x.ents)-1-x.n {
+		return fmt.Errorf("client order id index: %d entries on the free list, %d free", free, len(x.ents)-1-x.n)
 	}
 	return nil
 }

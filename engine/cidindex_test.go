@@ -104,6 +104,12 @@ func TestCIDIndexCheckFindsDamage(t *testing.T) {
 	if x.check() == nil {
 		t.Fatal("a wrong count passed the check")
 	}
+	x.n--
+	x.remove(7)
+	x.free = 0 // the freed entry lost
+	if x.check() == nil {
+		t.Fatal("a lost free entry passed the check")
+	}
 }
 
 // TestCIDIndexSteadyStateAllocatesNothing: once the tables have grown,
@@ -122,5 +128,56 @@ func TestCIDIndexSteadyStateAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per put and remove", allocs)
+	}
+}
+
+// TestCIDIndexKeysSharingAHash: two keys whose 32-bit hashes are equal sit
+// on one chain, and each still finds its own order: the lookup compares
+// the keys, not only the hashes.
+func TestCIDIndexKeysSharingAHash(t *testing.T) {
+	x := newCIDIndex()
+	x.seed = 1
+	seen := map[uint32]cidKey{}
+	var a, b cidKey
+	for i := 0; ; i++ {
+		c, err := ParseClientOrderID(fmt.Sprint("k", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := cidKey{AccountID(i % 7), c}
+		h := x.keyHash(&k)
+		if prev, ok := seen[h]; ok {
+			a, b = prev, k
+			break
+		}
+		seen[h] = k
+	}
+	x.put(a, 1)
+	if id, ok := x.get(b); ok {
+		t.Fatalf("key %v found order %d of key %v, which shares its hash", b, id, a)
+	}
+	x.put(b, 2)
+	for _, c := range []struct {
+		k  cidKey
+		id orderbook.OrderID
+	}{{a, 1}, {b, 2}} {
+		if id, ok := x.get(c.k); !ok || id != c.id {
+			t.Fatalf("key %v: order %d %v, want %d", c.k, id, ok, c.id)
+		}
+	}
+	if err := x.check(); err != nil {
+		t.Fatal(err)
+	}
+	if k, ok := x.remove(1); !ok || k != a {
+		t.Fatalf("remove 1: %v %v", k, ok)
+	}
+	if id, ok := x.get(b); !ok || id != 2 {
+		t.Fatalf("after removing its neighbour, key %v: order %d %v", b, id, ok)
+	}
+	if _, ok := x.get(a); ok {
+		t.Fatal("a removed key is still found")
+	}
+	if err := x.check(); err != nil {
+		t.Fatal(err)
 	}
 }
