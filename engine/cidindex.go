@@ -30,7 +30,7 @@ import (
 type cidIndex struct {
 	seed  uint64
 	byKey []uint32 // chain heads by hash of the key; 0 ends a chain
-	byID  []uint32 // chain heads by hash of the order id
+	byID  []uint32 // chain heads by the order id's low bits
 	ents  []cidEntry
 	free  uint32 // first free entry (chained through nextKey), 0 if none
 	n     int    // live entries
