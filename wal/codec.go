@@ -63,6 +63,102 @@ const (
 // keyLen is the length of a sequence number in a key.
 const keyLen = 8
 
+// groupVersion is the first byte of a group value. A group holds the
+// records of one Append (one group commit) under the key of its first
+// command:
+//
+//	version   1 byte, groupVersion
+//	count     uvarint, 1..maxGroup
+//	records   count times: uvarint length, then a record value as above
+//
+// The i-th record (from 0) is command key+i: the commands of an Append
+// follow each other. One key per group instead of one per command keeps
+// the journal cheap in Pebble: the memtable takes, and a flush writes, a
+// few hundred large values per second instead of a million small entries
+// (see docs/ARCHITECTURE.md, The journal). A value that starts with
+// recordVersion is one record on its own: logs written before groups read
+// as groups of one.
+const groupVersion = 2
+
+// maxGroup bounds the records of one group (the sequencer's batches are
+// far smaller); a decoded count above it is corruption.
+const maxGroup = 1 << 20
+
+// AppendGroup appends the group value of cmds to dst; their Seq must
+// follow each other (the key holds the first one's).
+func AppendGroup(dst []byte, cmds []engine.Command) []byte {
+	dst = append(dst, groupVersion)
+	dst = binary.AppendUvarint(dst, uint64(len(cmds)))
+	for i := range cmds {
+		// A record is below 128 bytes unless it carries most of the wide
+		// fields at full width and a long client order id: the length
+		// takes one byte, written after the record, which moves when it
+		// needs two.
+		at := len(dst)
+		dst = AppendCommand(append(dst, 0), &cmds[i])
+		n := len(dst) - at - 1
+		if n < 0x80 {
+			dst[at] = byte(n)
+			continue
+		}
+		dst = append(dst, 0)
+		copy(dst[at+2:], dst[at+1:len(dst)-1])
+		dst[at], dst[at+1] = byte(n)|0x80, byte(n>>7)
+	}
+	return dst
+}
+
+// groupReader walks the records of one group value.
+type groupReader struct {
+	r      snapshot.Reader
+	n      int  // records in the group
+	read   int  // records returned so far
+	single bool // a lone record (recordVersion): the whole value
+	whole  []byte
+}
+
+// openGroup checks a group value's header. Its count is known only when
+// the error is nil.
+func openGroup(v []byte) (groupReader, error) {
+	if len(v) > 0 && v[0] == recordVersion {
+		return groupReader{n: 1, single: true, whole: v}, nil
+	}
+	g := groupReader{r: snapshot.NewReader(v, ErrCorrupt)}
+	if ver := g.r.Byte("group version"); g.r.Err() == nil && ver != groupVersion {
+		g.r.Fail("group version %d, want %d", ver, groupVersion)
+	}
+	// Each record takes at least two bytes (its length and version).
+	g.n = g.r.Count("records", maxGroup, 2)
+	if g.n == 0 && g.r.Err() == nil {
+		g.r.Fail("empty group")
+	}
+	return g, g.r.Err()
+}
+
+// next returns the next record's bytes (shared with the value), and after
+// the last one an error if anything follows it.
+func (g *groupReader) next() ([]byte, error) {
+	if g.single {
+		g.read++
+		return g.whole, nil
+	}
+	b := g.r.Blob("record")
+	if g.read++; g.read == g.n && g.r.Err() == nil && g.r.Len() != 0 {
+		g.r.Fail("%d bytes after the group's last record", g.r.Len())
+	}
+	return b, g.r.Err()
+}
+
+// groupCount is the number of records in a group value, 0 if its header
+// is corrupt.
+func groupCount(v []byte) int {
+	g, err := openGroup(v)
+	if err != nil {
+		return 0
+	}
+	return g.n
+}
+
 // AppendCommand appends c's record value (everything but Seq, which is
 // the key) to dst.
 func AppendCommand(dst []byte, c *engine.Command) []byte {

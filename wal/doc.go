@@ -1,6 +1,9 @@
-// Package wal will be the Pebble-backed command journal: commands appended
-// with group commit (one synced batch per group), replay for recovery,
-// snapshots and truncation. A write or sync failure is fatal.
-//
-// Planned: not built yet.
+// Package wal is the command journal, in Pebble: the sequencer applies
+// commands to the engine in groups and commits each group as one synced
+// batch (group commit) before anyone sees a result; the log stores each
+// group's commands under the key of its first (codec.go), stores engine
+// snapshots beside them, truncates what the newest snapshot makes
+// unnecessary, and replays for recovery. A write or sync failure stops the
+// log and the sequencer for good (fail-stop). docs/ARCHITECTURE.md
+// describes the whole.
 package wal

@@ -10,15 +10,17 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/paperperps/exchange/engine"
+	"github.com/paperperps/exchange/snapshot"
 )
 
 // ErrClosed is returned by a Log's methods after Close or after a failed
 // write (fail-stop: a Log that failed to write never writes again).
 var ErrClosed = errors.New("wal: log closed")
 
-// Key spaces: a command record is 'c' + its sequence number (8 bytes,
-// big-endian), a snapshot 's' + the sequence number of the last command it
-// includes. Pebble keeps keys sorted, so each space reads in log order.
+// Key spaces: a group of command records (codec.go) is 'c' + the sequence
+// number of its first command (8 bytes, big-endian), a snapshot 's' + the
+// sequence number of the last command it includes. Pebble keeps keys
+// sorted, so each space reads in log order.
 const (
 	prefixCommand  = 'c'
 	prefixSnapshot = 's'
@@ -60,6 +62,7 @@ type Log struct {
 	db     *pebble.DB
 	last   uint64 // the last sequence number written, 0 for none
 	failed error  // the write error that stopped the log
+	enc    []byte // prepare's group value, reused
 }
 
 // Open opens (or creates) the log in opts.Dir.
@@ -109,7 +112,9 @@ func (l *Log) space(prefix byte) (*pebble.Iterator, error) {
 
 // lastSeq finds the last sequence number the log holds: its last command
 // record's, or its newest snapshot's if truncation removed every command
-// after it (0 if none).
+// after it (0 if none). A last group whose header is corrupt counts as
+// one record: recovery then finds it corrupt at that number, the log's
+// last, and drops it.
 func (l *Log) lastSeq() (uint64, error) {
 	var last uint64
 	for _, prefix := range [...]byte{prefixCommand, prefixSnapshot} {
@@ -122,6 +127,9 @@ func (l *Log) lastSeq() (uint64, error) {
 			if !ok {
 				it.Close()
 				return 0, fmt.Errorf("%w: key %x", ErrCorrupt, it.Key())
+			}
+			if prefix == prefixCommand {
+				seq += uint64(max(groupCount(it.Value()), 1)) - 1
 			}
 			last = max(last, seq)
 		}
@@ -159,27 +167,28 @@ func (l *Log) Append(cmds []engine.Command) error {
 	return l.commitPrepared(b, cmds[len(cmds)-1].Seq)
 }
 
-// prepare encodes cmds, whose Seq must follow each other, into a batch
-// for commitPrepared. The sequencer prepares a group while the one before
-// is being committed, so it checks only the group's own order.
+// prepare encodes cmds, whose Seq must follow each other, as one group
+// (codec.go) in a batch for commitPrepared. The sequencer prepares a group
+// while the one before is being committed, so it checks only the group's
+// own order.
 func (l *Log) prepare(cmds []engine.Command) (*pebble.Batch, error) {
 	if l.failed != nil {
 		return nil, l.failed
 	}
+	if len(cmds) == 0 || len(cmds) > maxGroup {
+		return nil, fmt.Errorf("wal: %d commands in one append, at most %d", len(cmds), maxGroup)
+	}
+	for i := 1; i < len(cmds); i++ {
+		if cmds[i].Seq != cmds[i-1].Seq+1 {
+			return nil, fmt.Errorf("wal: command seq %d follows %d", cmds[i].Seq, cmds[i-1].Seq)
+		}
+	}
+	l.enc = AppendGroup(l.enc[:0], cmds)
+	var key [1 + keyLen]byte
 	b := l.db.NewBatch()
-	var key, val []byte
-	for i := range cmds {
-		c := &cmds[i]
-		if i > 0 && c.Seq != cmds[i-1].Seq+1 {
-			b.Close()
-			return nil, fmt.Errorf("wal: command seq %d follows %d", c.Seq, cmds[i-1].Seq)
-		}
-		key = commandKey(key[:0], c.Seq)
-		val = AppendCommand(val[:0], c)
-		if err := b.Set(key, val, nil); err != nil {
-			b.Close()
-			return nil, l.fail(err)
-		}
+	if err := b.Set(commandKey(key[:0], cmds[0].Seq), l.enc, nil); err != nil {
+		b.Close()
+		return nil, l.fail(err)
 	}
 	return b, nil
 }
@@ -281,8 +290,7 @@ func (l *Log) Replay(after uint64, fn func(*engine.Command) error) error {
 				return false
 			}
 		}
-		lower := commandKey(nil, after+1)
-		it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: []byte{prefixCommand + 1}})
+		it, err := l.space(prefixCommand)
 		if err != nil {
 			send(part{err: fmt.Errorf("wal: %w", err)})
 			return
@@ -295,37 +303,60 @@ func (l *Log) Replay(after uint64, fn func(*engine.Command) error) error {
 		case <-quit:
 			return
 		}
-		for it.First(); it.Valid(); it.Next() {
-			seq, ok := keySeq(it.Key(), prefixCommand)
+		fail := func(err error) { send(part{cmds: buf, err: err}) }
+		// The group holding command want may start before it; every later
+		// group must start where the one before ended.
+		valid := it.SeekLT(commandKey(nil, want+1))
+		if !valid {
+			valid = it.First()
+		}
+		for started := false; valid; valid, started = it.Next(), true {
+			first, ok := keySeq(it.Key(), prefixCommand)
 			if !ok {
-				send(part{cmds: buf, err: fmt.Errorf("%w: key %x", ErrCorrupt, it.Key())})
+				fail(fmt.Errorf("%w: key %x", ErrCorrupt, it.Key()))
 				return
 			}
-			if seq != want {
-				send(part{cmds: buf, err: fmt.Errorf("%w: command %d follows %d: a gap", ErrCorrupt, seq, want-1)})
+			if first > want || (started && first != want) {
+				fail(fmt.Errorf("%w: command %d follows %d: a gap", ErrCorrupt, first, want-1))
 				return
 			}
-			buf = buf[:len(buf)+1]
-			c := &buf[len(buf)-1]
-			if err := DecodeCommand(it.Value(), c); err != nil {
-				send(part{cmds: buf[:len(buf)-1], err: &RecordError{Seq: seq, Err: err}})
+			g, err := openGroup(it.Value())
+			if err != nil {
+				fail(&RecordError{Seq: first, Err: err})
 				return
 			}
-			c.Seq = seq
-			want++
-			if len(buf) == chunk {
-				if !send(part{cmds: buf}) {
+			for seq := first; seq < first+uint64(g.n); seq++ {
+				rec, err := g.next()
+				if err != nil {
+					fail(&RecordError{Seq: seq, Err: err})
 					return
 				}
-				select {
-				case buf = <-free:
-					buf = buf[:0]
-				case <-quit:
+				if seq < want {
+					continue // at or before after, in the first group
+				}
+				buf = buf[:len(buf)+1]
+				c := &buf[len(buf)-1]
+				if err := DecodeCommand(rec, c); err != nil {
+					buf = buf[:len(buf)-1]
+					fail(&RecordError{Seq: seq, Err: err})
 					return
+				}
+				c.Seq = seq
+				want++
+				if len(buf) == chunk {
+					if !send(part{cmds: buf}) {
+						return
+					}
+					select {
+					case buf = <-free:
+						buf = buf[:0]
+					case <-quit:
+						return
+					}
 				}
 			}
 		}
-		send(part{cmds: buf, err: it.Error()})
+		fail(it.Error())
 	}()
 	for p := range parts {
 		for i := range p.cmds {
@@ -350,14 +381,25 @@ type RecordError struct {
 func (e *RecordError) Error() string { return fmt.Sprintf("command %d: %v", e.Seq, e.Err) }
 func (e *RecordError) Unwrap() error { return e.Err }
 
-// dropTail deletes the last command record, seq, synced.
+// dropTail deletes the last command record, seq, synced: with its group
+// if it is the group's first, otherwise by writing the group again without
+// it.
 func (l *Log) dropTail(seq uint64) error {
 	if seq != l.last {
 		return fmt.Errorf("wal: %d is not the last record (%d)", seq, l.last)
 	}
+	first, kept, err := l.groupBefore(seq)
+	if err != nil {
+		return err
+	}
 	b := l.db.NewBatch()
 	defer b.Close()
-	if err := b.Delete(commandKey(nil, seq), nil); err != nil {
+	if kept == nil {
+		err = b.Delete(commandKey(nil, first), nil)
+	} else {
+		err = b.Set(commandKey(nil, first), kept, nil)
+	}
+	if err != nil {
 		return l.fail(err)
 	}
 	if err := commit(b); err != nil {
@@ -365,6 +407,41 @@ func (l *Log) dropTail(seq uint64) error {
 	}
 	l.last = seq - 1
 	return nil
+}
+
+// groupBefore finds the group holding command seq and returns its first
+// command and a group value of its records before seq (nil if seq is its
+// first).
+func (l *Log) groupBefore(seq uint64) (first uint64, kept []byte, err error) {
+	it, err := l.space(prefixCommand)
+	if err != nil {
+		return 0, nil, fmt.Errorf("wal: %w", err)
+	}
+	defer it.Close()
+	if !it.SeekLT(commandKey(nil, seq+1)) {
+		return 0, nil, errors.Join(fmt.Errorf("%w: no record group holds command %d", ErrCorrupt, seq), it.Error())
+	}
+	first, ok := keySeq(it.Key(), prefixCommand)
+	if !ok {
+		return 0, nil, fmt.Errorf("%w: key %x", ErrCorrupt, it.Key())
+	}
+	if first == seq {
+		return first, nil, nil
+	}
+	g, err := openGroup(it.Value())
+	if err != nil || uint64(g.n) <= seq-first {
+		return 0, nil, errors.Join(fmt.Errorf("%w: the group at %d does not hold command %d", ErrCorrupt, first, seq), err)
+	}
+	n := seq - first
+	kept = binary.AppendUvarint([]byte{groupVersion}, n)
+	for range n {
+		rec, err := g.next()
+		if err != nil {
+			return 0, nil, err
+		}
+		kept = snapshot.AppendBlob(kept, rec)
+	}
+	return first, kept, nil
 }
 
 // snapshot value: 32-byte SHA-256 of the engine snapshot, then the
@@ -443,13 +520,29 @@ func (l *Log) SnapshotSeqs() ([]uint64, error) {
 
 // Truncate deletes the command records up to and including seq and the
 // snapshots before the one at keepSnapshot: what recovery no longer needs.
+// A group that holds seq and later commands too is kept whole, so the log
+// may keep a few commands before seq+1 (Replay skips them).
 func (l *Log) Truncate(seq, keepSnapshot uint64) error {
 	if l.failed != nil {
 		return l.failed
 	}
+	end := seq + 1
+	it, err := l.space(prefixCommand)
+	if err != nil {
+		return fmt.Errorf("wal: %w", err)
+	}
+	if it.SeekLT(commandKey(nil, seq+2)) {
+		if first, ok := keySeq(it.Key(), prefixCommand); ok && first+uint64(max(groupCount(it.Value()), 1))-1 > seq {
+			end = first // its group goes on after seq
+		}
+	}
+	err = it.Close()
+	if err != nil {
+		return fmt.Errorf("wal: %w", err)
+	}
 	b := l.db.NewBatch()
 	defer b.Close()
-	if err := b.DeleteRange(commandKey(nil, 0), commandKey(nil, seq+1), nil); err != nil {
+	if err := b.DeleteRange(commandKey(nil, 0), commandKey(nil, end), nil); err != nil {
 		return l.fail(err)
 	}
 	if err := b.DeleteRange(snapshotKey(0), snapshotKey(keepSnapshot), nil); err != nil {

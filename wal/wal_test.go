@@ -2,6 +2,7 @@ package wal
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -16,6 +17,7 @@ import (
 	"github.com/paperperps/exchange/engine"
 	"github.com/paperperps/exchange/fixed"
 	"github.com/paperperps/exchange/orderbook"
+	"github.com/paperperps/exchange/snapshot"
 )
 
 // workload is a seeded stream of commands that trade: accounts, deposits,
@@ -433,8 +435,30 @@ func TestCorruptRecords(t *testing.T) {
 		}
 		return l, cmds
 	}
+	// garble writes the Append's group (at key 1) again with record seq
+	// replaced by bytes that do not decode.
 	garble := func(l *Log, seq uint64) {
-		if err := l.db.Set(commandKey(nil, seq), []byte{recordVersion, 0xff}, nil); err != nil {
+		v, closer, err := l.db.Get(commandKey(nil, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := openGroup(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := binary.AppendUvarint([]byte{groupVersion}, uint64(g.n))
+		for i := 1; i <= g.n; i++ {
+			rec, err := g.next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if uint64(i) == seq {
+				rec = []byte{recordVersion, 0xff}
+			}
+			out = snapshot.AppendBlob(out, rec)
+		}
+		closer.Close()
+		if err := l.db.Set(commandKey(nil, 1), out, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

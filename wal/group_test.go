@@ -1,0 +1,308 @@
+package wal
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/paperperps/exchange/engine"
+	"github.com/paperperps/exchange/snapshot"
+)
+
+// decodeGroup decodes a whole group value, numbering its commands from
+// first.
+func decodeGroup(v []byte, first uint64) ([]engine.Command, error) {
+	g, err := openGroup(v)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]engine.Command, g.n)
+	for i := range out {
+		rec, err := g.next()
+		if err != nil {
+			return nil, err
+		}
+		if err := DecodeCommand(rec, &out[i]); err != nil {
+			return nil, err
+		}
+		out[i].Seq = first + uint64(i)
+	}
+	return out, nil
+}
+
+// Groups of every size up to 300 of random commands decode to the same
+// commands; some records take two bytes of length.
+func TestGroupRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	long := 0
+	var buf []byte
+	for n := 1; n <= 300; n++ {
+		cmds := make([]engine.Command, n)
+		for i := range cmds {
+			cmds[i] = randomCommand(rng)
+			if rng.IntN(10) == 0 {
+				cmds[i] = widest(rng)
+			}
+			cmds[i].Seq = 1000 + uint64(i)
+			if len(AppendCommand(nil, &cmds[i])) >= 0x80 {
+				long++
+			}
+		}
+		buf = AppendGroup(buf[:0], cmds)
+		got, err := decodeGroup(buf, 1000)
+		if err != nil {
+			t.Fatalf("group of %d: %v", n, err)
+		}
+		if !slices.Equal(got, cmds) {
+			t.Fatalf("group of %d decodes to other commands", n)
+		}
+	}
+	if long == 0 {
+		t.Fatal("no record of 128 bytes or more was tried")
+	}
+}
+
+// widest is a command with every field at or near its widest encoding.
+func widest(rng *rand.Rand) engine.Command {
+	c := engine.Command{Kind: 9, Mode: 1, Side: 2, Type: 3, TIF: 4, STP: 5, ReduceOnly: true, Trigger: 6, TriggerBy: 7,
+		Market: 65_535, Account: 4_294_967_295, TsNanos: math.MinInt64, AmountQuote: math.MinInt64, Leverage: math.MaxInt64,
+		OrderID: 1 << 63, PriceTicks: math.MinInt64 + rng.Int64N(1000), QtyLots: math.MinInt64, TriggerTicks: math.MaxInt64}
+	for i := range c.ClientOrderID {
+		c.ClientOrderID[i] = byte(1 + rng.IntN(255))
+	}
+	return c
+}
+
+// A value that is not a group AppendGroup could have written is refused,
+// naming what is wrong; a lone record (a log from before groups) is a group
+// of one.
+func TestGroupCorrupt(t *testing.T) {
+	rec := AppendCommand(nil, &engine.Command{Kind: engine.CmdDeposit, Account: 3, AmountQuote: 7})
+	good := AppendGroup(nil, []engine.Command{{Kind: engine.CmdDeposit, Account: 3, AmountQuote: 7}, {Kind: engine.CmdCreateAccount}})
+	if cmds, err := decodeGroup(rec, 9); err != nil || len(cmds) != 1 || cmds[0].Seq != 9 || cmds[0].AmountQuote != 7 {
+		t.Fatalf("a lone record: %+v, %v", cmds, err)
+	}
+	for _, tc := range []struct {
+		name, value string
+		want        string
+	}{
+		{"empty", "", "group version: truncated"},
+		{"version", "\x03\x01", "group version 3, want 2"},
+		{"no records", "\x02\x00", "empty group"},
+		{"count beyond the bytes", "\x02\x05\x01\x01", "5 records in 2 bytes"},
+		{"count above the limit", "\x02\xff\xff\xff\x01", "above"},
+		{"record cut short", string(good[:len(good)-1]), "record: 4 bytes, 3 left"},
+		{"bytes after the last record", string(good) + "\x00", "1 bytes after the group's last record"},
+		{"length not in shortest form", "\x02\x01\x82\x00" + string(rec), "shortest form"},
+	} {
+		_, err := decodeGroup([]byte(tc.value), 1)
+		if !errors.Is(err, ErrCorrupt) || !bytes.Contains([]byte(err.Error()), []byte(tc.want)) {
+			t.Errorf("%s: %v, want an error containing %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// FuzzDecodeGroup: decoding a group never panics, and a group whose every
+// record decodes encodes back to the same bytes (one encoding per group).
+func FuzzDecodeGroup(f *testing.F) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := range 4 {
+		cmds := make([]engine.Command, n+1)
+		for i := range cmds {
+			cmds[i] = randomCommand(rng)
+		}
+		f.Add(AppendGroup(nil, cmds))
+	}
+	f.Add(AppendCommand(nil, &engine.Command{Kind: engine.CmdCreateAccount}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		cmds, err := decodeGroup(b, 0)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %v does not wrap ErrCorrupt", err)
+			}
+			return
+		}
+		got := AppendGroup(nil, cmds)
+		if b[0] == recordVersion {
+			got = AppendCommand(nil, &cmds[0]) // a lone record
+		}
+		if !bytes.Equal(got, b) {
+			t.Fatalf("%x decodes and encodes to %x", b, got)
+		}
+	})
+}
+
+// appendGroups writes groups of the given sizes, numbered from 1, and
+// returns every command.
+func appendGroups(t *testing.T, l *Log, sizes ...int) []engine.Command {
+	t.Helper()
+	w := newWorkload(8)
+	var all []engine.Command
+	for _, n := range sizes {
+		cmds := make([]engine.Command, n)
+		for i := range cmds {
+			cmds[i] = w.next()
+			cmds[i].Seq, cmds[i].TsNanos = uint64(len(all)+i+1), int64(1_767_225_600_000_000_000+len(all)+i)
+		}
+		if err := l.Append(cmds); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, cmds...)
+	}
+	return all
+}
+
+func replayed(t *testing.T, l *Log, after uint64) ([]engine.Command, error) {
+	t.Helper()
+	var got []engine.Command
+	err := l.Replay(after, func(c *engine.Command) error { got = append(got, *c); return nil })
+	return got, err
+}
+
+// Replay from any point, inside a group or at its edge, returns exactly
+// the commands after it; a reopened log knows its last command.
+func TestReplayFromInsideAGroup(t *testing.T) {
+	fs := vfs.NewMem()
+	l := openLog(t, fs)
+	all := appendGroups(t, l, 5, 7, 1, 3)
+	l.Close()
+	l = openLog(t, fs)
+	defer l.Close()
+	if l.LastSeq() != uint64(len(all)) {
+		t.Fatalf("last %d, want %d", l.LastSeq(), len(all))
+	}
+	for after := range len(all) + 2 {
+		got, err := replayed(t, l, uint64(after))
+		if err != nil {
+			t.Fatalf("after %d: %v", after, err)
+		}
+		if want := all[min(after, len(all)):]; !slices.Equal(got, want) {
+			t.Fatalf("after %d: %d commands, want %d", after, len(got), len(want))
+		}
+	}
+}
+
+// Truncate keeps a group that goes on past the point whole; replay from
+// the point still starts right after it.
+func TestTruncateKeepsAGroupThatGoesOn(t *testing.T) {
+	l := openLog(t, vfs.NewMem())
+	defer l.Close()
+	all := appendGroups(t, l, 5, 7, 3) // 1-5, 6-12, 13-15
+	for _, tc := range []struct{ seq, first uint64 }{{3, 1}, {5, 6}, {8, 6}, {12, 13}, {14, 13}, {15, 0}} {
+		if err := l.Truncate(tc.seq, 0); err != nil {
+			t.Fatal(err)
+		}
+		if first, err := l.FirstSeq(); err != nil || first != tc.first {
+			t.Fatalf("truncated at %d: first %d (%v), want %d", tc.seq, first, err, tc.first)
+		}
+		got, err := replayed(t, l, tc.seq)
+		if err != nil || !slices.Equal(got, all[tc.seq:]) {
+			t.Fatalf("truncated at %d: replay %d commands (%v), want %d", tc.seq, len(got), err, len(all)-int(tc.seq))
+		}
+	}
+}
+
+// A log written one record per key (before groups) reads on, with groups
+// after it.
+func TestLogOfLoneRecords(t *testing.T) {
+	fs := vfs.NewMem()
+	l := openLog(t, fs)
+	w := newWorkload(9)
+	var all []engine.Command
+	for seq := uint64(1); seq <= 4; seq++ {
+		c := w.next()
+		c.Seq, c.TsNanos = seq, int64(seq)
+		all = append(all, c)
+		if err := l.db.Set(commandKey(nil, seq), AppendCommand(nil, &c), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	l = openLog(t, fs)
+	defer l.Close()
+	if l.LastSeq() != 4 {
+		t.Fatalf("last %d, want 4", l.LastSeq())
+	}
+	more := make([]engine.Command, 3)
+	for i := range more {
+		more[i] = w.next()
+		more[i].Seq, more[i].TsNanos = uint64(5+i), int64(5+i)
+	}
+	if err := l.Append(more); err != nil {
+		t.Fatal(err)
+	}
+	all = append(all, more...)
+	for after := range len(all) + 1 {
+		if got, err := replayed(t, l, uint64(after)); err != nil || !slices.Equal(got, all[after:]) {
+			t.Fatalf("after %d: %d commands (%v), want %d", after, len(got), err, len(all)-after)
+		}
+	}
+}
+
+// A group whose key lies inside the one before, or after a gap, stops
+// replay with ErrCorrupt: nothing is skipped or read twice.
+func TestReplayRefusesOverlapsAndGaps(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		key  uint64
+	}{{"overlap", 4}, {"gap", 12}} {
+		l := openLog(t, vfs.NewMem())
+		appendGroups(t, l, 5, 5) // 1-5, 6-10
+		one := AppendGroup(nil, []engine.Command{{Kind: engine.CmdCreateAccount}})
+		if err := l.db.Set(commandKey(nil, tc.key), one, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := replayed(t, l, 0); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+		l.Close()
+	}
+}
+
+// A corrupt last record inside a group is dropped by writing the group
+// again with the records before it, which then replay as before.
+func TestDropTailInsideAGroup(t *testing.T) {
+	l := openLog(t, vfs.NewMem())
+	defer l.Close()
+	all := appendGroups(t, l, 4, 6) // 1-4, 5-10
+	v, closer, err := l.db.Get(commandKey(nil, 5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := openGroup(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := binary.AppendUvarint([]byte{groupVersion}, uint64(g.n))
+	for i := range g.n {
+		rec, _ := g.next()
+		if i == g.n-1 {
+			rec = []byte{recordVersion, 0xff}
+		}
+		bad = snapshot.AppendBlob(bad, rec)
+	}
+	closer.Close()
+	if err := l.db.Set(commandKey(nil, 5), bad, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, rep, err := Recover(engine.DefaultConfig(), l)
+	if err != nil || rep.DroppedTail != 10 || l.LastSeq() != 9 {
+		t.Fatalf("%+v, %v, last %d", rep, err, l.LastSeq())
+	}
+	if got, err := replayed(t, l, 0); err != nil || !slices.Equal(got, all[:9]) {
+		t.Fatalf("after the drop: %d commands (%v)", len(got), err)
+	}
+	// The next append continues the log.
+	next := all[9]
+	if err := l.Append([]engine.Command{next}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := replayed(t, l, 0); err != nil || !slices.Equal(got, all) {
+		t.Fatalf("after the next append: %d commands (%v)", len(got), err)
+	}
+}
