@@ -85,7 +85,9 @@ const groupVersion = 2
 const maxGroup = 1 << 20
 
 // AppendGroup appends the group value of cmds to dst; their Seq must
-// follow each other (the key holds the first one's).
+// follow each other (the key holds the first one's). A record is at most
+// 128 bytes (every field at its widest and a 36-byte client order id), so
+// its length takes one byte or two.
 func AppendGroup(dst []byte, cmds []engine.Command) []byte {
 	dst = append(dst, groupVersion)
 	dst = binary.AppendUvarint(dst, uint64(len(cmds)))
@@ -135,18 +137,34 @@ func openGroup(v []byte) (groupReader, error) {
 	return g, g.r.Err()
 }
 
-// next returns the next record's bytes (shared with the value), and after
-// the last one an error if anything follows it.
+// next returns the next record's bytes (shared with the value).
 func (g *groupReader) next() ([]byte, error) {
+	g.read++
 	if g.single {
-		g.read++
 		return g.whole, nil
 	}
 	b := g.r.Blob("record")
-	if g.read++; g.read == g.n && g.r.Err() == nil && g.r.Len() != 0 {
+	return b, g.r.Err()
+}
+
+// skip walks over every record left and checks the end.
+func (g *groupReader) skip() error {
+	for g.read < g.n {
+		if _, err := g.next(); err != nil {
+			return err
+		}
+	}
+	return g.end()
+}
+
+// end checks, after the last record, that nothing follows it: bytes
+// there mean the count or a length is wrong, so the group as a whole is
+// corrupt, not its last record.
+func (g *groupReader) end() error {
+	if !g.single && g.r.Err() == nil && g.r.Len() != 0 {
 		g.r.Fail("%d bytes after the group's last record", g.r.Len())
 	}
-	return b, g.r.Err()
+	return g.r.Err()
 }
 
 // groupCount is the number of records in a group value, 0 if its header

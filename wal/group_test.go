@@ -32,7 +32,7 @@ func decodeGroup(v []byte, first uint64) ([]engine.Command, error) {
 		}
 		out[i].Seq = first + uint64(i)
 	}
-	return out, nil
+	return out, g.end()
 }
 
 // Groups of every size up to 300 of random commands decode to the same
@@ -305,4 +305,175 @@ func TestDropTailInsideAGroup(t *testing.T) {
 	if got, err := replayed(t, l, 0); err != nil || !slices.Equal(got, all) {
 		t.Fatalf("after the next append: %d commands (%v)", len(got), err)
 	}
+}
+
+// groupRecords returns the records of the group at key.
+func groupRecords(t *testing.T, l *Log, key uint64) [][]byte {
+	t.Helper()
+	v, closer, err := l.db.Get(commandKey(nil, key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closer.Close()
+	g, err := openGroup(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for range g.n {
+		rec, err := g.next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, bytes.Clone(rec))
+	}
+	return out
+}
+
+// setGroup stores a group value at key that claims count records, holds
+// recs and ends with tail.
+func setGroup(t *testing.T, l *Log, key uint64, count int, recs [][]byte, tail []byte) {
+	t.Helper()
+	v := binary.AppendUvarint([]byte{groupVersion}, uint64(count))
+	for _, r := range recs {
+		v = snapshot.AppendBlob(v, r)
+	}
+	if err := l.db.Set(commandKey(nil, key), append(v, tail...), nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// corruptTail builds a log of two groups (1-4, 5-10), applies them to an
+// engine, optionally stores a snapshot after command snap, then lets
+// damage change the second group.
+func corruptTail(t *testing.T, snap uint64, damage func(l *Log)) (*Log, []engine.Command) {
+	t.Helper()
+	l := openLog(t, vfs.NewMem())
+	all := appendGroups(t, l, 4, 6)
+	if snap > 0 {
+		e, err := engine.New(engine.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ev []engine.Event
+		for i := range snap {
+			ev = e.Apply(&all[i], ev[:0])
+		}
+		if err := l.SaveSnapshot(snap, e.AppendSnapshot(nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	damage(l)
+	return l, all
+}
+
+// stateAfter is the state hash of a new engine after cmds.
+func stateAfter(t *testing.T, cmds []engine.Command) [32]byte {
+	t.Helper()
+	e, err := engine.New(engine.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev []engine.Event
+	for i := range cmds {
+		ev = e.Apply(&cmds[i], ev[:0])
+	}
+	return e.StateHash()
+}
+
+// Replay from before the first command kept is a gap, not a shorter log.
+func TestReplayBeforeTheFirstKept(t *testing.T) {
+	l := openLog(t, vfs.NewMem())
+	defer l.Close()
+	appendGroups(t, l, 4, 6)
+	if err := l.Truncate(4, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := replayed(t, l, 0); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("replay from 0 of a log kept from 5: %v", err)
+	}
+}
+
+// Recovery with damage in the last group: it drops only a last command
+// that replay needs, never one a snapshot includes, and stops with an
+// error when the damage could hide commands.
+func TestRecoverDamagedLastGroup(t *testing.T) {
+	t.Run("header", func(t *testing.T) {
+		fs := vfs.NewMem()
+		l := openLog(t, fs)
+		all := appendGroups(t, l, 4, 6)
+		if err := l.db.Set(commandKey(nil, 5), []byte{7, 7}, nil); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		l = openLog(t, fs)
+		defer l.Close()
+		if l.LastSeq() != 5 {
+			t.Fatalf("last %d: a group whose header does not decode counts as one command", l.LastSeq())
+		}
+		e, rep, err := Recover(engine.DefaultConfig(), l)
+		if err != nil || rep.DroppedTail != 5 || l.LastSeq() != 4 || e.StateHash() != stateAfter(t, all[:4]) {
+			t.Fatalf("%+v, %v, last %d", rep, err, l.LastSeq())
+		}
+	})
+	t.Run("wrong count", func(t *testing.T) {
+		fs := vfs.NewMem()
+		l := openLog(t, fs)
+		appendGroups(t, l, 4, 6)
+		setGroup(t, l, 5, 3, groupRecords(t, l, 5), nil) // says 3, holds 6
+		l.Close()
+		l = openLog(t, fs)
+		defer l.Close()
+		if _, _, err := Recover(engine.DefaultConfig(), l); !errors.Is(err, ErrCorrupt) || l.LastSeq() != 7 {
+			t.Fatalf("%v, last %d: the count hides commands, nothing may be dropped", err, l.LastSeq())
+		}
+	})
+	t.Run("a record a snapshot includes", func(t *testing.T) {
+		l, all := corruptTail(t, 10, func(l *Log) {
+			recs := groupRecords(t, l, 5)
+			recs[5] = []byte{recordVersion, 0xff} // command 10
+			setGroup(t, l, 5, 6, recs, nil)
+		})
+		defer l.Close()
+		e, rep, err := Recover(engine.DefaultConfig(), l)
+		if err != nil || rep.DroppedTail != 0 || rep.Snapshot != 10 || l.LastSeq() != 10 || e.StateHash() != stateAfter(t, all) {
+			t.Fatalf("%+v, %v, last %d", rep, err, l.LastSeq())
+		}
+	})
+	t.Run("the last record after a snapshot", func(t *testing.T) {
+		l, all := corruptTail(t, 9, func(l *Log) {
+			recs := groupRecords(t, l, 5)
+			recs[5] = []byte{recordVersion, 0xff} // command 10
+			setGroup(t, l, 5, 6, recs, nil)
+		})
+		defer l.Close()
+		e, rep, err := Recover(engine.DefaultConfig(), l)
+		if err != nil || rep.DroppedTail != 10 || l.LastSeq() != 9 || e.StateHash() != stateAfter(t, all[:9]) {
+			t.Fatalf("%+v, %v, last %d", rep, err, l.LastSeq())
+		}
+	})
+	t.Run("the last record, under a snapshot that does not restore", func(t *testing.T) {
+		l, _ := corruptTail(t, 9, func(l *Log) {
+			recs := groupRecords(t, l, 5)
+			recs[5] = []byte{recordVersion, 0xff} // command 10
+			setGroup(t, l, 5, 6, recs, nil)
+			// A snapshot after command 10 whose bytes do not match their hash.
+			if err := l.db.Set(snapshotKey(10), make([]byte, 40), nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+		defer l.Close()
+		if _, _, err := Recover(engine.DefaultConfig(), l); !errors.Is(err, ErrCorrupt) || l.LastSeq() != 10 {
+			t.Fatalf("%v, last %d: command 10 is under a snapshot, it may not be dropped", err, l.LastSeq())
+		}
+	})
+	t.Run("bytes after a group a snapshot includes", func(t *testing.T) {
+		l, _ := corruptTail(t, 10, func(l *Log) {
+			setGroup(t, l, 5, 6, groupRecords(t, l, 5), []byte{0})
+		})
+		defer l.Close()
+		if _, _, err := Recover(engine.DefaultConfig(), l); !errors.Is(err, ErrCorrupt) || l.LastSeq() != 10 {
+			t.Fatalf("%v, last %d: the group may hide commands after the snapshot, nothing may be dropped", err, l.LastSeq())
+		}
+	})
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -56,13 +58,25 @@ type Options struct {
 
 // Log is the command journal in Pebble: records appended in synced
 // batches, read back in sequence order, with snapshots of the engine
-// beside them. It is used by one goroutine at a time (the sequencer).
+// beside them. It is used by one goroutine at a time, except that the
+// sequencer's committer writes groups (prepare, startCommit) while its
+// syncer waits for their syncs (syncWait) and stores snapshots: those
+// share only Pebble, which is safe for that, and failed, under mu.
 type Log struct {
-	dir    string
-	db     *pebble.DB
-	last   uint64 // the last sequence number written, 0 for none
-	failed error  // the write error that stopped the log
-	enc    []byte // prepare's group value, reused
+	dir  string
+	db   *pebble.DB
+	last uint64 // the last sequence number written, 0 for none
+	enc  []byte // prepare's group value, reused
+
+	mu     sync.Mutex
+	failed error // the write error that stopped the log
+}
+
+// err is the error that stopped the log, nil while it works.
+func (l *Log) err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failed
 }
 
 // Open opens (or creates) the log in opts.Dir.
@@ -155,7 +169,7 @@ func (l *Log) LastSeq() uint64 { return l.last }
 // (fail-stop; a failed fsync is never retried).
 func (l *Log) Append(cmds []engine.Command) error {
 	if len(cmds) == 0 {
-		return l.failed
+		return l.err()
 	}
 	if len(cmds) > 0 && cmds[0].Seq != l.last+1 {
 		return fmt.Errorf("wal: command seq %d, want %d", cmds[0].Seq, l.last+1)
@@ -172,8 +186,8 @@ func (l *Log) Append(cmds []engine.Command) error {
 // while the one before is being committed, so it checks only the group's
 // own order.
 func (l *Log) prepare(cmds []engine.Command) (*pebble.Batch, error) {
-	if l.failed != nil {
-		return nil, l.failed
+	if err := l.err(); err != nil {
+		return nil, err
 	}
 	if len(cmds) == 0 || len(cmds) > maxGroup {
 		return nil, fmt.Errorf("wal: %d commands in one append, at most %d", len(cmds), maxGroup)
@@ -196,10 +210,10 @@ func (l *Log) prepare(cmds []engine.Command) (*pebble.Batch, error) {
 // commitPrepared commits a prepared batch with a sync and closes it; last
 // is its last sequence number.
 func (l *Log) commitPrepared(b *pebble.Batch, last uint64) error {
-	if err := l.startCommit(b); err != nil {
+	if err := l.startCommit(b, last); err != nil {
 		return err
 	}
-	return l.waitCommit(b, last)
+	return l.syncWait(b)
 }
 
 // startCommit writes a prepared batch to Pebble's log, asks for a sync and
@@ -207,26 +221,30 @@ func (l *Log) commitPrepared(b *pebble.Batch, last uint64) error {
 // may work meanwhile, but nothing of the batch is durable, so nothing may
 // be released, until waitCommit returns nil. On an error the batch is
 // closed (and waitCommit must not be called).
-func (l *Log) startCommit(b *pebble.Batch) error {
-	if l.failed != nil {
+//
+// last is the batch's last sequence number: LastSeq reports it from now
+// on (written, not yet known to be durable: if the sync fails, the log is
+// stopped for good).
+func (l *Log) startCommit(b *pebble.Batch, last uint64) error {
+	if err := l.err(); err != nil {
 		b.Close()
-		return l.failed
+		return err
 	}
 	if err := recoverFatal(func() error { return l.db.ApplyNoSyncWait(b, pebble.Sync) }); err != nil {
 		b.Close()
 		return l.fail(err)
 	}
+	l.last = last
 	return nil
 }
 
-// waitCommit waits for the sync of a batch startCommit started and closes
-// it; last is its last sequence number.
-func (l *Log) waitCommit(b *pebble.Batch, last uint64) error {
+// syncWait waits for the sync of a batch startCommit started and closes
+// it. It may run beside the next startCommit (the sequencer's syncer).
+func (l *Log) syncWait(b *pebble.Batch) error {
 	defer b.Close()
 	if err := recoverFatal(b.SyncWait); err != nil {
 		return l.fail(err)
 	}
-	l.last = last
 	return nil
 }
 
@@ -252,8 +270,14 @@ func recoverFatal(commit func() error) (err error) {
 	return commit()
 }
 
+// fail stops the log with err (the first error wins) and returns the
+// error it stopped with.
 func (l *Log) fail(err error) error {
-	l.failed = fmt.Errorf("wal: write failed, the log is stopped: %w", err)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failed == nil {
+		l.failed = fmt.Errorf("wal: write failed, the log is stopped: %w", err)
+	}
 	return l.failed
 }
 
@@ -320,15 +344,33 @@ func (l *Log) Replay(after uint64, fn func(*engine.Command) error) error {
 				fail(fmt.Errorf("%w: command %d follows %d: a gap", ErrCorrupt, first, want-1))
 				return
 			}
+			// A group that cannot be read as a whole (its header, or
+			// what follows its last record) is reported at its first
+			// command replay needs, a record that cannot be framed or
+			// decoded at its own number (at the first needed one if it
+			// lies before it): the error names the first command replay
+			// could not deliver, never one it does not need.
 			g, err := openGroup(it.Value())
 			if err != nil {
-				fail(&RecordError{Seq: first, Err: err})
+				fail(&RecordError{Seq: max(first, want), Err: err})
 				return
 			}
-			for seq := first; seq < first+uint64(g.n); seq++ {
+			end := first + uint64(g.n)
+			if end <= want {
+				// Wholly at or before after: the group SeekLT found. Its
+				// records are not needed, but a count that is wrong could
+				// hide needed ones, so its framing is checked.
+				if err := g.skip(); err != nil {
+					fail(&RecordError{Seq: want, Err: err})
+					return
+				}
+				continue
+			}
+			need := max(first, want)
+			for seq := first; seq < end; seq++ {
 				rec, err := g.next()
 				if err != nil {
-					fail(&RecordError{Seq: seq, Err: err})
+					fail(&RecordError{Seq: max(seq, want), Err: err})
 					return
 				}
 				if seq < want {
@@ -354,6 +396,10 @@ func (l *Log) Replay(after uint64, fn func(*engine.Command) error) error {
 						return
 					}
 				}
+			}
+			if err := g.end(); err != nil {
+				fail(&RecordError{Seq: need, Err: err})
+				return
 			}
 		}
 		fail(it.Error())
@@ -451,8 +497,8 @@ func (l *Log) groupBefore(seq uint64) (first uint64, kept []byte, err error) {
 // SaveSnapshot stores the engine snapshot data taken after command seq,
 // synced.
 func (l *Log) SaveSnapshot(seq uint64, data []byte) error {
-	if l.failed != nil {
-		return l.failed
+	if err := l.err(); err != nil {
+		return err
 	}
 	h := sha256.Sum256(data)
 	v := append(h[:], data...)
@@ -499,6 +545,20 @@ func (l *Log) Snapshots() ([]Snapshot, error) {
 	return out, it.Error()
 }
 
+// newestSnapshot is the sequence number of the newest snapshot stored: 0
+// if none, MaxUint64 if they cannot be read (then no record counts as
+// beyond every snapshot).
+func (l *Log) newestSnapshot() uint64 {
+	seqs, err := l.SnapshotSeqs()
+	if err != nil {
+		return math.MaxUint64
+	}
+	if len(seqs) == 0 {
+		return 0
+	}
+	return seqs[len(seqs)-1]
+}
+
 // SnapshotSeqs returns the sequence numbers of the stored snapshots,
 // oldest first, without reading them.
 func (l *Log) SnapshotSeqs() ([]uint64, error) {
@@ -523,8 +583,8 @@ func (l *Log) SnapshotSeqs() ([]uint64, error) {
 // A group that holds seq and later commands too is kept whole, so the log
 // may keep a few commands before seq+1 (Replay skips them).
 func (l *Log) Truncate(seq, keepSnapshot uint64) error {
-	if l.failed != nil {
-		return l.failed
+	if err := l.err(); err != nil {
+		return err
 	}
 	end := seq + 1
 	it, err := l.space(prefixCommand)
@@ -576,9 +636,11 @@ func (l *Log) Close() error {
 	}
 	err := l.db.Close()
 	l.db = nil
+	l.mu.Lock()
 	if l.failed == nil {
 		l.failed = ErrClosed
 	}
+	l.mu.Unlock()
 	return err
 }
 

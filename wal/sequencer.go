@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/paperperps/exchange/engine"
 )
 
@@ -124,11 +125,23 @@ var (
 	maxKeptEvents  = 1 << 17
 )
 
+// syncQueue is how many written groups may wait for their sync beyond the
+// one the syncer waits on; freeGroups is how many groups are kept for
+// reuse: enough for every group that can be in flight (gathering, queued
+// for the committer, being written, waiting for its sync), so that none
+// is dropped and made again with new buffers.
+const (
+	syncQueue  = 4
+	freeGroups = syncQueue + 4
+)
+
 // Sequencer is the only owner of the engine: it stamps each submitted
 // command with the next sequence number and the time, applies it, and
 // journals the commands of a group in one synced batch; only then are the
-// group's results handed out. Two groups are in flight: while one is
-// synced (by a committer goroutine), the next is applied. On a journal
+// group's results handed out. Groups are pipelined: while the engine's
+// thread applies one, a committer goroutine writes the one before and
+// asks for its sync, and a syncer goroutine waits for the syncs of those
+// before it, in order, and answers them. On a journal
 // error it stops (fail-stop): the callers of every group not yet synced,
 // and every later one, get ErrStopped, and the process must restart and
 // recover.
@@ -157,11 +170,13 @@ type Sequencer struct {
 func NewSequencer(eng *engine.Engine, log *Log, opts SequencerOptions) *Sequencer {
 	opts.defaults()
 	s := &Sequencer{opts: opts, eng: eng, log: log, in: make(chan request, opts.QueueLen), commit: make(chan *group, 1),
-		stop: make(chan struct{}), done: make(chan struct{}), free: make(chan *group, 4)}
+		stop: make(chan struct{}), done: make(chan struct{}), free: make(chan *group, freeGroups)}
 	s.seq, s.lastSnap, s.lastTs = log.LastSeq(), log.LastSeq(), eng.LastTime()
 	s.snaps, _ = log.SnapshotSeqs() // none on an error: truncation then waits for new snapshots
 	committed := make(chan struct{})
-	go s.committer(committed)
+	synced := make(chan written, syncQueue)
+	go s.committer(synced)
+	go s.syncer(synced, committed)
 	go s.run(committed)
 	return s
 }
@@ -578,37 +593,64 @@ func (s *Sequencer) refuseQueued() {
 	}
 }
 
-// committer syncs the groups in order and releases their results; it
-// stores the snapshots that come with them.
-func (s *Sequencer) committer(committed chan struct{}) {
-	defer close(committed)
+// committer writes the groups to the log in order, each as one batch
+// whose sync it asks for without waiting, builds their results while the
+// sync runs, and hands them on to syncer. So a group's write and sync
+// request go out as soon as it is applied, even while the sync before
+// it is still running: Pebble's log writer then syncs every group written
+// meanwhile with one fsync, and a slow fsync holds back neither the next
+// write nor, through a full commit queue, the engine's thread.
+func (s *Sequencer) committer(synced chan<- written) {
+	defer close(synced)
 	for g := range s.commit {
-		if s.Err() != nil {
-			answer(g.reqs, nil, s.stoppedErr())
-			continue
-		}
-		if len(g.cmds) > 0 {
-			// Encoding here leaves the engine's thread to applying. The
-			// results are built while the sync runs and released after it.
-			b, err := s.log.prepare(g.cmds)
-			if err == nil {
-				err = s.log.startCommit(b)
+		var b *pebble.Batch
+		err := s.Err()
+		if err == nil && len(g.cmds) > 0 {
+			// Encoding here leaves the engine's thread to applying.
+			if b, err = s.log.prepare(g.cmds); err == nil {
+				err = s.log.startCommit(b, g.last)
 			}
 			if err == nil {
 				g.release()
-				err = s.log.waitCommit(b, g.last)
-			}
-			if err != nil {
+			} else {
 				s.failStop(err)
-				answer(g.reqs, nil, s.stoppedErr())
-				continue
-			}
-			if s.opts.OnCommit != nil {
-				s.opts.OnCommit(g.cmds, g.results)
 			}
 		}
+		synced <- written{g: g, b: b, err: err}
+	}
+}
+
+// written is a group the committer wrote (b, nil for a group of reads
+// alone) or failed to write (err).
+type written struct {
+	g   *group
+	b   *pebble.Batch
+	err error
+}
+
+// syncer waits for each written group's sync, in order, then releases its
+// results and stores the snapshot that comes with it. Once the journal has
+// failed, no group is answered but with ErrStopped, whether its own sync
+// came back or not: nothing after a failure is acknowledged.
+func (s *Sequencer) syncer(synced <-chan written, committed chan struct{}) {
+	defer close(committed)
+	for w := range synced {
+		g := w.g
+		err := w.err
+		if w.b != nil {
+			if err = s.log.syncWait(w.b); err != nil {
+				s.failStop(err)
+			}
+		}
+		if err != nil || s.Err() != nil {
+			answer(g.reqs, nil, s.stoppedErr())
+			continue
+		}
+		if len(g.cmds) > 0 && s.opts.OnCommit != nil {
+			s.opts.OnCommit(g.cmds, g.results)
+		}
 		// A group of reads alone has nothing to sync: the groups before it
-		// are, since they were committed in order.
+		// are, since they were synced in order.
 		answer(g.reqs, g.results, nil)
 		if g.snapshot != nil {
 			if err := s.saveSnapshot(g.last, g.snapshot); err != nil {
@@ -720,7 +762,9 @@ type Report struct {
 	// Replayed is the number of commands applied after it.
 	Replayed uint64
 	// DroppedTail is the sequence number of a last record that did not
-	// decode and was deleted, 0 if none.
+	// decode and was deleted, 0 if none: the log was cut before it. If
+	// the header of the last group was what did not decode, the whole
+	// group was deleted, and how many commands it held is unknown.
 	DroppedTail uint64
 }
 
@@ -728,12 +772,15 @@ type Report struct {
 // check out, then every later command. When replay reaches a newer
 // snapshot (one that failed to restore), the engine's state hash must match
 // it. A last record that does not decode is reported and deleted (the log
-// is truncated there); one before the last stops recovery with an error.
+// is truncated there), unless a snapshot includes it; one before the last
+// stops recovery with an error.
 // It returns the engine, holding the state after the log's last command.
 func Recover(cfg engine.Config, l *Log) (*engine.Engine, Report, error) {
 	e, rep, err := recoverOnce(cfg, l)
 	var re *RecordError
-	if errors.As(err, &re) && re.Seq == l.LastSeq() {
+	if errors.As(err, &re) && re.Seq == l.LastSeq() && re.Seq > l.newestSnapshot() {
+		// Never a command a snapshot includes: the engine would then be
+		// ahead of the log, and the next command would take its number.
 		if err := l.dropTail(re.Seq); err != nil {
 			return nil, Report{}, err
 		}
