@@ -44,7 +44,6 @@ const (
 )
 
 func benchWALDurable(b *testing.B, rate int) {
-	defer wal.SetProcs()() // as `exchange serve` runs the sequencer
 	for range b.N {
 		b.StopTimer()
 		f, err := NewEngineF1(1, walCommands+walWarmup, EngineF1Accounts)

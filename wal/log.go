@@ -58,10 +58,8 @@ type Options struct {
 
 // Log is the command journal in Pebble: records appended in synced
 // batches, read back in sequence order, with snapshots of the engine
-// beside them. It is used by one goroutine at a time, except that the
-// sequencer's committer writes groups (prepare, startCommit) while its
-// syncer waits for their syncs (syncWait) and stores snapshots: those
-// share only Pebble, which is safe for that, and failed, under mu.
+// beside them. It is used by one goroutine at a time (the sequencer's
+// committer); failed is under mu all the same, at no cost worth counting.
 type Log struct {
 	dir  string
 	db   *pebble.DB
@@ -239,7 +237,7 @@ func (l *Log) startCommit(b *pebble.Batch, last uint64) error {
 }
 
 // syncWait waits for the sync of a batch startCommit started and closes
-// it. It may run beside the next startCommit (the sequencer's syncer).
+// it.
 func (l *Log) syncWait(b *pebble.Batch) error {
 	defer b.Close()
 	if err := recoverFatal(b.SyncWait); err != nil {

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/paperperps/exchange/engine"
 )
 
@@ -71,7 +70,10 @@ func (o *SequencerOptions) defaults() {
 type Result struct {
 	Seq    uint64
 	Events []engine.Event
-	Err    error // ErrStopped (wrapped) if the command was not journaled
+	// Err is ErrStopped (wrapped) if the sequencer stopped before the
+	// command was known to be journaled: it may or may not be in the log
+	// (a restart's recovery says), but it was never acknowledged.
+	Err error
 }
 
 // request is one Submit or SubmitBatch: its commands are sequenced one
@@ -125,23 +127,16 @@ var (
 	maxKeptEvents  = 1 << 17
 )
 
-// syncQueue is how many written groups may wait for their sync beyond the
-// one the syncer waits on; freeGroups is how many groups are kept for
-// reuse: enough for every group that can be in flight (gathering, queued
-// for the committer, being written, waiting for its sync), so that none
-// is dropped and made again with new buffers.
-const (
-	syncQueue  = 4
-	freeGroups = syncQueue + 4
-)
+// freeGroups is how many groups are kept for reuse: more than can be in
+// flight (gathering, a split-off rest, queued for the committer, being
+// committed), so that none is dropped and made again with new buffers.
+const freeGroups = 6
 
 // Sequencer is the only owner of the engine: it stamps each submitted
 // command with the next sequence number and the time, applies it, and
 // journals the commands of a group in one synced batch; only then are the
-// group's results handed out. Groups are pipelined: while the engine's
-// thread applies one, a committer goroutine writes the one before and
-// asks for its sync, and a syncer goroutine waits for the syncs of those
-// before it, in order, and answers them. On a journal
+// group's results handed out. Two groups are in flight: while one is
+// synced (by a committer goroutine), the next is applied. On a journal
 // error it stops (fail-stop): the callers of every group not yet synced,
 // and every later one, get ErrStopped, and the process must restart and
 // recover.
@@ -174,9 +169,7 @@ func NewSequencer(eng *engine.Engine, log *Log, opts SequencerOptions) *Sequence
 	s.seq, s.lastSnap, s.lastTs = log.LastSeq(), log.LastSeq(), eng.LastTime()
 	s.snaps, _ = log.SnapshotSeqs() // none on an error: truncation then waits for new snapshots
 	committed := make(chan struct{})
-	synced := make(chan written, syncQueue)
-	go s.committer(synced)
-	go s.syncer(synced, committed)
+	go s.committer(committed)
 	go s.run(committed)
 	return s
 }
@@ -594,63 +587,45 @@ func (s *Sequencer) refuseQueued() {
 }
 
 // committer writes the groups to the log in order, each as one batch
-// whose sync it asks for without waiting, builds their results while the
-// sync runs, and hands them on to syncer. So a group's write and sync
-// request go out as soon as it is applied, even while the sync before
-// it is still running: Pebble's log writer then syncs every group written
-// meanwhile with one fsync, and a slow fsync holds back neither the next
-// write nor, through a full commit queue, the engine's thread.
-func (s *Sequencer) committer(synced chan<- written) {
-	defer close(synced)
+// whose sync it asks for without waiting, builds the group's results
+// while the sync runs, waits for it, and only then releases them; it
+// stores the snapshots that come with the groups. The engine's thread
+// meanwhile applies the next group.
+//
+// It writes a group only once the one before is known to be synced. A
+// pipeline that wrote the next group while an earlier sync was still
+// out was tried (a syncer goroutine behind the committer): after a failed
+// sync Pebble's log writer keeps the error and the next write panics with
+// it, which, if the committer had written ahead, ended the process
+// instead of failing stop; its gain was a few per cent of throughput.
+func (s *Sequencer) committer(committed chan struct{}) {
+	defer close(committed)
 	for g := range s.commit {
-		var b *pebble.Batch
-		err := s.Err()
-		if err == nil && len(g.cmds) > 0 {
+		if s.Err() != nil {
+			answer(g.reqs, nil, s.stoppedErr())
+			continue
+		}
+		if len(g.cmds) > 0 {
 			// Encoding here leaves the engine's thread to applying.
-			if b, err = s.log.prepare(g.cmds); err == nil {
+			b, err := s.log.prepare(g.cmds)
+			if err == nil {
 				err = s.log.startCommit(b, g.last)
 			}
 			if err == nil {
 				g.release()
-			} else {
-				s.failStop(err)
+				err = s.log.syncWait(b)
 			}
-		}
-		synced <- written{g: g, b: b, err: err}
-	}
-}
-
-// written is a group the committer wrote (b, nil for a group of reads
-// alone) or failed to write (err).
-type written struct {
-	g   *group
-	b   *pebble.Batch
-	err error
-}
-
-// syncer waits for each written group's sync, in order, then releases its
-// results and stores the snapshot that comes with it. Once the journal has
-// failed, no group is answered but with ErrStopped, whether its own sync
-// came back or not: nothing after a failure is acknowledged.
-func (s *Sequencer) syncer(synced <-chan written, committed chan struct{}) {
-	defer close(committed)
-	for w := range synced {
-		g := w.g
-		err := w.err
-		if w.b != nil {
-			if err = s.log.syncWait(w.b); err != nil {
+			if err != nil {
 				s.failStop(err)
+				answer(g.reqs, nil, s.stoppedErr())
+				continue
 			}
-		}
-		if err != nil || s.Err() != nil {
-			answer(g.reqs, nil, s.stoppedErr())
-			continue
-		}
-		if len(g.cmds) > 0 && s.opts.OnCommit != nil {
-			s.opts.OnCommit(g.cmds, g.results)
+			if s.opts.OnCommit != nil {
+				s.opts.OnCommit(g.cmds, g.results)
+			}
 		}
 		// A group of reads alone has nothing to sync: the groups before it
-		// are, since they were synced in order.
+		// are, since they were committed in order.
 		answer(g.reqs, g.results, nil)
 		if g.snapshot != nil {
 			if err := s.saveSnapshot(g.last, g.snapshot); err != nil {

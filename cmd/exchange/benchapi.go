@@ -10,14 +10,12 @@ import (
 	"time"
 
 	"github.com/paperperps/exchange/bench"
-	"github.com/paperperps/exchange/wal"
 )
 
 // benchAPI runs `exchange bench api`: SDK bots against an exchange in
 // this process, over loopback, REST and WebSocket order entry at full
 // speed and at half of it.
 func benchAPI(args []string, stdout, stderr io.Writer) int {
-	defer wal.SetProcs()() // the journal's fsyncs: see wal.Procs
 	fs := flag.NewFlagSet("bench api", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	bots := fs.Int("bots", 8, "SDK bots, each with an account and a WebSocket of its own")

@@ -15,14 +15,12 @@ import (
 	"time"
 
 	"github.com/paperperps/exchange/bench"
-	"github.com/paperperps/exchange/wal"
 )
 
 // benchCascade runs `exchange bench cascade`: the liquidation-cascade
 // scenario, with a progress bar, a summary table, DIR/report.json and the
 // charts.
 func benchCascade(args []string, stdout, stderr io.Writer) int {
-	defer wal.SetProcs()() // the journal's fsyncs: see wal.Procs
 	d := bench.DefaultCascadeOptions()
 	fs := flag.NewFlagSet("bench cascade", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -11,13 +11,11 @@ import (
 	"syscall"
 
 	"github.com/paperperps/exchange/server"
-	"github.com/paperperps/exchange/wal"
 )
 
 // serve runs the local exchange until SIGINT or SIGTERM, then shuts down
 // cleanly (a snapshot is taken) and exits 0.
 func serve(args []string, stdout, stderr io.Writer) int {
-	defer wal.SetProcs()() // the journal's fsyncs: see wal.Procs
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "JSON config file (docs/SERVE.md); flags override it")
