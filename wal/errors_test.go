@@ -1,10 +1,16 @@
 package wal
 
 import (
+	"context"
+	"errors"
+	"sync"
 	"sync/atomic"
+	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+	"github.com/paperperps/exchange/engine"
 )
 
 // failSyncs fails every file sync and write once armed.
@@ -26,3 +32,99 @@ func (f *failSyncs) MaybeError(op errorfs.Op) error {
 }
 
 func wrapErrors(fs vfs.FS, inj errorfs.Injector) vfs.FS { return errorfs.Wrap(fs, inj) }
+
+// slowSyncs makes every sync take a while, and once armed fail.
+type slowSyncs struct{ armed atomic.Bool }
+
+func (f *slowSyncs) String() string { return "slow syncs, then failing ones" }
+
+func (f *slowSyncs) MaybeError(op errorfs.Op) error {
+	switch op.Kind {
+	case errorfs.OpFileSync, errorfs.OpFileSyncData, errorfs.OpFileSyncTo:
+		time.Sleep(3 * time.Millisecond)
+		if f.armed.Load() {
+			return errorfs.ErrInjected
+		}
+	}
+	return nil
+}
+
+// TestFailStopUnderLoad: syncs fail while many callers have groups queued
+// behind them and snapshots are being taken. Every caller is answered,
+// with ErrStopped once the journal has failed; the process goes on; and
+// every acknowledged command is in the log a restart recovers.
+func TestFailStopUnderLoad(t *testing.T) {
+	inj := &slowSyncs{}
+	mem := vfs.NewMem()
+	l, err := Open(Options{Dir: "data", FS: wrapErrors(mem, inj)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _, err := Recover(engine.DefaultConfig(), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Small groups from many callers keep several of them queued behind
+	// each slow sync, with snapshots among them.
+	s := NewSequencer(e, l, SequencerOptions{Clock: fakeClock(), SnapshotEvery: 5000, MaxBatch: 256})
+	var mu sync.Mutex
+	w := newWorkload(5)
+	var acked atomic.Uint64
+	var wg sync.WaitGroup
+	for range 256 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				cmds := make([]engine.Command, 32)
+				for i := range cmds {
+					cmds[i] = w.next()
+				}
+				mu.Unlock()
+				for _, r := range s.SubmitBatch(context.Background(), cmds) {
+					if r.Err != nil {
+						if !errors.Is(r.Err, ErrStopped) {
+							t.Errorf("a caller got %v, want ErrStopped", r.Err)
+						}
+						return
+					}
+					for {
+						a := acked.Load()
+						if r.Seq <= a || acked.CompareAndSwap(a, r.Seq) {
+							break
+						}
+					}
+				}
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond)
+	inj.armed.Store(true)
+	answered := make(chan struct{})
+	go func() { wg.Wait(); close(answered) }()
+	select {
+	case <-answered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("callers still waiting 30 s after the journal failed")
+	}
+	if s.Err() == nil {
+		t.Fatal("no error recorded")
+	}
+	s.Close()
+	func() {
+		defer func() { recover() }() // closing over a failed store may complain
+		l.Close()
+	}()
+	if acked.Load() == 0 {
+		t.Fatal("nothing was acknowledged before the failure")
+	}
+	l2 := openLog(t, mem)
+	defer l2.Close()
+	if l2.LastSeq() < acked.Load() {
+		t.Fatalf("recovered up to %d, %d was acknowledged", l2.LastSeq(), acked.Load())
+	}
+	if _, _, err := Recover(engine.DefaultConfig(), l2); err != nil {
+		t.Fatal(err)
+	}
+}
