@@ -33,6 +33,43 @@ func (f *failSyncs) MaybeError(op errorfs.Op) error {
 
 func wrapErrors(fs vfs.FS, inj errorfs.Injector) vfs.FS { return errorfs.Wrap(fs, inj) }
 
+// openInjected opens a log in memory behind inj and recovers its engine;
+// mem is the memory under the injector, what a restart finds.
+func openInjected(t *testing.T, inj errorfs.Injector) (mem vfs.FS, l *Log, e *engine.Engine) {
+	t.Helper()
+	mem = vfs.NewMem()
+	l, err := Open(Options{Dir: "data", FS: wrapErrors(mem, inj)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, _, err = Recover(engine.DefaultConfig(), l); err != nil {
+		t.Fatal(err)
+	}
+	return mem, l, e
+}
+
+// restartAfterFailure stops s and l, which failed, as a dying process
+// would, reopens mem and checks that it holds command acked and recovers.
+func restartAfterFailure(t *testing.T, s *Sequencer, l *Log, mem vfs.FS, acked uint64) {
+	t.Helper()
+	if s.Err() == nil {
+		t.Fatal("no error recorded")
+	}
+	s.Close()
+	func() {
+		defer func() { recover() }() // closing over a failed store may complain
+		l.Close()
+	}()
+	l2 := openLog(t, mem)
+	defer l2.Close()
+	if l2.LastSeq() < acked {
+		t.Fatalf("recovered up to %d, %d was acknowledged", l2.LastSeq(), acked)
+	}
+	if _, _, err := Recover(engine.DefaultConfig(), l2); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // slowSyncs makes every sync take a while, and once armed fail.
 type slowSyncs struct{ armed atomic.Bool }
 
@@ -55,15 +92,7 @@ func (f *slowSyncs) MaybeError(op errorfs.Op) error {
 // every acknowledged command is in the log a restart recovers.
 func TestFailStopUnderLoad(t *testing.T) {
 	inj := &slowSyncs{}
-	mem := vfs.NewMem()
-	l, err := Open(Options{Dir: "data", FS: wrapErrors(mem, inj)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, _, err := Recover(engine.DefaultConfig(), l)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mem, l, e := openInjected(t, inj)
 	// Small groups from many callers keep several of them queued behind
 	// each slow sync, with snapshots among them.
 	s := NewSequencer(e, l, SequencerOptions{Clock: fakeClock(), SnapshotEvery: 5000, MaxBatch: 256})
@@ -108,23 +137,8 @@ func TestFailStopUnderLoad(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("callers still waiting 30 s after the journal failed")
 	}
-	if s.Err() == nil {
-		t.Fatal("no error recorded")
-	}
-	s.Close()
-	func() {
-		defer func() { recover() }() // closing over a failed store may complain
-		l.Close()
-	}()
 	if acked.Load() == 0 {
 		t.Fatal("nothing was acknowledged before the failure")
 	}
-	l2 := openLog(t, mem)
-	defer l2.Close()
-	if l2.LastSeq() < acked.Load() {
-		t.Fatalf("recovered up to %d, %d was acknowledged", l2.LastSeq(), acked.Load())
-	}
-	if _, _, err := Recover(engine.DefaultConfig(), l2); err != nil {
-		t.Fatal(err)
-	}
+	restartAfterFailure(t, s, l, mem, acked.Load())
 }

@@ -270,26 +270,9 @@ func TestDropTailInsideAGroup(t *testing.T) {
 	l := openLog(t, vfs.NewMem())
 	defer l.Close()
 	all := appendGroups(t, l, 4, 6) // 1-4, 5-10
-	v, closer, err := l.db.Get(commandKey(nil, 5))
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := openGroup(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad := binary.AppendUvarint([]byte{groupVersion}, uint64(g.n))
-	for i := range g.n {
-		rec, _ := g.next()
-		if i == g.n-1 {
-			rec = []byte{recordVersion, 0xff}
-		}
-		bad = snapshot.AppendBlob(bad, rec)
-	}
-	closer.Close()
-	if err := l.db.Set(commandKey(nil, 5), bad, nil); err != nil {
-		t.Fatal(err)
-	}
+	recs := groupRecords(t, l, 5)
+	recs[5] = []byte{recordVersion, 0xff} // command 10 does not decode
+	setGroup(t, l, 5, 6, recs, nil)
 	_, rep, err := Recover(engine.DefaultConfig(), l)
 	if err != nil || rep.DroppedTail != 10 || l.LastSeq() != 9 {
 		t.Fatalf("%+v, %v, last %d", rep, err, l.LastSeq())

@@ -2,7 +2,6 @@ package wal
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -17,7 +16,6 @@ import (
 	"github.com/paperperps/exchange/engine"
 	"github.com/paperperps/exchange/fixed"
 	"github.com/paperperps/exchange/orderbook"
-	"github.com/paperperps/exchange/snapshot"
 )
 
 // workload is a seeded stream of commands that trade: accounts, deposits,
@@ -334,15 +332,7 @@ func checkClone(t *testing.T, fs vfs.FS, sure uint64, acked map[uint64]engine.Co
 // acknowledged.
 func TestFailStop(t *testing.T) {
 	inj := &failSyncs{}
-	mem := vfs.NewMem()
-	l, err := Open(Options{Dir: "data", FS: wrapErrors(mem, inj)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, _, err := Recover(engine.DefaultConfig(), l)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mem, l, e := openInjected(t, inj)
 	s := NewSequencer(e, l, SequencerOptions{Clock: fakeClock(), SnapshotEvery: 1 << 40})
 	w := newWorkload(3)
 	var last uint64
@@ -361,23 +351,8 @@ func TestFailStop(t *testing.T) {
 	if res := s.Submit(context.Background(), w.next()); !errors.Is(res.Err, ErrStopped) {
 		t.Fatalf("after the stop: %+v", res)
 	}
-	if s.Err() == nil {
-		t.Fatal("no error recorded")
-	}
-	s.Close()
 	// The process dies here; what is on "disk" is what was synced.
-	func() {
-		defer func() { recover() }() // closing over a failed store may complain
-		l.Close()
-	}()
-	l2 := openLog(t, mem)
-	defer l2.Close()
-	if l2.LastSeq() < last {
-		t.Fatalf("recovered up to %d, %d was acknowledged", l2.LastSeq(), last)
-	}
-	if _, _, err := Recover(engine.DefaultConfig(), l2); err != nil {
-		t.Fatal(err)
-	}
+	restartAfterFailure(t, s, l, mem, last)
 }
 
 // Replaying the same log twice gives the same events and the same state.
@@ -438,29 +413,9 @@ func TestCorruptRecords(t *testing.T) {
 	// garble writes the Append's group (at key 1) again with record seq
 	// replaced by bytes that do not decode.
 	garble := func(l *Log, seq uint64) {
-		v, closer, err := l.db.Get(commandKey(nil, 1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		g, err := openGroup(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := binary.AppendUvarint([]byte{groupVersion}, uint64(g.n))
-		for i := 1; i <= g.n; i++ {
-			rec, err := g.next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if uint64(i) == seq {
-				rec = []byte{recordVersion, 0xff}
-			}
-			out = snapshot.AppendBlob(out, rec)
-		}
-		closer.Close()
-		if err := l.db.Set(commandKey(nil, 1), out, nil); err != nil {
-			t.Fatal(err)
-		}
+		recs := groupRecords(t, l, 1)
+		recs[seq-1] = []byte{recordVersion, 0xff}
+		setGroup(t, l, 1, len(recs), recs, nil)
 	}
 	l, cmds := build()
 	garble(l, 300)
