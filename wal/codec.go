@@ -167,12 +167,14 @@ func (g *groupReader) end() error {
 	return g.r.Err()
 }
 
-// groupCount is the number of records in a group value, 0 if its header
-// is corrupt.
+// groupCount is the number of records in a group value, where the log
+// needs one without reading the records (its last number, truncation). A
+// group whose header does not decode counts as one record: replay then
+// reports it at its first command.
 func groupCount(v []byte) int {
 	g, err := openGroup(v)
 	if err != nil {
-		return 0
+		return 1
 	}
 	return g.n
 }

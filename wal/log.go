@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -58,23 +57,13 @@ type Options struct {
 
 // Log is the command journal in Pebble: records appended in synced
 // batches, read back in sequence order, with snapshots of the engine
-// beside them. It is used by one goroutine at a time (the sequencer's
-// committer); failed is under mu all the same, at no cost worth counting.
+// beside them. It is used by one goroutine at a time (the sequencer).
 type Log struct {
-	dir  string
-	db   *pebble.DB
-	last uint64 // the last sequence number written, 0 for none
-	enc  []byte // prepare's group value, reused
-
-	mu     sync.Mutex
-	failed error // the write error that stopped the log
-}
-
-// err is the error that stopped the log, nil while it works.
-func (l *Log) err() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.failed
+	dir    string
+	db     *pebble.DB
+	last   uint64 // the last sequence number written, 0 for none
+	failed error  // the write error that stopped the log
+	enc    []byte // prepare's group value, reused
 }
 
 // Open opens (or creates) the log in opts.Dir.
@@ -141,7 +130,7 @@ func (l *Log) lastSeq() (uint64, error) {
 				return 0, fmt.Errorf("%w: key %x", ErrCorrupt, it.Key())
 			}
 			if prefix == prefixCommand {
-				seq += uint64(max(groupCount(it.Value()), 1)) - 1
+				seq += uint64(groupCount(it.Value())) - 1
 			}
 			last = max(last, seq)
 		}
@@ -167,7 +156,7 @@ func (l *Log) LastSeq() uint64 { return l.last }
 // (fail-stop; a failed fsync is never retried).
 func (l *Log) Append(cmds []engine.Command) error {
 	if len(cmds) == 0 {
-		return l.err()
+		return l.failed
 	}
 	if len(cmds) > 0 && cmds[0].Seq != l.last+1 {
 		return fmt.Errorf("wal: command seq %d, want %d", cmds[0].Seq, l.last+1)
@@ -184,8 +173,8 @@ func (l *Log) Append(cmds []engine.Command) error {
 // while the one before is being committed, so it checks only the group's
 // own order.
 func (l *Log) prepare(cmds []engine.Command) (*pebble.Batch, error) {
-	if err := l.err(); err != nil {
-		return nil, err
+	if l.failed != nil {
+		return nil, l.failed
 	}
 	if len(cmds) == 0 || len(cmds) > maxGroup {
 		return nil, fmt.Errorf("wal: %d commands in one append, at most %d", len(cmds), maxGroup)
@@ -208,10 +197,10 @@ func (l *Log) prepare(cmds []engine.Command) (*pebble.Batch, error) {
 // commitPrepared commits a prepared batch with a sync and closes it; last
 // is its last sequence number.
 func (l *Log) commitPrepared(b *pebble.Batch, last uint64) error {
-	if err := l.startCommit(b, last); err != nil {
+	if err := l.startCommit(b); err != nil {
 		return err
 	}
-	return l.syncWait(b)
+	return l.waitCommit(b, last)
 }
 
 // startCommit writes a prepared batch to Pebble's log, asks for a sync and
@@ -219,30 +208,26 @@ func (l *Log) commitPrepared(b *pebble.Batch, last uint64) error {
 // may work meanwhile, but nothing of the batch is durable, so nothing may
 // be released, until waitCommit returns nil. On an error the batch is
 // closed (and waitCommit must not be called).
-//
-// last is the batch's last sequence number: LastSeq reports it from now
-// on (written, not yet known to be durable: if the sync fails, the log is
-// stopped for good).
-func (l *Log) startCommit(b *pebble.Batch, last uint64) error {
-	if err := l.err(); err != nil {
+func (l *Log) startCommit(b *pebble.Batch) error {
+	if l.failed != nil {
 		b.Close()
-		return err
+		return l.failed
 	}
 	if err := recoverFatal(func() error { return l.db.ApplyNoSyncWait(b, pebble.Sync) }); err != nil {
 		b.Close()
 		return l.fail(err)
 	}
-	l.last = last
 	return nil
 }
 
-// syncWait waits for the sync of a batch startCommit started and closes
-// it.
-func (l *Log) syncWait(b *pebble.Batch) error {
+// waitCommit waits for the sync of a batch startCommit started and closes
+// it; last is its last sequence number.
+func (l *Log) waitCommit(b *pebble.Batch, last uint64) error {
 	defer b.Close()
 	if err := recoverFatal(b.SyncWait); err != nil {
 		return l.fail(err)
 	}
+	l.last = last
 	return nil
 }
 
@@ -271,8 +256,6 @@ func recoverFatal(commit func() error) (err error) {
 // fail stops the log with err (the first error wins) and returns the
 // error it stopped with.
 func (l *Log) fail(err error) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.failed == nil {
 		l.failed = fmt.Errorf("wal: write failed, the log is stopped: %w", err)
 	}
@@ -495,8 +478,8 @@ func (l *Log) groupBefore(seq uint64) (first uint64, kept []byte, err error) {
 // SaveSnapshot stores the engine snapshot data taken after command seq,
 // synced.
 func (l *Log) SaveSnapshot(seq uint64, data []byte) error {
-	if err := l.err(); err != nil {
-		return err
+	if l.failed != nil {
+		return l.failed
 	}
 	h := sha256.Sum256(data)
 	v := append(h[:], data...)
@@ -581,8 +564,8 @@ func (l *Log) SnapshotSeqs() ([]uint64, error) {
 // A group that holds seq and later commands too is kept whole, so the log
 // may keep a few commands before seq+1 (Replay skips them).
 func (l *Log) Truncate(seq, keepSnapshot uint64) error {
-	if err := l.err(); err != nil {
-		return err
+	if l.failed != nil {
+		return l.failed
 	}
 	end := seq + 1
 	it, err := l.space(prefixCommand)
@@ -590,7 +573,7 @@ func (l *Log) Truncate(seq, keepSnapshot uint64) error {
 		return fmt.Errorf("wal: %w", err)
 	}
 	if it.SeekLT(commandKey(nil, seq+2)) {
-		if first, ok := keySeq(it.Key(), prefixCommand); ok && first+uint64(max(groupCount(it.Value()), 1))-1 > seq {
+		if first, ok := keySeq(it.Key(), prefixCommand); ok && first+uint64(groupCount(it.Value()))-1 > seq {
 			end = first // its group goes on after seq
 		}
 	}
@@ -634,11 +617,9 @@ func (l *Log) Close() error {
 	}
 	err := l.db.Close()
 	l.db = nil
-	l.mu.Lock()
 	if l.failed == nil {
 		l.failed = ErrClosed
 	}
-	l.mu.Unlock()
 	return err
 }
 

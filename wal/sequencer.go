@@ -127,10 +127,10 @@ var (
 	maxKeptEvents  = 1 << 17
 )
 
-// freeGroups is how many groups are kept for reuse: more than can be in
+// freeGroups is how many groups are kept for reuse: as many as can be in
 // flight (gathering, a split-off rest, queued for the committer, being
 // committed), so that none is dropped and made again with new buffers.
-const freeGroups = 6
+const freeGroups = 4
 
 // Sequencer is the only owner of the engine: it stamps each submitted
 // command with the next sequence number and the time, applies it, and
@@ -609,11 +609,11 @@ func (s *Sequencer) committer(committed chan struct{}) {
 			// Encoding here leaves the engine's thread to applying.
 			b, err := s.log.prepare(g.cmds)
 			if err == nil {
-				err = s.log.startCommit(b, g.last)
+				err = s.log.startCommit(b)
 			}
 			if err == nil {
 				g.release()
-				err = s.log.syncWait(b)
+				err = s.log.waitCommit(b, g.last)
 			}
 			if err != nil {
 				s.failStop(err)
