@@ -20,10 +20,10 @@ type SequencerOptions struct {
 	// MaxBatch bounds the commands of one group commit. Default 4,096:
 	// about a millisecond of commands at full speed, one fsync.
 	MaxBatch int
-	// Linger is how long the sequencer waits for more commands after the
-	// first of a group before committing it when fewer than MaxBatch are
-	// waiting. Default 0: commit what is there at once (an fsync takes
-	// long enough for the next group to gather by itself).
+	// Linger is how long a group is held back from the committer after
+	// its first command, to gather more (unless it fills up: MaxBatch).
+	// Default 0: the committer takes the group as soon as it is free (an
+	// fsync takes long enough for the next group to gather by itself).
 	Linger time.Duration
 	// SnapshotEvery takes a snapshot after this many commands since the
 	// last one. Default 1,000,000; Close always takes one.
@@ -128,15 +128,17 @@ var (
 )
 
 // freeGroups is how many groups are kept for reuse: as many as can be in
-// flight (gathering, a split-off rest, queued for the committer, being
-// committed), so that none is dropped and made again with new buffers.
+// flight (the open one, a split-off rest, the one being committed, and
+// one the committer is about to recycle), so that none is dropped and made
+// again with new buffers.
 const freeGroups = 4
 
 // Sequencer is the only owner of the engine: it stamps each submitted
 // command with the next sequence number and the time, applies it, and
 // journals the commands of a group in one synced batch; only then are the
 // group's results handed out. Two groups are in flight: while one is
-// synced (by a committer goroutine), the next is applied. On a journal
+// synced (by a committer goroutine), the commands that arrive are applied
+// into the next, which the committer takes as soon as it is free. On a journal
 // error it stops (fail-stop): the callers of every group not yet synced,
 // and every later one, get ErrStopped, and the process must restart and
 // recover.
@@ -164,7 +166,7 @@ type Sequencer struct {
 // state after the log's last command (see Recover).
 func NewSequencer(eng *engine.Engine, log *Log, opts SequencerOptions) *Sequencer {
 	opts.defaults()
-	s := &Sequencer{opts: opts, eng: eng, log: log, in: make(chan request, opts.QueueLen), commit: make(chan *group, 1),
+	s := &Sequencer{opts: opts, eng: eng, log: log, in: make(chan request, opts.QueueLen), commit: make(chan *group),
 		stop: make(chan struct{}), done: make(chan struct{}), free: make(chan *group, freeGroups)}
 	s.seq, s.lastSnap, s.lastTs = log.LastSeq(), log.LastSeq(), eng.LastTime()
 	s.snaps, _ = log.SnapshotSeqs() // none on an error: truncation then waits for new snapshots
@@ -335,8 +337,17 @@ func (s *Sequencer) Close() error {
 	return s.Err()
 }
 
-// run is the engine's thread: it gathers groups, applies them and hands
-// them to the committer.
+// run is the engine's thread. It applies each request as soon as it
+// arrives, into the open group, and hands that group to the committer as
+// soon as the committer is free: whatever arrived while the group before
+// was being synced is applied by then and goes into the next sync at
+// once. (Applying a group only once the committer could take it would
+// leave what arrives meanwhile queued, unapplied, for one more sync; after
+// a slow sync the whole backlog would then be applied only after it.)
+//
+// A group is handed over without waiting for the committer to ask, and the
+// engine then waits for it, when it is full (MaxBatch commands, or its
+// events past maxGroupEvents) or a snapshot is due after it.
 func (s *Sequencer) run(committed chan struct{}) {
 	// Locked, as BenchmarkEngineF1 assumes.
 	runtime.LockOSThread()
@@ -344,64 +355,84 @@ func (s *Sequencer) run(committed chan struct{}) {
 	defer close(s.done)
 	defer func() { <-committed }()
 	defer close(s.commit)
+	g := s.newGroup()
+	var linger *time.Timer
+	lingering := false // the open group waits for Linger to pass
 	for {
-		g := s.newGroup()
-		n := 0
-		select {
-		case r := <-s.in:
-			g.reqs, n = append(g.reqs, r), len(r.cmds)
-		case <-s.stop:
-			if s.Err() == nil {
-				s.drain()
-			}
+		if s.Err() != nil {
+			// The journal failed: nothing applied since is acknowledged.
+			answer(g.reqs, nil, s.stoppedErr())
 			s.refuseQueued()
 			return
 		}
-		deadline := time.Time{}
-		if s.opts.Linger > 0 {
-			deadline = time.Now().Add(s.opts.Linger)
-		}
-	gather:
-		for n < s.opts.MaxBatch {
+		if len(g.reqs) == 0 {
 			select {
 			case r := <-s.in:
-				g.reqs, n = append(g.reqs, r), n+len(r.cmds)
-			default:
-				if deadline.IsZero() || !time.Now().Before(deadline) {
-					break gather
+				g = s.take(g, r)
+				if s.opts.Linger > 0 {
+					if linger == nil {
+						linger = time.NewTimer(s.opts.Linger)
+					} else {
+						linger.Reset(s.opts.Linger)
+					}
+					lingering = true
 				}
-				runtime.Gosched()
+			case <-s.stop:
+				s.drain(g)
+				return
+			}
+			continue
+		}
+		if len(g.cmds) >= s.opts.MaxBatch || s.snapshotDue() {
+			s.handOver(g)
+			g = s.newGroup()
+			continue
+		}
+		if len(s.in) > 0 {
+			// A backlog (after a slow sync, or at full load) is applied
+			// first: a group handed over now would be smaller, and its
+			// sync would only hold back the commands that are waiting.
+			g = s.take(g, <-s.in)
+			continue
+		}
+		commit := s.commit
+		if lingering {
+			commit = nil // not yet: only more commands may join
+		} else {
+			// The committer waiting goes first; what arrives meanwhile
+			// is applied during its sync.
+			select {
+			case commit <- s.sealed(g):
+				g = s.newGroup()
+				continue
+			default:
 			}
 		}
-		if s.Err() != nil {
-			answer(g.reqs, nil, s.stoppedErr())
-			s.refuseQueued()
-			return
-		}
-		s.apply(g)
-	}
-}
-
-// apply sequences and applies a group's requests and hands it to the
-// committer (waiting while the previous group is still being synced).
-// The events go to the group's buffer; the committer copies each
-// request's out once the group is durable (release), which keeps the
-// engine's thread to applying.
-func (s *Sequencer) apply(g *group) {
-	for g != nil {
-		g = s.applyPart(g)
-		if g != nil && s.Err() != nil {
-			// The journal failed while the group's first part was being
-			// synced: the rest is not applied.
-			answer(g.reqs, nil, s.stoppedErr())
+		select {
+		case commit <- s.sealed(g):
+			g = s.newGroup()
+		case r := <-s.in:
+			g = s.take(g, r)
+		case <-timerC(linger, lingering):
+			lingering = false
+		case <-s.stop:
+			s.drain(g)
 			return
 		}
 	}
 }
 
-// applyPart applies g's requests until its events pass maxGroupEvents,
-// hands it to the committer and returns a group of the commands left, or
-// nil once all are applied.
+// timerC is t's channel while on, nil (a case that never fires) otherwise.
+func timerC(t *time.Timer, on bool) <-chan time.Time {
+	if !on {
+		return nil
+	}
+	return t.C
+}
+
+// take applies request r in the open group g and returns the open group
+// after it: g, or, if r's events took g past maxGroupEvents, a group that
+// holds the rest of r, g having been handed over.
 //
 // A group whose events outgrow maxGroupEvents (a liquidation cascade: one
 // command can report tens of thousands) is committed as it stands, even
@@ -410,38 +441,32 @@ func (s *Sequencer) apply(g *group) {
 // by copies of hundreds of megabytes into memory the system has to map,
 // and the requests before the large ones are not held back until the
 // large ones are applied.
-func (s *Sequencer) applyPart(g *group) *group {
-	n := 0
-	for _, r := range g.reqs {
-		n += len(r.cmds)
-	}
-	if cap(g.cmds) < n {
-		g.cmds = make([]engine.Command, 0, max(n, s.opts.MaxBatch))
-	}
-	cmds, ev, ends := g.cmds[:0], g.ev[:0], g.ends[:0]
-	for k := range g.reqs {
-		r := &g.reqs[k]
-		if r.read != nil {
-			r.read(s.eng)
-			continue
+func (s *Sequencer) take(g *group, r request) *group {
+	g.reqs = append(g.reqs, r)
+	for {
+		k := len(g.reqs) - 1
+		rq := &g.reqs[k]
+		if rq.read != nil {
+			rq.read(s.eng)
+			return g
 		}
 		// One reading of the clock per request: its commands were sent
 		// together, and a reading costs as much as a tenth of applying a
 		// command. Stamped commands keep their own times instead.
 		var ts int64
 		if !s.opts.Stamped {
-			if ts = r.ts; ts == 0 {
+			if ts = rq.ts; ts == 0 {
 				ts = s.stamp()
 			}
 		}
-		for i := range r.cmds {
-			if len(ev) >= maxGroupEvents {
-				next := s.splitAt(g, k, i, ts)
-				s.finish(g, cmds, ev, ends)
-				return next
+		split := -1
+		for i := range rq.cmds {
+			if len(g.ev) >= maxGroupEvents {
+				split = i
+				break
 			}
-			cmds = append(cmds, r.cmds[i])
-			c := &cmds[len(cmds)-1]
+			g.cmds = append(g.cmds, rq.cmds[i])
+			c := &g.cmds[len(g.cmds)-1]
 			s.seq++
 			c.Seq = s.seq
 			if s.opts.Stamped {
@@ -450,12 +475,22 @@ func (s *Sequencer) applyPart(g *group) *group {
 			} else {
 				c.TsNanos = ts
 			}
-			ev = s.eng.Apply(c, ev)
-			ends = append(ends, len(ev))
+			g.ev = s.eng.Apply(c, g.ev)
+			g.ends = append(g.ends, len(g.ev))
 		}
+		if split < 0 {
+			return g
+		}
+		next := s.splitAt(g, k, split, ts)
+		s.handOver(g)
+		if s.Err() != nil {
+			// The journal failed while the first part was being synced:
+			// the rest is not applied.
+			answer(next.reqs, nil, s.stoppedErr())
+			return s.newGroup()
+		}
+		g = next
 	}
-	s.finish(g, cmds, ev, ends)
-	return nil
 }
 
 // splitAt ends group g before command i of its request k (stamped ts)
@@ -481,14 +516,26 @@ func (s *Sequencer) splitAt(g *group, k, i int, ts int64) *group {
 	return next
 }
 
-// finish hands an applied group to the committer, with a snapshot when
-// one is due.
-func (s *Sequencer) finish(g *group, cmds []engine.Command, ev []engine.Event, ends []int) {
-	g.cmds, g.ev, g.ends, g.last = cmds, ev, ends, s.seq
-	if s.seq-s.lastSnap >= s.opts.SnapshotEvery {
+// snapshotDue reports that the open group ends where a snapshot is due.
+func (s *Sequencer) snapshotDue() bool {
+	return s.seq-s.lastSnap >= s.opts.SnapshotEvery
+}
+
+// sealed records in g the last sequence number it holds, for the
+// committer, and returns it.
+func (s *Sequencer) sealed(g *group) *group {
+	g.last = s.seq
+	return g
+}
+
+// handOver gives the open group g to the committer, with the engine's
+// snapshot after it when one is due, waiting until the committer takes
+// it.
+func (s *Sequencer) handOver(g *group) {
+	if s.snapshotDue() {
 		g.snapshot, s.lastSnap = s.eng.AppendSnapshot(nil), s.seq
 	}
-	s.commit <- g
+	s.commit <- s.sealed(g)
 }
 
 // release builds a group's results (to hand out once it is synced): one slice for the group (what
@@ -548,30 +595,36 @@ func (s *Sequencer) recycle(g *group) {
 	}
 }
 
-// drain runs at Close: the commands already queued are sequenced in
-// groups, and a snapshot follows the last.
-func (s *Sequencer) drain() {
+// drain runs at Close: the open group g, and the requests queued behind
+// it, are applied and handed over, and a snapshot follows the last. After
+// a journal failure what is left is refused instead.
+func (s *Sequencer) drain(g *group) {
 	for {
-		g := s.newGroup()
-		n := 0
-	more:
-		for n < s.opts.MaxBatch {
+		if s.Err() != nil {
+			answer(g.reqs, nil, s.stoppedErr())
+			s.refuseQueued()
+			return
+		}
+	gather:
+		for len(g.cmds) < s.opts.MaxBatch {
 			select {
 			case r := <-s.in:
-				g.reqs, n = append(g.reqs, r), n+len(r.cmds)
+				g = s.take(g, r)
 			default:
-				break more
+				break gather
 			}
 		}
 		if len(g.reqs) == 0 {
 			break
 		}
-		s.apply(g)
+		s.handOver(g)
+		g = s.newGroup()
 	}
 	if s.seq != s.lastSnap {
 		s.commit <- &group{last: s.seq, snapshot: s.eng.AppendSnapshot(nil)}
 		s.lastSnap = s.seq
 	}
+	s.refuseQueued()
 }
 
 // refuseQueued answers every request still queued with ErrStopped.
@@ -590,7 +643,7 @@ func (s *Sequencer) refuseQueued() {
 // whose sync it asks for without waiting, builds the group's results
 // while the sync runs, waits for it, and only then releases them; it
 // stores the snapshots that come with the groups. The engine's thread
-// meanwhile applies the next group.
+// meanwhile applies what arrives into the next group.
 //
 // It writes a group only once the one before is known to be synced. A
 // pipeline that wrote the next group while an earlier sync was still
