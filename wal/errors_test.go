@@ -3,6 +3,7 @@ package wal
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -71,12 +72,38 @@ func restartAfterFailure(t *testing.T, s *Sequencer, l *Log, mem vfs.FS, acked u
 }
 
 // slowSyncs makes every sync take a while, and once armed fail.
-type slowSyncs struct{ armed atomic.Bool }
+//
+// It arms itself when Pebble first writes to a new write-ahead log file
+// after the test asked for it (want): a sync that fails while Pebble
+// rotates its log (closing the old file syncs it) makes Pebble panic, and
+// the process dies instead of failing stop. Once a new file is written to,
+// its rotation is done and the next one is a memtable away.
+type slowSyncs struct {
+	want   atomic.Bool
+	armed  atomic.Bool
+	on     chan struct{} // closed once armed
+	mu     sync.Mutex
+	newLog string // the log file Pebble created after want
+}
 
 func (f *slowSyncs) String() string { return "slow syncs, then failing ones" }
 
 func (f *slowSyncs) MaybeError(op errorfs.Op) error {
 	switch op.Kind {
+	case errorfs.OpCreate, errorfs.OpReuseForWrite:
+		if strings.HasSuffix(op.Path, ".log") && f.want.Load() {
+			f.mu.Lock()
+			f.newLog = op.Path
+			f.mu.Unlock()
+		}
+	case errorfs.OpFileWrite, errorfs.OpFileWriteAt:
+		f.mu.Lock()
+		first := f.newLog != "" && op.Path == f.newLog && !f.armed.Load()
+		f.mu.Unlock()
+		if first {
+			f.armed.Store(true)
+			close(f.on)
+		}
 	case errorfs.OpFileSync, errorfs.OpFileSyncData, errorfs.OpFileSyncTo:
 		time.Sleep(3 * time.Millisecond)
 		if f.armed.Load() {
@@ -91,7 +118,7 @@ func (f *slowSyncs) MaybeError(op errorfs.Op) error {
 // with ErrStopped once the journal has failed; the process goes on; and
 // every acknowledged command is in the log a restart recovers.
 func TestFailStopUnderLoad(t *testing.T) {
-	inj := &slowSyncs{}
+	inj := &slowSyncs{on: make(chan struct{})}
 	mem, l, e := openInjected(t, inj)
 	// Small groups from many callers keep several of them queued behind
 	// each slow sync, with snapshots among them.
@@ -129,7 +156,12 @@ func TestFailStopUnderLoad(t *testing.T) {
 		}()
 	}
 	time.Sleep(200 * time.Millisecond)
-	inj.armed.Store(true)
+	inj.want.Store(true)
+	select {
+	case <-inj.on:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Pebble started no new log file in 30 s of load")
+	}
 	answered := make(chan struct{})
 	go func() { wg.Wait(); close(answered) }()
 	select {

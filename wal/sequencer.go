@@ -80,7 +80,7 @@ type Result struct {
 // after another, with nothing in between. A Read has no commands and read
 // set.
 //
-// A request whose events outgrow a group is split (applyPart): each part
+// A request whose events outgrow a group is split (take): each part
 // is a request of its own in a group of its own, all sharing split, and
 // every part but the last has more set. The caller is answered once, by
 // the last part, when all of them are durable.
@@ -118,7 +118,7 @@ type group struct {
 }
 
 // maxGroupEvents is the event count past which a group takes no more
-// commands (see applyPart), and maxKeptEvents bounds the event buffer a
+// commands (see take), and maxKeptEvents bounds the event buffer a
 // recycled group keeps: room for a full group and the large command that
 // ended it, so that a cascade's groups reuse their buffers, while one
 // enormous command's buffer is let go. Variables for the tests only.
@@ -127,10 +127,9 @@ var (
 	maxKeptEvents  = 1 << 17
 )
 
-// freeGroups is how many groups are kept for reuse: as many as can be in
-// flight (the open one, a split-off rest, the one being committed, and
-// one the committer is about to recycle), so that none is dropped and made
-// again with new buffers.
+// freeGroups is how many groups are kept for reuse: at least as many as
+// can be in flight (the open one, a split-off rest, the one being
+// committed), so that none is dropped and made again with new buffers.
 const freeGroups = 4
 
 // Sequencer is the only owner of the engine: it stamps each submitted
@@ -347,7 +346,8 @@ func (s *Sequencer) Close() error {
 //
 // A group is handed over without waiting for the committer to ask, and the
 // engine then waits for it, when it is full (MaxBatch commands, or its
-// events past maxGroupEvents) or a snapshot is due after it.
+// events at maxGroupEvents; a request that crosses that bound is split,
+// see take) or a snapshot is due after it.
 func (s *Sequencer) run(committed chan struct{}) {
 	// Locked, as BenchmarkEngineF1 assumes.
 	runtime.LockOSThread()
@@ -383,9 +383,9 @@ func (s *Sequencer) run(committed chan struct{}) {
 			}
 			continue
 		}
-		if len(g.cmds) >= s.opts.MaxBatch || s.snapshotDue() {
+		if len(g.cmds) >= s.opts.MaxBatch || len(g.ev) >= maxGroupEvents || s.snapshotDue() {
 			s.handOver(g)
-			g = s.newGroup()
+			g, lingering = s.newGroup(), false
 			continue
 		}
 		if len(s.in) > 0 {
