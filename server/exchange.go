@@ -51,7 +51,7 @@ type Config struct {
 
 // WALConfig tunes the journal (see wal.SequencerOptions).
 type WALConfig struct {
-	MaxBatch      int      `json:"maxBatch"`      // default 4,096 commands per group commit
+	MaxBatch      int      `json:"maxBatch"`      // default 8,192 commands per group commit
 	Linger        Duration `json:"linger"`        // default 0: commit what is there at once
 	SnapshotEvery uint64   `json:"snapshotEvery"` // default 1,000,000 commands
 	KeepCommands  uint64   `json:"keepCommands"`  // default 1,000,000 commands kept before the newest snapshot
@@ -61,7 +61,7 @@ type WALConfig struct {
 func DefaultConfig() Config {
 	return Config{Data: "data", Listen: "127.0.0.1:8080", DemoAccounts: 3, DemoDeposit: decimal.NewFromInt(100_000),
 		MakerDeposit: decimal.NewFromInt(100_000_000), LogLevel: "info", API: DefaultAPIConfig(), Feed: DefaultFeedConfig(),
-		Makers: DefaultMakerConfig(), WAL: WALConfig{MaxBatch: 4096, SnapshotEvery: 1_000_000, KeepCommands: 1_000_000}}
+		Makers: DefaultMakerConfig(), WAL: WALConfig{MaxBatch: 8192, SnapshotEvery: 1_000_000, KeepCommands: 1_000_000}}
 }
 
 // LoadConfig reads a JSON config file over the defaults; unknown fields

@@ -17,8 +17,10 @@ var ErrStopped = errors.New("wal: sequencer stopped")
 
 // SequencerOptions configure a Sequencer.
 type SequencerOptions struct {
-	// MaxBatch bounds the commands of one group commit. Default 4,096:
-	// about a millisecond of commands at full speed, one fsync.
+	// MaxBatch bounds the commands of one group commit. Default 8,192:
+	// about 8 ms of commands at full speed. A group that reaches it waits
+	// for the committer (applying nothing meanwhile); at 4,096 that cost
+	// about 5% of the full-speed throughput.
 	MaxBatch int
 	// Linger is how long a group is held back from the committer after
 	// its first command, to gather more (unless it fills up: MaxBatch).
@@ -52,7 +54,7 @@ type SequencerOptions struct {
 
 func (o *SequencerOptions) defaults() {
 	if o.MaxBatch <= 0 {
-		o.MaxBatch = 4096
+		o.MaxBatch = 8192
 	}
 	if o.SnapshotEvery == 0 {
 		o.SnapshotEvery = 1_000_000
