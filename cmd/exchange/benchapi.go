@@ -32,6 +32,7 @@ func benchAPI(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "exchange bench api: --bots in [1, 1000], --duration positive, --inflight in [0, 4096], no arguments")
 		return 2
 	}
+	spareProc() // as serve does: the bots and the exchange share the process
 	stopProfile, err := startCPUProfile(*cpuProfile)
 	if err != nil {
 		fmt.Fprintln(stderr, "exchange:", err)

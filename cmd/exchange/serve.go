@@ -34,6 +34,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "exchange serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	spareProc()
 	cfg := server.DefaultConfig()
 	if *configPath != "" {
 		var err error
