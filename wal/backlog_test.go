@@ -2,11 +2,13 @@ package wal
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 	"github.com/paperperps/exchange/engine"
 )
@@ -108,5 +110,118 @@ func TestBacklogAppliedDuringSync(t *testing.T) {
 	// The first command, the one whose sync hung, then all the rest at once.
 	if want := []int{1, 1, reqs * per}; len(groups) != 3 || groups[1] != 1 || groups[2] != reqs*per {
 		t.Fatalf("groups of %v commands, want %v", groups, want)
+	}
+}
+
+// TestCloseAnswersEveryCaller: callers keep submitting (async, waiting,
+// and reads) while the sequencer closes. Every one of them gets its
+// answer: a request the engine's thread took is answered by it, and one it
+// did not is refused, never left waiting (SubmitAsync has no goroutine of
+// its own to notice the sequencer leave). What was acknowledged is in the
+// log.
+func TestCloseAnswersEveryCaller(t *testing.T) {
+	for round := range 20 {
+		l := openLog(t, vfs.NewMem())
+		e, _, err := Recover(engine.DefaultConfig(), l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A queue of one keeps callers waiting for room as Close comes.
+		s := NewSequencer(e, l, SequencerOptions{Clock: fakeClock(), MaxBatch: 1 + round%5, SnapshotEvery: 40, QueueLen: 1})
+		var acked atomic.Uint64
+		var callers sync.WaitGroup
+		for c := range 12 {
+			callers.Add(1)
+			go func() {
+				defer callers.Done()
+				ctx := context.Background()
+				for k := 0; ; k++ {
+					var res []Result
+					switch (c + k) % 3 {
+					case 0:
+						if err := s.Read(ctx, func(*engine.Engine) {}); err != nil {
+							if !errors.Is(err, ErrStopped) {
+								t.Error(err)
+							}
+							return
+						}
+						continue
+					case 1:
+						res = <-s.SubmitAsync(ctx, createAccounts(1+k%3))
+					default:
+						res = s.SubmitBatch(ctx, createAccounts(1+k%3))
+					}
+					for _, r := range res {
+						if r.Err != nil {
+							if !errors.Is(r.Err, ErrStopped) {
+								t.Error(r.Err)
+							}
+							return
+						}
+						for a := acked.Load(); r.Seq > a && !acked.CompareAndSwap(a, r.Seq); a = acked.Load() {
+						}
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round%4) * time.Millisecond)
+		closed := make(chan error, 1)
+		go func() { closed <- s.Close() }()
+		answered := make(chan struct{})
+		go func() { callers.Wait(); close(answered) }()
+		select {
+		case <-answered:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("round %d: callers still waiting 20 s after Close", round)
+		}
+		if err := <-closed; err != nil {
+			t.Fatal(err)
+		}
+		if l.LastSeq() < acked.Load() {
+			t.Fatalf("round %d: the log ends at %d, %d was acknowledged", round, l.LastSeq(), acked.Load())
+		}
+		l.Close()
+	}
+}
+
+// TestLateSenderAnswered: a sender that passed the check for a stopped
+// sequencer and is about to hand its request over when the sequencer
+// leaves is answered all the same, whichever way its hand-off goes
+// (into the queue, which closeQueue then refuses, or not at all).
+func TestLateSenderAnswered(t *testing.T) {
+	for range 20 {
+		l := openLog(t, vfs.NewMem())
+		e, _, err := Recover(engine.DefaultConfig(), l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := NewSequencer(e, l, SequencerOptions{Clock: fakeClock()})
+		inside, release := make(chan struct{}), make(chan struct{})
+		enqueueHook = func() {
+			close(inside)
+			<-release
+		}
+		res := make(chan []Result, 1)
+		go func() { res <- <-s.SubmitAsync(context.Background(), createAccounts(1)) }()
+		<-inside
+		enqueueHook = nil
+		closed := make(chan error, 1)
+		go func() { closed <- s.Close() }()
+		// Time for the engine's thread to drain the queue and reach
+		// closeQueue, which waits for the sender held in enqueue.
+		time.Sleep(20 * time.Millisecond)
+		close(release)
+		select {
+		case r := <-res:
+			if !errors.Is(r[0].Err, ErrStopped) {
+				t.Fatalf("the late request got %+v", r[0])
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the late request was never answered")
+		}
+		if err := <-closed; err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
 	}
 }

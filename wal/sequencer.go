@@ -157,6 +157,10 @@ type Sequencer struct {
 	seq      uint64 // the last sequence number handed out (run's)
 	lastSnap uint64
 	lastTs   int64
+	// inMu and inClosed close the queue for good as the engine's thread
+	// leaves (enqueue, closeQueue).
+	inMu     sync.RWMutex
+	inClosed bool
 	// free holds groups the committer is done with, for reuse.
 	free chan *group
 	// snaps are the stored snapshots' sequence numbers (the committer's).
@@ -187,44 +191,19 @@ func (s *Sequencer) Submit(ctx context.Context, cmd engine.Command) Result {
 // waits for their durable results: a connection that pipelines orders
 // pays the hand-off to the sequencer once.
 func (s *Sequencer) SubmitBatch(ctx context.Context, cmds []engine.Command) []Result {
-	fail := func(err error) []Result {
-		out := make([]Result, len(cmds))
-		for i := range out {
-			out[i].Err = err
-		}
-		return out
-	}
 	if len(cmds) == 0 {
 		return nil
 	}
-	select {
-	case <-s.stop:
-		return fail(s.stoppedErr())
-	default:
-	}
 	r := request{cmds: cmds, done: make(chan []Result, 1)}
-	select {
-	case s.in <- r:
-	case <-s.stop:
-		return fail(s.stoppedErr())
-	case <-ctx.Done():
-		return fail(ctx.Err())
+	if err := s.enqueue(ctx, r); err != nil {
+		return failed(len(cmds), err)
 	}
 	select {
 	case res := <-r.done:
 		return res
-	case <-s.done:
-		// The sequencer has exited: it answered the request, or the request
-		// came in after its last look at the queue and was never applied.
-		select {
-		case res := <-r.done:
-			return res
-		default:
-			return fail(s.stoppedErr())
-		}
 	case <-ctx.Done():
 		// The commands may still be journaled; the caller gave up waiting.
-		return fail(ctx.Err())
+		return failed(len(cmds), ctx.Err())
 	}
 }
 
@@ -234,45 +213,25 @@ func (s *Sequencer) SubmitBatch(ctx context.Context, cmds []engine.Command) []Re
 // connection can keep several in flight (each group commit then carries
 // some of them) and still answer in order.
 func (s *Sequencer) SubmitAsync(ctx context.Context, cmds []engine.Command) <-chan []Result {
-	out := make(chan []Result, 1)
-	fail := func(err error) <-chan []Result {
-		res := make([]Result, len(cmds))
-		for i := range res {
-			res[i].Err = err
-		}
-		out <- res
-		return out
-	}
-	if len(cmds) == 0 {
-		out <- nil
-		return out
-	}
-	select {
-	case <-s.stop:
-		return fail(s.stoppedErr())
-	default:
-	}
 	r := request{cmds: cmds, done: make(chan []Result, 1)}
-	select {
-	case s.in <- r:
-	case <-s.stop:
-		return fail(s.stoppedErr())
-	case <-ctx.Done():
-		return fail(ctx.Err())
+	if len(cmds) == 0 {
+		r.done <- nil
+		return r.done
 	}
-	go func() {
-		select {
-		case res := <-r.done:
-			out <- res
-		case <-s.done:
-			select {
-			case res := <-r.done:
-				out <- res
-			default:
-				fail(s.stoppedErr())
-			}
-		}
-	}()
+	if err := s.enqueue(ctx, r); err != nil {
+		r.done <- failed(len(cmds), err)
+	}
+	// Answered by the sequencer itself, once: no goroutine of our own
+	// between its answer and the caller (see enqueue).
+	return r.done
+}
+
+// failed is n results that carry err.
+func failed(n int, err error) []Result {
+	out := make([]Result, n)
+	for i := range out {
+		out[i].Err = err
+	}
 	return out
 }
 
@@ -283,32 +242,61 @@ func (s *Sequencer) SubmitAsync(ctx context.Context, cmds []engine.Command) <-ch
 // quick (the engine waits for it), and must copy out what it keeps.
 // If ctx ends first, fn may still run later; Read then returns ctx's error.
 func (s *Sequencer) Read(ctx context.Context, fn func(*engine.Engine)) error {
+	r := request{read: fn, done: make(chan []Result, 1)}
+	if err := s.enqueue(ctx, r); err != nil {
+		return err
+	}
+	select {
+	case res := <-r.done:
+		return res[0].Err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// enqueue hands r to the engine's thread. Once it has returned nil, r is
+// answered on r.done, exactly once, whatever happens next: the engine's
+// thread answers every request it takes (with its results, or with
+// ErrStopped), and on its way out it closes the queue (closeQueue, under
+// inMu, which every enqueue holds for reading) and refuses what is left in
+// it, so no request can slip in after its last look.
+func (s *Sequencer) enqueue(ctx context.Context, r request) error {
 	select {
 	case <-s.stop:
 		return s.stoppedErr()
 	default:
 	}
-	r := request{read: fn, done: make(chan []Result, 1)}
+	s.inMu.RLock()
+	defer s.inMu.RUnlock()
+	if s.inClosed {
+		return s.stoppedErr()
+	}
+	if enqueueHook != nil {
+		enqueueHook()
+	}
 	select {
 	case s.in <- r:
+		return nil
 	case <-s.stop:
+		// The engine's thread leaves only once stop is closed, so a
+		// sender waiting for room never holds closeQueue back.
 		return s.stoppedErr()
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	select {
-	case res := <-r.done:
-		return res[0].Err
-	case <-s.done:
-		select {
-		case res := <-r.done:
-			return res[0].Err
-		default:
-			return s.stoppedErr()
-		}
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+}
+
+// enqueueHook, if set, runs in enqueue just before the hand-off: a test
+// holds a sender there while the sequencer closes.
+var enqueueHook func()
+
+// closeQueue runs as the engine's thread leaves: no request enters the
+// queue any more, and those in it are refused.
+func (s *Sequencer) closeQueue() {
+	s.inMu.Lock()
+	s.inClosed = true
+	s.inMu.Unlock()
+	s.refuseQueued()
 }
 
 // Done is closed once the sequencer has stopped: after Close, or by
@@ -357,6 +345,7 @@ func (s *Sequencer) run(committed chan struct{}) {
 	defer close(s.done)
 	defer func() { <-committed }()
 	defer close(s.commit)
+	defer s.closeQueue()
 	g := s.newGroup()
 	var linger *time.Timer
 	lingering := false // the open group waits for Linger to pass
