@@ -3,6 +3,7 @@ package wal
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -207,9 +208,13 @@ func TestLateSenderAnswered(t *testing.T) {
 		enqueueHook = nil
 		closed := make(chan error, 1)
 		go func() { closed <- s.Close() }()
-		// Time for the engine's thread to drain the queue and reach
-		// closeQueue, which waits for the sender held in enqueue.
-		time.Sleep(20 * time.Millisecond)
+		// Wait until the engine's thread has drained the queue and waits
+		// in closeQueue for the sender held in enqueue: while a writer
+		// waits for the lock, TryRLock fails.
+		for s.inMu.TryRLock() {
+			s.inMu.RUnlock()
+			time.Sleep(100 * time.Microsecond)
+		}
 		close(release)
 		select {
 		case r := <-res:
@@ -223,5 +228,48 @@ func TestLateSenderAnswered(t *testing.T) {
 			t.Fatal(err)
 		}
 		l.Close()
+	}
+}
+
+// TestThreadExitReleasesSenders: when the engine's thread leaves without
+// Close or a journal failure (here a Read's fn ends its goroutine, as a
+// panic unwinding through it would), a caller waiting for room in a full
+// queue is let go and refused, the request queued is refused, and the
+// sequencer is done: nothing hangs.
+func TestThreadExitReleasesSenders(t *testing.T) {
+	l := openLog(t, vfs.NewMem())
+	defer l.Close()
+	e, _, err := Recover(engine.DefaultConfig(), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSequencer(e, l, SequencerOptions{Clock: fakeClock(), QueueLen: 1})
+	ctx := context.Background()
+	inRead, leave := make(chan struct{}), make(chan struct{})
+	go s.Read(ctx, func(*engine.Engine) {
+		close(inRead)
+		<-leave
+		runtime.Goexit()
+	})
+	<-inRead
+	queued := s.SubmitAsync(ctx, createAccounts(1)) // fills the queue
+	waiting := make(chan []Result, 1)
+	go func() { waiting <- s.SubmitBatch(ctx, createAccounts(1)) }()
+	time.Sleep(20 * time.Millisecond) // the second caller waits for room
+	close(leave)
+	for name, ch := range map[string]<-chan []Result{"queued": queued, "waiting": waiting} {
+		select {
+		case res := <-ch:
+			if !errors.Is(res[0].Err, ErrStopped) {
+				t.Fatalf("the %s request got %+v", name, res[0])
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the %s request was never answered", name)
+		}
+	}
+	select {
+	case <-s.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sequencer is not done after its thread left")
 	}
 }

@@ -278,8 +278,8 @@ func (s *Sequencer) enqueue(ctx context.Context, r request) error {
 	case s.in <- r:
 		return nil
 	case <-s.stop:
-		// The engine's thread leaves only once stop is closed, so a
-		// sender waiting for room never holds closeQueue back.
+		// closeQueue closes stop before it takes the lock, so a sender
+		// waiting for room never holds it back.
 		return s.stoppedErr()
 	case <-ctx.Done():
 		return ctx.Err()
@@ -293,6 +293,10 @@ var enqueueHook func()
 // closeQueue runs as the engine's thread leaves: no request enters the
 // queue any more, and those in it are refused.
 func (s *Sequencer) closeQueue() {
+	// stop first: a sender waiting for room in the queue (holding inMu
+	// for reading) leaves only on stop, and the thread may be leaving
+	// without it: a panic in Apply or in a Read's fn unwinds through run.
+	s.stopOnce.Do(func() { close(s.stop) })
 	s.inMu.Lock()
 	s.inClosed = true
 	s.inMu.Unlock()
