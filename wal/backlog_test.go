@@ -159,8 +159,7 @@ func TestCloseAnswersEveryCaller(t *testing.T) {
 							}
 							return
 						}
-						for a := acked.Load(); r.Seq > a && !acked.CompareAndSwap(a, r.Seq); a = acked.Load() {
-						}
+						raise(&acked, r.Seq)
 					}
 				}
 			}()

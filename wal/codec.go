@@ -89,8 +89,7 @@ const maxGroup = 1 << 20
 // 128 bytes (every field at its widest and a 36-byte client order id), so
 // its length takes one byte or two.
 func AppendGroup(dst []byte, cmds []engine.Command) []byte {
-	dst = append(dst, groupVersion)
-	dst = binary.AppendUvarint(dst, uint64(len(cmds)))
+	dst = appendGroupHeader(dst, len(cmds))
 	for i := range cmds {
 		// A record is below 128 bytes unless it carries most of the wide
 		// fields at full width and a long client order id: the length
@@ -108,6 +107,12 @@ func AppendGroup(dst []byte, cmds []engine.Command) []byte {
 		dst[at], dst[at+1] = byte(n)|0x80, byte(n>>7)
 	}
 	return dst
+}
+
+// appendGroupHeader appends the header of a group of n records: its
+// version and count. The records follow, each its length then its bytes.
+func appendGroupHeader(dst []byte, n int) []byte {
+	return binary.AppendUvarint(append(dst, groupVersion), uint64(n))
 }
 
 // groupReader walks the records of one group value.

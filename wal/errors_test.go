@@ -71,6 +71,13 @@ func restartAfterFailure(t *testing.T, s *Sequencer, l *Log, mem vfs.FS, acked u
 	}
 }
 
+// raise makes a at least seq: the highest sequence number acknowledged to
+// callers that run at once.
+func raise(a *atomic.Uint64, seq uint64) {
+	for old := a.Load(); seq > old && !a.CompareAndSwap(old, seq); old = a.Load() {
+	}
+}
+
 // slowSyncs makes every sync take a while, and once armed fail.
 //
 // It arms itself when Pebble first writes to a new write-ahead log file
@@ -145,12 +152,7 @@ func TestFailStopUnderLoad(t *testing.T) {
 						}
 						return
 					}
-					for {
-						a := acked.Load()
-						if r.Seq <= a || acked.CompareAndSwap(a, r.Seq) {
-							break
-						}
-					}
+					raise(&acked, r.Seq)
 				}
 			}
 		}()

@@ -460,7 +460,7 @@ func (l *Log) groupBefore(seq uint64) (first uint64, kept []byte, err error) {
 		return 0, nil, errors.Join(fmt.Errorf("%w: the group at %d does not hold command %d", ErrCorrupt, first, seq), err)
 	}
 	n := seq - first
-	kept = binary.AppendUvarint([]byte{groupVersion}, n)
+	kept = appendGroupHeader(nil, int(n))
 	for range n {
 		rec, err := g.next()
 		if err != nil {
