@@ -1,14 +1,18 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/shopspring/decimal"
 )
 
-// The hand-written answers are the bytes encoding/json writes.
+// The hand-written answers are the bytes encoding/json writes: an order's
+// JSON, its WebSocket reply and its REST answer.
 func TestOrderResultJSONAsEncodingJSON(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	dec := func() decimal.Decimal { return decimal.New(rng.Int64N(2_000_000)-1_000_000, -rng.Int32N(9)) }
@@ -39,6 +43,16 @@ func TestOrderResultJSONAsEncodingJSON(t *testing.T) {
 		got, err := json.Marshal(r)
 		if err != nil || string(got) != string(want) {
 			t.Fatalf("%d: MarshalJSON\n%s\nwant\n%s", i, got, want)
+		}
+		// REST: writeJSON's bytes, hand-written or not, are an encoder's.
+		rec := httptest.NewRecorder()
+		writeJSON(rec, http.StatusOK, r)
+		var enc bytes.Buffer
+		if err := json.NewEncoder(&enc).Encode(plain(r)); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Body.String() != enc.String() || rec.Header().Get("Content-Type") != "application/json" {
+			t.Fatalf("%d: writeJSON\n%s\nwant\n%s", i, rec.Body, enc.String())
 		}
 		wantReply, _ := json.Marshal(struct {
 			ID     uint64    `json:"id"`

@@ -62,6 +62,16 @@ func refusal(r engine.Reason) *APIError {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
+	if r, ok := v.(OrderResult); ok {
+		// The answer to every order: written by hand, as over the
+		// WebSocket (encode.go), without encoding/json's reflection and
+		// its second pass over what MarshalJSON returns. The same bytes
+		// as the encoder's, newline included.
+		if b, ok := r.appendJSON(make([]byte, 0, 320)); ok {
+			_, _ = w.Write(append(b, '\n'))
+			return
+		}
+	}
 	enc := json.NewEncoder(w)
 	_ = enc.Encode(v) // the client may be gone; nothing to do about it
 }
