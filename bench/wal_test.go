@@ -25,14 +25,37 @@ const walCommands = 1_000_000
 // result. The engine starts with the flow's accounts already built (they
 // are not journaled: the run measures the flow).
 func BenchmarkWALDurable(b *testing.B) {
-	benchWALDurable(b, 0)
+	benchWALDurable(b, walRun{rate: 0, warmup: walWarmup, commands: walCommands, snapshotEvery: 1 << 40})
 }
 
 // BenchmarkWALDurableHalf paces the same flow at half the rate
 // BenchmarkWALDurable reached (walHalfRate), the load at which the ack
 // latency target applies.
 func BenchmarkWALDurableHalf(b *testing.B) {
-	benchWALDurable(b, walHalfRate)
+	benchWALDurable(b, walRun{rate: walHalfRate, warmup: walWarmup, commands: walCommands, snapshotEvery: 1 << 40})
+}
+
+// BenchmarkWALDurableHalfSteady is BenchmarkWALDurableHalf in the state a
+// running exchange is in, which the two above leave out: the store past
+// its warm-up, with full-size memtables that are flushed as they fill (one
+// every 2 million commands or so), and the snapshots and log truncation of
+// `exchange serve`'s defaults (a snapshot every million commands, a
+// million kept before it). It paces 3 million commands at walHalfRate
+// before the timer and 4 million after it (about 16 s in all), and
+// reports the same figures. It needs about 2 GB of memory for the flow.
+//
+//	go test ./bench -run '^$' -bench '^BenchmarkWALDurableHalfSteady$' -benchtime=1x
+func BenchmarkWALDurableHalfSteady(b *testing.B) {
+	benchWALDurable(b, walRun{rate: walHalfRate, warmup: 3_000_000, commands: 4_000_000,
+		snapshotEvery: 1_000_000, keep: 1_000_000})
+}
+
+// walRun is one durable benchmark's shape: warmup and then commands paced
+// at rate (0: as fast as they go), with the sequencer's snapshot
+// settings.
+type walRun struct {
+	rate, warmup, commands int
+	snapshotEvery, keep    uint64
 }
 
 const (
@@ -43,10 +66,10 @@ const (
 	walHalfRate = 450_000
 )
 
-func benchWALDurable(b *testing.B, rate int) {
+func benchWALDurable(b *testing.B, run walRun) {
 	for range b.N {
 		b.StopTimer()
-		f, err := NewEngineF1(1, walCommands+walWarmup, EngineF1Accounts)
+		f, err := NewEngineF1(1, run.commands+run.warmup, EngineF1Accounts)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -54,17 +77,17 @@ func benchWALDurable(b *testing.B, rate int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		s := wal.NewSequencer(f.Engine, l, wal.SequencerOptions{SnapshotEvery: 1 << 40})
+		s := wal.NewSequencer(f.Engine, l, wal.SequencerOptions{SnapshotEvery: run.snapshotEvery, KeepCommands: run.keep})
 		// A new Pebble store starts with a small memtable that doubles up
 		// to its size, each step with a new log file and a flush: stalls
 		// of tens of ms that a running exchange has long left behind. The
-		// first walWarmup commands run before the timer.
-		if _, err := driveWAL(s, f.Commands[:walWarmup], rate); err != nil {
+		// first commands run before the timer.
+		if _, err := driveWAL(s, f.Commands[:run.warmup], run.rate); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
 		start := time.Now()
-		all, err := driveWAL(s, f.Commands[walWarmup:], rate)
+		all, err := driveWAL(s, f.Commands[run.warmup:], run.rate)
 		elapsed := time.Since(start)
 		b.StopTimer()
 		if err != nil {
@@ -72,7 +95,7 @@ func benchWALDurable(b *testing.B, rate int) {
 		}
 		s.Close()
 		l.Close()
-		b.ReportMetric(float64(walCommands)/elapsed.Seconds(), "cmds/s")
+		b.ReportMetric(float64(run.commands)/elapsed.Seconds(), "cmds/s")
 		b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
 		b.ReportMetric(float64(all[len(all)*99/100].Microseconds())/1000, "p99-ms")
 	}
