@@ -86,20 +86,24 @@ func (r *Reader) Byte(what string) byte {
 
 // Uvarint reads an unsigned varint in its shortest form: a longer form of
 // the same value would decode to a state that encodes to other bytes.
-func (r *Reader) Uvarint(what string) uint64 {
+func (r *Reader) Uvarint(what string) uint64 { return r.uvarint(what, "") }
+
+// uvarint is Uvarint for the field named what+suffix, which is joined only
+// for an error: Blob reads a length for every record of a journal.
+func (r *Reader) uvarint(what, suffix string) uint64 {
 	if r.err != nil {
 		return 0
 	}
 	v, n := binary.Uvarint(r.data)
 	switch {
 	case n == 0:
-		r.Fail("%s: truncated", what)
+		r.Fail("%s%s: truncated", what, suffix)
 	case n < 0:
-		r.Fail("%s: varint overflows 64 bits", what)
+		r.Fail("%s%s: varint overflows 64 bits", what, suffix)
 	case n > 1 && r.data[n-1] == 0:
 		// The last byte holds the highest bits: 0 there means a shorter
 		// form exists.
-		r.Fail("%s: varint not in its shortest form", what)
+		r.Fail("%s%s: varint not in its shortest form", what, suffix)
 	default:
 		r.data = r.data[n:]
 		return v
@@ -153,7 +157,7 @@ func (r *Reader) Bytes(what string, n uint64) []byte {
 // Blob reads what AppendBlob wrote: a uvarint length, then that many bytes.
 // The result shares the Reader's data.
 func (r *Reader) Blob(what string) []byte {
-	return r.Bytes(what, r.Uvarint(what+" length"))
+	return r.Bytes(what, r.uvarint(what, " length"))
 }
 
 // Skip drops the next n bytes, as after decoding them by other means.

@@ -839,10 +839,12 @@ func recoverOnce(cfg engine.Config, l *Log) (*engine.Engine, Report, error) {
 			return nil, rep, err
 		}
 	}
-	check := map[uint64][32]byte{}
+	// The later snapshots, in sequence order (as Snapshots lists them),
+	// whose hashes the replay checks as it passes them.
+	var check []Snapshot
 	for _, s := range snaps {
 		if s.Seq > from {
-			check[s.Seq] = s.Hash
+			check = append(check, s)
 		}
 	}
 	rep.Snapshot = from
@@ -850,8 +852,11 @@ func recoverOnce(cfg engine.Config, l *Log) (*engine.Engine, Report, error) {
 	err = l.Replay(from, func(c *engine.Command) error {
 		ev = e.Apply(c, ev[:0])
 		rep.Replayed++
-		if h, ok := check[c.Seq]; ok && e.StateHash() != h {
-			return fmt.Errorf("%w: state hash after command %d differs from its snapshot's", ErrCorrupt, c.Seq)
+		if len(check) > 0 && c.Seq == check[0].Seq {
+			if e.StateHash() != check[0].Hash {
+				return fmt.Errorf("%w: state hash after command %d differs from its snapshot's", ErrCorrupt, c.Seq)
+			}
+			check = check[1:]
 		}
 		return nil
 	})
