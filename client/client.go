@@ -306,7 +306,8 @@ func (c *Client) send(ctx context.Context, r request, rawQuery string, body []by
 	if o, ok := out.(*OrderResult); ok {
 		// The answer to every order: the fast path the WebSocket uses
 		// (fastdecode.go), which falls back to encoding/json for any
-		// other shape.
+		// other shape. Unlike the decoder below, it refuses anything
+		// after the value but spaces (the server writes nothing more).
 		b, err := io.ReadAll(resp.Body) // as the decoder below reads it all
 		if err == nil {
 			err = unmarshalOrderResult(bytes.TrimRight(b, " \t\r\n"), o)
