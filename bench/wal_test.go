@@ -21,8 +21,8 @@ const walCommands = 1_000_000
 // walPipeline, up to walInFlight of them waiting for their durable
 // results at once, in the flow's order (driveWAL). One iteration
 // runs walCommands commands after a warm-up of walWarmup; it reports
-// cmds/s and the p50/p99 of the time from submission to the durable
-// result. The engine starts with the flow's accounts already built (they
+// cmds/s and the p50/p99 of a batch's time to its durable results (from
+// its submission, or when paced from when it was due: driveWAL). The engine starts with the flow's accounts already built (they
 // are not journaled: the run measures the flow).
 func BenchmarkWALDurable(b *testing.B) {
 	benchWALDurable(b, walRun{rate: 0, warmup: walWarmup, commands: walCommands, snapshotEvery: 1 << 40})
