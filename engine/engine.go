@@ -217,6 +217,11 @@ type Engine struct {
 	// The margin-call crossings the check in progress found.
 	calls   []callNote
 	flagBuf []bool
+	// snapLiq and snapCalled are AppendSnapshot's lists of the liquidation
+	// index and the margin-called pools, kept so that a snapshot of a
+	// large book does not regrow them (about a third of its time).
+	snapLiq    []liqSnapEntry
+	snapCalled []callNote
 	// The insurance fund's account (fund.go), once a takeover created it.
 	fundAcct AccountID
 	hasFund  bool

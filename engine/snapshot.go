@@ -308,7 +308,7 @@ type liqSnapEntry struct {
 }
 
 func (e *Engine) appendLiquidationState(dst []byte) []byte {
-	var all []liqSnapEntry
+	all := e.snapLiq[:0]
 	for m := range e.markets {
 		for d := range e.markets[m].liq {
 			for _, x := range e.markets[m].liq[d].e {
@@ -347,7 +347,7 @@ func (e *Engine) appendLiquidationState(dst []byte) []byte {
 	}
 	// The pools at the margin-call level: by account, cross first (as
 	// market 0 with a flag), then the isolated ones by market.
-	var called []callNote
+	called := e.snapCalled[:0]
 	for a := range e.accts {
 		if e.accts[a].crossCalled {
 			called = append(called, callNote{AccountID(a), 0, true})
@@ -374,6 +374,7 @@ func (e *Engine) appendLiquidationState(dst []byte) []byte {
 		}
 		dst = append(dst, b)
 	}
+	e.snapLiq, e.snapCalled = all[:0], called[:0]
 	return dst
 }
 

@@ -156,6 +156,7 @@ type Sequencer struct {
 	err      error
 	seq      uint64 // the last sequence number handed out (run's)
 	lastSnap uint64
+	snapSize int // the last snapshot's size, to size the next one's buffer
 	lastTs   int64
 	// inMu and inClosed close the queue for good as the engine's thread
 	// leaves (enqueue, closeQueue).
@@ -528,9 +529,18 @@ func (s *Sequencer) sealed(g *group) *group {
 // it.
 func (s *Sequencer) handOver(g *group) {
 	if s.snapshotDue() {
-		g.snapshot, s.lastSnap = s.eng.AppendSnapshot(nil), s.seq
+		g.snapshot, s.lastSnap = s.snapshot(), s.seq
 	}
 	s.commit <- s.sealed(g)
+}
+
+// snapshot is the engine's snapshot, in a buffer sized after the last one
+// (the engine's thread applies nothing while it writes it, and a buffer
+// grown from nothing is copied at every doubling).
+func (s *Sequencer) snapshot() []byte {
+	b := s.eng.AppendSnapshot(make([]byte, 0, s.snapSize+s.snapSize/8))
+	s.snapSize = len(b)
+	return b
 }
 
 // release builds a group's results (to hand out once it is synced): one slice for the group (what
@@ -616,7 +626,7 @@ func (s *Sequencer) drain(g *group) {
 		g = s.newGroup()
 	}
 	if s.seq != s.lastSnap {
-		s.commit <- &group{last: s.seq, snapshot: s.eng.AppendSnapshot(nil)}
+		s.commit <- &group{last: s.seq, snapshot: s.snapshot()}
 		s.lastSnap = s.seq
 	}
 	s.refuseQueued()
