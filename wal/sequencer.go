@@ -850,11 +850,16 @@ func recoverOnce(cfg engine.Config, l *Log) (*engine.Engine, Report, error) {
 		}
 	}
 	// The later snapshots, in sequence order (as Snapshots lists them),
-	// whose hashes the replay checks as it passes them.
-	var check []Snapshot
+	// whose hashes the replay checks as it passes them (without their
+	// bytes, which need not stay in memory meanwhile).
+	type checkpoint struct {
+		Seq  uint64
+		Hash [32]byte
+	}
+	var check []checkpoint
 	for _, s := range snaps {
 		if s.Seq > from {
-			check = append(check, s)
+			check = append(check, checkpoint{s.Seq, s.Hash})
 		}
 	}
 	rep.Snapshot = from
