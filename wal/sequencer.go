@@ -357,8 +357,8 @@ func (s *Sequencer) run(committed chan struct{}) {
 	for {
 		if s.Err() != nil {
 			// The journal failed: nothing applied since is acknowledged.
+			// (What is still queued is refused as run leaves: closeQueue.)
 			answer(g.reqs, nil, s.stoppedErr())
-			s.refuseQueued()
 			return
 		}
 		if len(g.reqs) == 0 {
@@ -602,12 +602,12 @@ func (s *Sequencer) recycle(g *group) {
 
 // drain runs at Close: the open group g, and the requests queued behind
 // it, are applied and handed over, and a snapshot follows the last. After
-// a journal failure what is left is refused instead.
+// a journal failure the open group is refused instead, and what is
+// queued by closeQueue as run leaves, as after the last snapshot.
 func (s *Sequencer) drain(g *group) {
 	for {
 		if s.Err() != nil {
 			answer(g.reqs, nil, s.stoppedErr())
-			s.refuseQueued()
 			return
 		}
 	gather:
@@ -629,7 +629,6 @@ func (s *Sequencer) drain(g *group) {
 		s.commit <- &group{last: s.seq, snapshot: s.snapshot()}
 		s.lastSnap = s.seq
 	}
-	s.refuseQueued()
 }
 
 // refuseQueued answers every request still queued with ErrStopped.
