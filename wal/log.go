@@ -53,6 +53,11 @@ type Options struct {
 	// EventListener, if set, receives Pebble's events (flushes,
 	// compactions, log files, write stalls), for logs and metrics.
 	EventListener *pebble.EventListener
+	// TableWriteRate paces Pebble's writes of tables (memtable flushes and
+	// compactions) to this many bytes per second, so that they do not
+	// queue up ahead of the log's syncs (pace.go). Default (0):
+	// DefaultTableWriteRate; negative: not paced.
+	TableWriteRate int
 }
 
 // Log is the command journal in Pebble: records appended in synced
@@ -78,12 +83,20 @@ type Log struct {
 // small and short-lived (truncated after each snapshot), and on a 2-core
 // machine the flush of a 64 MiB memtable (about 0.4 s of a core) competes
 // with the sequencer, which compression only made longer; everything else
-// is Pebble's default. Durability comes from
+// is Pebble's default, except that table writes go through a paced file
+// system (pace.go) so that flushes and compactions do not queue up ahead of
+// the log's syncs. Durability comes from
 // Pebble's own write-ahead log, synced by every Append.
 func Open(opts Options) (*Log, error) {
 	fs := opts.FS
 	if fs == nil {
 		fs = vfs.Default
+	}
+	switch rate := opts.TableWriteRate; {
+	case rate == 0:
+		fs = pacedFS{FS: fs, p: newPacer(DefaultTableWriteRate)}
+	case rate > 0:
+		fs = pacedFS{FS: fs, p: newPacer(rate)}
 	}
 	po := &pebble.Options{
 		FS:                 fs,
