@@ -75,14 +75,26 @@ func plainJSON(s string) bool {
 	return true
 }
 
-// orderMessage is the WebSocket request {"id","op","order"} as
-// encoding/json writes the map (keys sorted), order being the order
+// appendOrderMessage appends the WebSocket request {"id","op","order"}
+// as encoding/json writes the map (keys sorted), order appending the order
 // object's JSON.
-func orderMessage(id uint64, op string, order []byte) []byte {
-	b := make([]byte, 0, len(order)+48)
+func appendOrderMessage(b []byte, id uint64, op string, order func([]byte) ([]byte, error)) ([]byte, error) {
 	b = append(strconv.AppendUint(append(b, `{"id":`...), id, 10), `,"op":"`...)
-	b = append(append(append(b, op...), `","order":`...), order...)
-	return append(b, '}')
+	b, err := order(append(append(b, op...), `","order":`...))
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
+// appendOrderJSON appends o's JSON: by hand (appendOrder) when it can,
+// otherwise as encoding/json writes it.
+func appendOrderJSON(b []byte, o *OrderRequest) ([]byte, error) {
+	if w, ok := appendOrder(b, o); ok {
+		return w, nil
+	}
+	m, err := json.Marshal(*o)
+	return append(b, m...), err
 }
 
 var _ json.Marshaler = OrderRequest{}

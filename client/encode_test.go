@@ -33,8 +33,9 @@ func TestOrderEncodingAsEncodingJSON(t *testing.T) {
 			t.Fatalf("%d: MarshalJSON\n%s\nwant\n%s", i, got, want)
 		}
 		msg, _ := json.Marshal(map[string]any{"op": "order.place", "order": o, "id": uint64(i)})
-		if got := orderMessage(uint64(i), "order.place", want); string(got) != string(msg) {
-			t.Fatalf("%d: message\n%s\nwant\n%s", i, got, msg)
+		got, err := appendOrderMessage([]byte("x"), uint64(i), "order.place", func(b []byte) ([]byte, error) { return appendOrderJSON(b, &o) })
+		if err != nil || string(got) != "x"+string(msg) {
+			t.Fatalf("%d: message (%v)\n%s\nwant\nx%s", i, err, got, msg)
 		}
 		ref := OrderRef{OrderID: OrderID(rng.Uint64N(3) * rng.Uint64()), ClientOrderID: pick("", "c-1", "<")}
 		wantRef, _ := json.Marshal(refWire(o.Symbol, ref, nil))

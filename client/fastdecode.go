@@ -162,6 +162,9 @@ func (s *scanner) dec(v *decimal.Decimal) bool {
 // array of those, R an OrderResult in the server's shape. It hands fn
 // each message, with its result's bytes, only once the whole message has
 // been read; false (fn not called) for anything else.
+//
+// The results are decoded into one slice per message (they go to their
+// callers by pointer), not one allocation each.
 func decodeOrderAnswers(b []byte, fn func(serverMessage)) bool {
 	type span struct {
 		id         uint64
@@ -170,14 +173,22 @@ func decodeOrderAnswers(b []byte, fn func(serverMessage)) bool {
 	}
 	var buf [64]span
 	spans := buf[:0]
+	var orders []OrderResult
 	s := scanner{b: b}
 	batch := s.lit("[")
 	for {
-		sp := span{order: new(OrderResult)}
+		var sp span
 		if !s.lit(`{"id":`) || !s.uint(&sp.id) || !s.lit(`,"result":`) {
 			return false
 		}
 		sp.start = s.i
+		if len(orders) == cap(orders) {
+			// A new slice when this one is full: the pointers already
+			// taken keep the old one.
+			orders = make([]OrderResult, 0, max(8, min(2*cap(orders), 1024)))
+		}
+		orders = orders[:len(orders)+1]
+		sp.order = &orders[len(orders)-1]
 		if !s.orderResult(sp.order) {
 			return false
 		}

@@ -46,6 +46,13 @@ type Stream struct {
 	pending map[uint64]chan answer
 	queue   [][]byte
 	wake    chan struct{}
+	// bufs holds request buffers the writer has sent, for the next
+	// requests to write into; chans holds answer channels that have
+	// delivered their answer (handle takes a channel out of pending
+	// before it sends, so nothing else holds it). Both only save
+	// allocations: when empty, new ones are made.
+	bufs  chan []byte
+	chans chan chan answer
 
 	// Reconnects counts the connections after the first.
 	reconnects atomic.Int64
@@ -79,7 +86,8 @@ func (c *Client) Connect(ctx context.Context) (*Stream, error) {
 	u.Path += "/v1/ws"
 	sctx, cancel := context.WithCancel(ctx)
 	s := &Stream{c: c, url: u.String(), ctx: sctx, cancel: cancel, done: make(chan struct{}),
-		subs: map[string]*subscription{}, books: map[string]*OrderBook{}, pending: map[uint64]chan answer{}}
+		subs: map[string]*subscription{}, books: map[string]*OrderBook{}, pending: map[uint64]chan answer{},
+		bufs: make(chan []byte, 1024), chans: make(chan chan answer, 1024)}
 	ws, err := s.dial(ctx)
 	if err != nil {
 		cancel()
@@ -246,6 +254,8 @@ func (s *Stream) shutdown() {
 
 // writer sends the queued requests, all that wait as one batch.
 func (s *Stream) writer(ws *websocket.Conn, wake <-chan struct{}) {
+	var buf []byte     // a batch's frame, reused
+	var spare [][]byte // the queue's other half
 	for {
 		select {
 		case <-wake:
@@ -260,16 +270,16 @@ func (s *Stream) writer(ws *websocket.Conn, wake <-chan struct{}) {
 			s.mu.Unlock()
 			return
 		}
+		// The queue and spare trade places: neither is regrown.
 		q := s.queue
-		s.queue = nil
+		s.queue = spare[:0]
 		s.mu.Unlock()
-		var buf []byte
-		for len(q) > 0 {
-			n := min(len(q), 1000)
-			msg := q[0]
+		for rest := q; len(rest) > 0; {
+			n := min(len(rest), 1000)
+			msg := rest[0]
 			if n > 1 {
 				buf = append(buf[:0], '[')
-				for i, m := range q[:n] {
+				for i, m := range rest[:n] {
 					if i > 0 {
 						buf = append(buf, ',')
 					}
@@ -281,8 +291,35 @@ func (s *Stream) writer(ws *websocket.Conn, wake <-chan struct{}) {
 				ws.CloseNow() // the reader sees it and reconnects
 				return
 			}
-			q = q[n:]
+			for _, m := range rest[:n] {
+				s.recycleBuf(m) // written: Write keeps nothing of msg
+			}
+			rest = rest[n:]
 		}
+		clear(q)
+		spare = q
+	}
+}
+
+// newBuf returns an empty buffer to write a request into.
+func (s *Stream) newBuf() []byte {
+	select {
+	case b := <-s.bufs:
+		return b[:0]
+	default:
+		return make([]byte, 0, 256)
+	}
+}
+
+// recycleBuf keeps a sent request's buffer for newBuf, unless it is
+// outsized or enough are kept.
+func (s *Stream) recycleBuf(b []byte) {
+	if cap(b) > 4096 {
+		return
+	}
+	select {
+	case s.bufs <- b:
+	default:
 	}
 }
 
@@ -308,26 +345,28 @@ func (s *Stream) sendAsync(req map[string]any) {
 
 // call sends a request and waits for its answer.
 func (s *Stream) call(ctx context.Context, req map[string]any) (json.RawMessage, error) {
-	return s.callEncoded(ctx, func(id uint64) ([]byte, error) {
+	a, err := s.callAnswer(ctx, func(b []byte, id uint64) ([]byte, error) {
 		req["id"] = id
-		return json.Marshal(req)
+		m, err := json.Marshal(req)
+		return append(b, m...), err
 	})
-}
-
-// callEncoded is call with the request written by encode, given its id.
-func (s *Stream) callEncoded(ctx context.Context, encode func(id uint64) ([]byte, error)) (json.RawMessage, error) {
-	a, err := s.callAnswer(ctx, encode)
 	return a.result, err
 }
 
-// callAnswer is callEncoded with the whole answer.
-func (s *Stream) callAnswer(ctx context.Context, encode func(id uint64) ([]byte, error)) (answer, error) {
+// callAnswer sends a request and waits for its whole answer. encode
+// appends the request, given its id, to b.
+func (s *Stream) callAnswer(ctx context.Context, encode func(b []byte, id uint64) ([]byte, error)) (answer, error) {
 	id := s.nextID.Add(1)
-	b, err := encode(id)
+	b, err := encode(s.newBuf(), id)
 	if err != nil {
 		return answer{}, err
 	}
-	ch := make(chan answer, 1)
+	var ch chan answer
+	select {
+	case ch = <-s.chans:
+	default:
+		ch = make(chan answer, 1)
+	}
 	s.mu.Lock()
 	if s.ws == nil {
 		s.mu.Unlock()
@@ -341,6 +380,10 @@ func (s *Stream) callAnswer(ctx context.Context, encode func(id uint64) ([]byte,
 	s.mu.Unlock()
 	select {
 	case a := <-ch:
+		select {
+		case s.chans <- ch: // answered: no one else holds it
+		default:
+		}
 		return a, a.err
 	case <-ctx.Done():
 		s.mu.Lock()
@@ -543,21 +586,31 @@ func (s *Stream) Liquidations(ctx context.Context, symbol string) (<-chan Liquid
 // Client.PlaceOrder. Calls from many goroutines are pipelined (sent
 // without waiting for each other, in batches).
 func (s *Stream) PlaceOrder(ctx context.Context, o OrderRequest) (OrderResult, error) {
-	return s.orderCall(ctx, "order.place", o)
+	return s.orderCall(ctx, "order.place", func(b []byte) ([]byte, error) { return appendOrderJSON(b, &o) })
 }
 
 // CancelOrder cancels an order over the WebSocket.
 func (s *Stream) CancelOrder(ctx context.Context, symbol string, ref OrderRef) (OrderResult, error) {
-	if b, ok := appendRef(make([]byte, 0, 64), symbol, ref); ok {
-		return s.orderCall(ctx, "order.cancel", json.RawMessage(b))
-	}
-	return s.orderCall(ctx, "order.cancel", refWire(symbol, ref, nil))
+	return s.orderCall(ctx, "order.cancel", func(b []byte) ([]byte, error) {
+		if w, ok := appendRef(b, symbol, ref); ok {
+			return w, nil
+		}
+		return appendJSON(b, refWire(symbol, ref, nil))
+	})
 }
 
 // AmendOrder changes an order's price and total quantity over the
 // WebSocket.
 func (s *Stream) AmendOrder(ctx context.Context, symbol string, ref OrderRef, price, qty decimal.Decimal) (OrderResult, error) {
-	return s.orderCall(ctx, "order.amend", refWire(symbol, ref, map[string]any{"price": price.String(), "quantity": qty.String()}))
+	return s.orderCall(ctx, "order.amend", func(b []byte) ([]byte, error) {
+		return appendJSON(b, refWire(symbol, ref, map[string]any{"price": price.String(), "quantity": qty.String()}))
+	})
+}
+
+// appendJSON appends v as encoding/json writes it.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	m, err := json.Marshal(v)
+	return append(b, m...), err
 }
 
 func refWire(symbol string, ref OrderRef, extra map[string]any) map[string]any {
@@ -574,34 +627,21 @@ func refWire(symbol string, ref OrderRef, extra map[string]any) map[string]any {
 	return m
 }
 
-func (s *Stream) orderCall(ctx context.Context, op string, order any) (OrderResult, error) {
-	var out OrderResult
+func (s *Stream) orderCall(ctx context.Context, op string, order func([]byte) ([]byte, error)) (OrderResult, error) {
 	if s.c.apiKey == "" {
-		return out, ErrNoCredentials
+		return OrderResult{}, ErrNoCredentials
 	}
-	a, err := s.callAnswer(ctx, func(id uint64) ([]byte, error) {
-		var b []byte
-		switch o := order.(type) {
-		case OrderRequest:
-			if w, ok := appendOrder(make([]byte, 0, 160), &o); ok {
-				b = w
-			}
-		case json.RawMessage: // written by appendRef
-			b = o
-		}
-		if b == nil {
-			var err error
-			if b, err = json.Marshal(order); err != nil {
-				return nil, err
-			}
-		}
-		return orderMessage(id, op, b), nil
+	a, err := s.callAnswer(ctx, func(b []byte, id uint64) ([]byte, error) {
+		return appendOrderMessage(b, id, op, order)
 	})
 	if err != nil {
-		return out, err
+		return OrderResult{}, err
 	}
 	if a.order != nil {
 		return *a.order, nil
 	}
-	return out, unmarshalOrderResult(a.result, &out)
+	// Only here: what the slow decoder is given stays on the heap.
+	out := new(OrderResult)
+	err = unmarshalOrderResult(a.result, out)
+	return *out, err
 }

@@ -237,7 +237,7 @@ func orderResult(m *engine.Market, cmd *engine.Command, evs []engine.Event, id o
 
 func (s *Server) postOrder(w http.ResponseWriter, r *request) error {
 	var req placeRequest
-	if err := decodeFast(r.body, &req, fastPlace); err != nil {
+	if err := decodeOrder(r.body, &req, fastPlace(r.body, &req)); err != nil {
 		return err
 	}
 	cmd, m, err := s.placeCommand(r.who.account, &req)
@@ -352,7 +352,7 @@ type amendRequest struct {
 
 func (s *Server) putOrder(w http.ResponseWriter, r *request) error {
 	var req amendRequest
-	if err := decodeFast(r.body, &req, fastAmend); err != nil {
+	if err := decodeOrder(r.body, &req, fastAmend(r.body, &req)); err != nil {
 		return err
 	}
 	cmd := engine.Command{Kind: engine.CmdAmendOrder, Account: r.who.account}

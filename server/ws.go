@@ -50,11 +50,8 @@ func parseWSRequest(b []byte) (wsRequest, error) {
 	var r wsRequest
 	// An order op in the usual form is read by a scan (fastdecode.go);
 	// anything else, and every error, by the strict decoder.
-	if !fastWSRequest(b, &r) {
-		r = wsRequest{}
-		if err := decodeBody(b, &r); err != nil {
-			return r, err
-		}
+	if err := decodeOrder(b, &r, fastWSRequest(b, &r)); err != nil {
+		return r, err
 	}
 	switch r.Op {
 	case "subscribe", "unsubscribe":
@@ -202,8 +199,12 @@ func unbatch(msg []byte) []byte {
 }
 
 func (c *wsConn) reader() {
+	// Each message is read into one buffer, reused: a request is handled
+	// (decoded, and an order's command built) before the next is read,
+	// and nothing keeps its bytes (the decoders copy what they keep).
+	var buf bytes.Buffer
 	for {
-		typ, b, err := c.ws.Read(c.ctx)
+		typ, b, err := c.read(&buf)
 		if err != nil {
 			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
 				c.kill(websocket.StatusMessageTooBig, "message too big")
@@ -267,14 +268,33 @@ func (c *wsConn) request(b []byte) {
 	}
 }
 
+// read reads the next message into buf, as Conn.Read does into a new
+// slice each time; the bytes are buf's, valid until the next read.
+func (c *wsConn) read(buf *bytes.Buffer) (websocket.MessageType, []byte, error) {
+	typ, r, err := c.ws.Reader(c.ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	buf.Reset()
+	if _, err := buf.ReadFrom(r); err != nil {
+		return 0, nil, err
+	}
+	return typ, buf.Bytes(), nil
+}
+
+// replyOrder answers request id with an order's result: by hand when the
+// fast writer can (by pointer: an OrderResult passed as an any is copied
+// to the heap first), else as reply would.
+func (c *wsConn) replyOrder(id uint64, r *OrderResult) {
+	if msg, ok := appendOrderReply(make([]byte, 0, 320), id, r); ok {
+		c.send(msg)
+		return
+	}
+	c.reply(id, *r, nil)
+}
+
 // reply answers request id with result or err.
 func (c *wsConn) reply(id uint64, result any, err error) {
-	if r, ok := result.(OrderResult); ok && err == nil {
-		if msg, ok := appendOrderReply(make([]byte, 0, 320), id, &r); ok {
-			c.send(msg)
-			return
-		}
-	}
 	var ae *APIError
 	if err != nil && !errors.As(err, &ae) {
 		ae = apiErr(http.StatusInternalServerError, codeInternal, "internal error")
@@ -385,20 +405,20 @@ func (s *Server) wsCommand(a engine.AccountID, req *wsRequest) (wsOrder, error) 
 	switch req.Op {
 	case "order.place":
 		var p placeRequest
-		if err = decodeFast(req.Order, &p, fastPlace); err != nil {
+		if err = decodeOrder(req.Order, &p, fastPlace(req.Order, &p)); err != nil {
 			return o, err
 		}
 		o.cmd, o.m, err = s.placeCommand(a, &p)
 	case "order.cancel":
 		var ref orderRef
-		if err = decodeFast(req.Order, &ref, fastRef); err != nil {
+		if err = decodeOrder(req.Order, &ref, fastRef(req.Order, &ref)); err != nil {
 			return o, err
 		}
 		o.cmd = engine.Command{Kind: engine.CmdCancelOrder, Account: a}
 		o.m, err = s.resolveRef(ref, &o.cmd)
 	case "order.amend":
 		var am amendRequest
-		if err = decodeFast(req.Order, &am, fastAmend); err != nil {
+		if err = decodeOrder(req.Order, &am, fastAmend(req.Order, &am)); err != nil {
 			return o, err
 		}
 		o.cmd = engine.Command{Kind: engine.CmdAmendOrder, Account: a}
@@ -421,11 +441,15 @@ func (s *Server) wsCommand(a engine.AccountID, req *wsRequest) (wsOrder, error) 
 // takes their results in order, so the answers keep the requests' order.
 func (c *wsConn) submitter() {
 	type inFlight struct {
-		batch   []wsOrder
+		b       *wsBatch
 		results <-chan []wal.Result
 		start   time.Time
 	}
 	flights := make(chan inFlight, wsBatchesInFlight)
+	// A batch's buffers come back once it is answered (the sequencer
+	// reads the commands only while it applies them, before any result):
+	// one per batch in flight, one being gathered, one being answered.
+	free := make(chan *wsBatch, wsBatchesInFlight+2)
 	answered := make(chan struct{})
 	go func() {
 		defer close(answered)
@@ -434,36 +458,56 @@ func (c *wsConn) submitter() {
 			if c.s.metrics != nil {
 				c.s.metrics.ackLatency.Observe(time.Since(f.start).Seconds())
 			}
-			for i := range f.batch {
-				c.answerOrder(&f.batch[i], results[i])
+			for i := range f.b.orders {
+				c.answerOrder(&f.b.orders[i], results[i])
+			}
+			clear(f.b.orders) // the markets they point to
+			select {
+			case free <- f.b:
+			default:
 			}
 		}
 	}()
 	for o := range c.orders {
-		batch := append(make([]wsOrder, 0, 64), o)
+		var b *wsBatch
+		select {
+		case b = <-free:
+		default:
+			b = &wsBatch{orders: make([]wsOrder, 0, 64), cmds: make([]engine.Command, 0, 64)}
+		}
+		b.orders = append(b.orders[:0], o)
 	more:
-		for len(batch) < 4096 {
+		for len(b.orders) < wsMaxOrderBatch {
 			select {
 			case o, ok := <-c.orders:
 				if !ok {
 					break more
 				}
-				batch = append(batch, o)
+				b.orders = append(b.orders, o)
 			default:
 				break more
 			}
 		}
-		cmds := make([]engine.Command, len(batch))
-		for i := range batch {
-			cmds[i] = batch[i].cmd
+		b.cmds = b.cmds[:0]
+		for i := range b.orders {
+			b.cmds = append(b.cmds, b.orders[i].cmd)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.s.cfg.Timeout))
-		flights <- inFlight{batch: batch, results: c.s.sub.SubmitAsync(ctx, cmds), start: time.Now()}
+		flights <- inFlight{b: b, results: c.s.sub.SubmitAsync(ctx, b.cmds), start: time.Now()}
 		cancel() // the batch is enqueued (or refused); its results come regardless
 	}
 	close(flights)
 	<-answered
 }
+
+// wsBatch is a batch of a connection's orders and their commands, reused.
+type wsBatch struct {
+	orders []wsOrder
+	cmds   []engine.Command
+}
+
+// wsMaxOrderBatch bounds the orders the submitter sends as one batch.
+const wsMaxOrderBatch = 4096
 
 // wsBatchesInFlight bounds a connection's batches waiting for durability.
 const wsBatchesInFlight = 4
@@ -489,5 +533,5 @@ func (c *wsConn) answerOrder(o *wsOrder, res wal.Result) {
 		id := ownOrderID(&o.cmd, res.Events, engine.EventOrderAmended, engine.EventOrderCancelled)
 		out = c.s.withHistory(o.cmd.Account, orderResult(o.m, &o.cmd, res.Events, id, res.Seq))
 	}
-	c.reply(o.id, out, nil)
+	c.replyOrder(o.id, &out)
 }
