@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -66,7 +67,7 @@ type subscription struct {
 
 type answer struct {
 	result json.RawMessage
-	order  *OrderResult // result, already decoded by the fast path
+	order  *OrderResult // result, already decoded by the fast path (result is then nil)
 	err    error
 }
 
@@ -350,6 +351,11 @@ func (s *Stream) call(ctx context.Context, req map[string]any) (json.RawMessage,
 		m, err := json.Marshal(req)
 		return append(b, m...), err
 	})
+	if err == nil && a.order != nil {
+		// Not an answer these requests get, but one the fast path took
+		// for an order's: its bytes are gone, its value is not.
+		return json.Marshal(a.order)
+	}
 	return a.result, err
 }
 
@@ -393,14 +399,23 @@ func (s *Stream) callAnswer(ctx context.Context, encode func(b []byte, id uint64
 	}
 }
 
-// read handles one connection's messages until it fails.
+// read handles one connection's messages until it fails. Each message is
+// read into one buffer, reused: handle is done with a message before the
+// next is read, and nothing it hands on keeps the bytes (the slow decoder
+// copies what it keeps; a fast-path answer goes out decoded, without its
+// bytes).
 func (s *Stream) read(ws *websocket.Conn) {
+	var buf bytes.Buffer
 	for {
-		_, b, err := ws.Read(s.ctx)
+		_, r, err := ws.Reader(s.ctx)
 		if err != nil {
 			return
 		}
-		if err := decodeServerMessages(b, s.handle); err != nil {
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
+			return
+		}
+		if err := decodeServerMessages(buf.Bytes(), s.handle); err != nil {
 			return // not the exchange's protocol: drop and reconnect
 		}
 	}
@@ -487,7 +502,11 @@ func (s *Stream) handle(m serverMessage) {
 			if m.Error != nil {
 				err = m.Error.apiError()
 			}
-			ch <- answer{result: m.Result, order: m.order, err: err}
+			a := answer{result: m.Result, order: m.order, err: err}
+			if a.order != nil {
+				a.result = nil // the read buffer's: a fast-path answer goes out decoded
+			}
+			ch <- a
 		}
 	case m.Stream == "user":
 		s.userMessage(m)

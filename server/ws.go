@@ -75,13 +75,15 @@ func parseWSRequest(b []byte) (wsRequest, error) {
 
 // wsConn is one WebSocket connection.
 type wsConn struct {
-	s      *Server
-	ws     *websocket.Conn
-	out    chan []byte
-	ctx    context.Context
-	cancel context.CancelFunc
-	once   sync.Once
-	dead   atomic.Bool
+	s   *Server
+	ws  *websocket.Conn
+	out chan wsOut
+	// replyBufs holds written replies' buffers, for the next replies.
+	replyBufs chan []byte
+	ctx       context.Context
+	cancel    context.CancelFunc
+	once      sync.Once
+	dead      atomic.Bool
 	// who is set by a successful login (the reader's).
 	who    *principal
 	key    string
@@ -97,14 +99,26 @@ type wsOrder struct {
 	m   *engine.Market
 }
 
+// wsOut is a queued message. own marks a buffer of the connection's own
+// (a reply), which the writer recycles once it is written; a stream's
+// messages are shared with other connections.
+type wsOut struct {
+	msg []byte
+	own bool
+}
+
 // send queues msg; a full queue cuts the connection off (slow consumer).
 // It never blocks, so the hub can call it under its lock.
 func (c *wsConn) send(msg []byte) bool {
+	return c.queue(wsOut{msg: msg})
+}
+
+func (c *wsConn) queue(m wsOut) bool {
 	if c.dead.Load() {
 		return false
 	}
 	select {
-	case c.out <- msg:
+	case c.out <- m:
 		return true
 	default:
 		c.kill(websocket.StatusPolicyViolation, fmt.Sprintf("slow consumer: %d messages behind", wsQueue))
@@ -133,7 +147,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(wsMaxMessage)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &wsConn{s: s, ws: ws, out: make(chan []byte, wsQueue), ctx: ctx, cancel: cancel, orders: make(chan wsOrder, 4096)}
+	c := &wsConn{s: s, ws: ws, out: make(chan wsOut, wsQueue), replyBufs: make(chan []byte, 256), ctx: ctx, cancel: cancel, orders: make(chan wsOrder, 4096)}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); c.writer() }()
@@ -154,30 +168,34 @@ const wsCoalesce = 256
 // promises): one frame and one system call instead of one each, which is
 // what keeps a pipelining bot's answers and a busy stream cheap.
 func (c *wsConn) writer() {
-	var buf, carry []byte
+	var buf []byte
+	var carry wsOut
 	for {
-		msg := carry
-		carry = nil
-		if msg == nil {
+		m := carry
+		carry = wsOut{}
+		if m.msg == nil {
 			select {
-			case msg = <-c.out:
+			case m = <-c.out:
 			case <-c.ctx.Done():
 				return
 			}
 		}
+		msg := m.msg
 		if n := len(c.out); n > 0 {
 			// An entry that is a batch already (broadcastBatches) joins
 			// with its elements, not as an array inside the array.
-			buf = append(append(buf[:0], '['), unbatch(msg)...)
+			buf = append(append(buf[:0], '['), unbatch(m.msg)...)
+			c.recycle(m) // copied
 			for range min(n, wsCoalesce-1) {
 				next := <-c.out
-				if len(buf)+len(next)+1 > wsMaxMessage {
+				if len(buf)+len(next.msg)+1 > wsMaxMessage {
 					carry = next // the next frame's first
 					break
 				}
-				buf = append(append(buf, ','), unbatch(next)...)
+				buf = append(append(buf, ','), unbatch(next.msg)...)
+				c.recycle(next)
 			}
-			msg = append(buf, ']')
+			msg, m = append(buf, ']'), wsOut{}
 		}
 		wctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
 		err := c.ws.Write(wctx, websocket.MessageText, msg)
@@ -186,6 +204,29 @@ func (c *wsConn) writer() {
 			c.kill(websocket.StatusGoingAway, "write failed")
 			return
 		}
+		c.recycle(m) // written: Write keeps nothing of msg
+	}
+}
+
+// replyBuf returns an empty buffer for a reply: a recycled one if any.
+func (c *wsConn) replyBuf() []byte {
+	select {
+	case b := <-c.replyBufs:
+		return b[:0]
+	default:
+		return make([]byte, 0, 320)
+	}
+}
+
+// recycle keeps a written reply's buffer for replyBuf (not a stream's
+// message, which other connections share, nor an outsized one).
+func (c *wsConn) recycle(m wsOut) {
+	if !m.own || cap(m.msg) > 4096 {
+		return
+	}
+	select {
+	case c.replyBufs <- m.msg:
+	default:
 	}
 }
 
@@ -286,8 +327,8 @@ func (c *wsConn) read(buf *bytes.Buffer) (websocket.MessageType, []byte, error) 
 // fast writer can (by pointer: an OrderResult passed as an any is copied
 // to the heap first), else as reply would.
 func (c *wsConn) replyOrder(id uint64, r *OrderResult) {
-	if msg, ok := appendOrderReply(make([]byte, 0, 320), id, r); ok {
-		c.send(msg)
+	if msg, ok := appendOrderReply(c.replyBuf(), id, r); ok {
+		c.queue(wsOut{msg: msg, own: true})
 		return
 	}
 	c.reply(id, *r, nil)

@@ -317,7 +317,7 @@ func TestWebSocketSlowConsumer(t *testing.T) {
 	}
 	defer client.CloseNow()
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &wsConn{ws: <-accepted, out: make(chan []byte, 2), ctx: ctx, cancel: cancel}
+	c := &wsConn{ws: <-accepted, out: make(chan wsOut, 2), ctx: ctx, cancel: cancel}
 	for i := range 2 {
 		if !c.send([]byte(`{}`)) {
 			t.Fatalf("message %d refused with room in the queue", i)
@@ -433,5 +433,58 @@ func TestWebSocketStreamsWholeGroups(t *testing.T) {
 	}
 	if c.maxFrame > wsMaxMessage {
 		t.Fatalf("a message of %d bytes, past the documented %d", c.maxFrame, wsMaxMessage)
+	}
+}
+
+// The writer recycles the buffers of the connection's own replies once
+// written, never a stream's message: that one is shared with the other
+// connections it was broadcast to.
+func TestWriterRecyclesOnlyOwnReplies(t *testing.T) {
+	accepted := make(chan *websocket.Conn, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		accepted <- ws
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	client, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.CloseNow()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := &wsConn{ws: <-accepted, out: make(chan wsOut, 16), replyBufs: make(chan []byte, 16), ctx: ctx, cancel: cancel}
+	shared := []byte(`{"stream":"trades:BTCUSDT","data":{}}`)
+	own := append(make([]byte, 0, 320), `{"id":1,"result":{}}`...)
+	// Queued before the writer starts, so the three go as one batch (the
+	// copy path), then one alone (the direct path).
+	c.send(shared)
+	c.queue(wsOut{msg: own, own: true})
+	c.send(shared)
+	go c.writer()
+	want := `[{"stream":"trades:BTCUSDT","data":{}},{"id":1,"result":{}},{"stream":"trades:BTCUSDT","data":{}}]`
+	if _, b, err := client.Read(context.Background()); err != nil || string(b) != want {
+		t.Fatalf("read %s (%v), want %s", b, err, want)
+	}
+	own2 := append(make([]byte, 0, 320), `{"id":2,"result":{}}`...)
+	c.queue(wsOut{msg: own2, own: true})
+	if _, b, err := client.Read(context.Background()); err != nil || string(b) != `{"id":2,"result":{}}` {
+		t.Fatalf("read %s (%v)", b, err)
+	}
+	c.send(shared)
+	if _, _, err := client.Read(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got [][]byte
+	for len(c.replyBufs) > 0 {
+		got = append(got, <-c.replyBufs)
+	}
+	if len(got) != 2 || &got[0][:1][0] != &own[:1][0] || &got[1][:1][0] != &own2[:1][0] {
+		t.Fatalf("recycled %d buffers, want the two replies' own", len(got))
 	}
 }
