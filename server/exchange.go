@@ -55,6 +55,10 @@ type WALConfig struct {
 	Linger        Duration `json:"linger"`        // default 0: commit what is there at once
 	SnapshotEvery uint64   `json:"snapshotEvery"` // default 1,000,000 commands
 	KeepCommands  uint64   `json:"keepCommands"`  // default 1,000,000 commands kept before the newest snapshot
+	// TableWriteRate paces the journal store's table writes, in bytes per
+	// second (wal.Options.TableWriteRate): 0 is the default, 64 MiB/s;
+	// -1 turns pacing off.
+	TableWriteRate int64 `json:"tableWriteRate"`
 }
 
 // DefaultConfig returns the defaults.
@@ -125,6 +129,9 @@ func (c Config) Validate() error {
 	if c.WAL.SnapshotEvery < 1000 {
 		bad("wal.snapshotEvery %d below 1000", c.WAL.SnapshotEvery)
 	}
+	if r := c.WAL.TableWriteRate; r != 0 && r != -1 && (r < 1<<20 || r > 1<<40) {
+		bad("wal.tableWriteRate %d: want 0 (the default, 64 MiB/s), -1 (not paced) or 1 MiB/s to 1 TiB/s in bytes", r)
+	}
 	return errors.Join(errs...)
 }
 
@@ -177,7 +184,7 @@ func Open(cfg Config, log *slog.Logger) (_ *Exchange, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if x.journal, err = wal.Open(wal.Options{Dir: JournalDir(cfg.Data)}); err != nil {
+	if x.journal, err = wal.Open(wal.Options{Dir: JournalDir(cfg.Data), TableWriteRate: int(cfg.WAL.TableWriteRate)}); err != nil {
 		return nil, err
 	}
 	ecfg := engine.DefaultConfig()

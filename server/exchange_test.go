@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A data directory keeps the markets its journal ran with: a different
@@ -48,5 +49,35 @@ func TestMarketsOfADataDirectory(t *testing.T) {
 	os.Remove(filepath.Join(dir, marketsFile))
 	if err := open(dir, ""); err == nil || !strings.Contains(err.Error(), "no markets.json") {
 		t.Fatalf("a journal without markets.json: %v", err)
+	}
+}
+
+// The journal's settings are checked with the rest of the config, all at
+// once, and the defaults pass.
+func TestWALConfigErrors(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	for _, ok := range []int64{0, -1, 1 << 20, 64 << 20, 1 << 40} {
+		cfg := DefaultConfig()
+		cfg.WAL.TableWriteRate = ok
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("tableWriteRate %d: %v", ok, err)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.WAL.MaxBatch, cfg.WAL.Linger, cfg.WAL.SnapshotEvery, cfg.WAL.TableWriteRate = 0, Duration(2*time.Second), 10, -2
+	err := cfg.Validate()
+	for _, want := range []string{"wal.maxBatch 0 not in [1, 65536]", "wal.linger 2s not in [0, 1s]", "wal.snapshotEvery 10 below 1000", "wal.tableWriteRate -2"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	for _, bad := range []int64{1, 1<<20 - 1, 1<<40 + 1} {
+		cfg := DefaultConfig()
+		cfg.WAL.TableWriteRate = bad
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "wal.tableWriteRate") {
+			t.Errorf("tableWriteRate %d: %v", bad, err)
+		}
 	}
 }

@@ -69,6 +69,7 @@ type Log struct {
 	last   uint64 // the last sequence number written, 0 for none
 	failed error  // the write error that stopped the log
 	enc    []byte // prepare's group value, reused
+	pace   *pacer // the table writes' pacer, nil if not paced
 }
 
 // Open opens (or creates) the log in opts.Dir.
@@ -92,25 +93,37 @@ func Open(opts Options) (*Log, error) {
 	if fs == nil {
 		fs = vfs.Default
 	}
+	var pace *pacer
 	switch rate := opts.TableWriteRate; {
 	case rate == 0:
-		fs = pacedFS{FS: fs, p: newPacer(DefaultTableWriteRate)}
+		pace = newPacer(DefaultTableWriteRate)
 	case rate > 0:
-		fs = pacedFS{FS: fs, p: newPacer(rate)}
+		pace = newPacer(rate)
+	}
+	listener := opts.EventListener
+	if pace != nil {
+		fs = pacedFS{FS: fs, p: pace}
+		stalls := stallListener(pace)
+		if listener == nil {
+			listener = &stalls
+		} else {
+			tee := pebble.TeeEventListener(*listener, stalls)
+			listener = &tee
+		}
 	}
 	po := &pebble.Options{
 		FS:                 fs,
 		FormatMajorVersion: pebble.FormatNewest,
 		MemTableSize:       64 << 20,
 		Logger:             quietLogger{},
-		EventListener:      opts.EventListener,
+		EventListener:      listener,
 	}
 	po.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
 	db, err := pebble.Open(opts.Dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("wal: open %s: %w", opts.Dir, err)
 	}
-	l := &Log{dir: opts.Dir, db: db}
+	l := &Log{dir: opts.Dir, db: db, pace: pace}
 	if l.last, err = l.lastSeq(); err != nil {
 		db.Close()
 		return nil, err
@@ -627,6 +640,9 @@ func (l *Log) FirstSeq() (uint64, error) {
 func (l *Log) Close() error {
 	if l.db == nil {
 		return nil
+	}
+	if l.pace != nil {
+		l.pace.suspend(true) // Close waits for a running flush: let it go at full speed
 	}
 	err := l.db.Close()
 	l.db = nil

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -28,6 +29,11 @@ import (
 // above the rate at which commands arrive (about 30 bytes each in the
 // log, so a million commands per second is about 30 MB/s) or memtables
 // queue up and Pebble stops writes; see Options.TableWriteRate.
+//
+// Pacing is suspended while Pebble stalls writes (then every commit waits
+// for a flush anyway: a snapshot larger than half a memtable is flushed as
+// a batch of its own, and two queued memtables stop writes) and once the
+// log is closing (Pebble's Close waits for a running flush).
 type pacedFS struct {
 	vfs.FS
 	p *pacer
@@ -96,6 +102,7 @@ type pacer struct {
 
 	mu   sync.Mutex
 	next time.Time // when the next write may start
+	off  bool      // suspended: writes go at once
 }
 
 func newPacer(bytesPerSec int) *pacer {
@@ -104,6 +111,10 @@ func newPacer(bytesPerSec int) *pacer {
 
 func (p *pacer) wait(n int) {
 	p.mu.Lock()
+	if p.off {
+		p.mu.Unlock()
+		return
+	}
 	now := p.now()
 	if p.next.Before(now.Add(-p.burst)) {
 		p.next = now.Add(-p.burst)
@@ -113,5 +124,20 @@ func (p *pacer) wait(n int) {
 	p.mu.Unlock()
 	if d := start.Sub(now); d > 0 {
 		p.sleep(d)
+	}
+}
+
+// suspend turns pacing off (writes go at once) or back on.
+func (p *pacer) suspend(off bool) {
+	p.mu.Lock()
+	p.off = off
+	p.mu.Unlock()
+}
+
+// stallListener suspends p while Pebble stalls writes.
+func stallListener(p *pacer) pebble.EventListener {
+	return pebble.EventListener{
+		WriteStallBegin: func(pebble.WriteStallBeginInfo) { p.suspend(true) },
+		WriteStallEnd:   func() { p.suspend(false) },
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -156,5 +157,46 @@ func TestOpenPacesTableWrites(t *testing.T) {
 	got, err := replayed(t, l, 0)
 	if err != nil || len(got) != len(cmds) {
 		t.Fatalf("replayed %d of %d commands: %v", len(got), len(cmds), err)
+	}
+}
+
+// Pacing stops while Pebble stalls writes (every commit then waits for the
+// flush) and once the log is closing, and resumes when the stall ends.
+func TestPacerSuspendedDuringStallsAndClose(t *testing.T) {
+	c := &paceClock{t: time.Unix(1_000, 0)}
+	p := c.pacer(1 << 20)
+	l := stallListener(p)
+	l.WriteStallBegin(pebble.WriteStallBeginInfo{Reason: "memtable count limit reached"})
+	for range 10 {
+		p.wait(64 << 10)
+	}
+	if len(c.slept) != 0 {
+		t.Fatalf("writes waited %v during a write stall", c.slept)
+	}
+	l.WriteStallEnd()
+	p.wait(64 << 10)
+	p.wait(64 << 10)
+	if len(c.slept) != 1 {
+		t.Fatalf("after the stall, two writes waited %d times, want 1", len(c.slept))
+	}
+
+	log, err := Open(Options{Dir: "data", FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pace := log.pace
+	if pace == nil || pace.off {
+		t.Fatal("a log opened with the default rate is not paced")
+	}
+	if err := log.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !pace.off {
+		t.Fatal("Close left the pacing on")
+	}
+	if l, err := Open(Options{Dir: "data", FS: vfs.NewMem(), TableWriteRate: -1}); err != nil || l.pace != nil {
+		t.Fatalf("TableWriteRate -1: pacer %v (%v), want none", l.pace, err)
+	} else {
+		l.Close()
 	}
 }
