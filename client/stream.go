@@ -228,6 +228,14 @@ func (s *Stream) detach(ws *websocket.Conn) {
 	defer s.mu.Unlock()
 	s.ws = nil
 	s.queue = nil
+	// The dropped connection's writer wakes, sees it is not the current
+	// one and returns. Nothing sends on wake any more: requests are
+	// queued only while a connection is attached, and attach makes a new
+	// channel.
+	if s.wake != nil {
+		close(s.wake)
+		s.wake = nil
+	}
 	for id, ch := range s.pending {
 		ch <- answer{err: ErrDisconnected}
 		delete(s.pending, id)
@@ -399,6 +407,10 @@ func (s *Stream) callAnswer(ctx context.Context, encode func(b []byte, id uint64
 	}
 }
 
+// maxKeptReadBuffer bounds the read buffer a connection keeps between
+// messages.
+const maxKeptReadBuffer = 1 << 20
+
 // read handles one connection's messages until it fails. Each message is
 // read into one buffer, reused: handle is done with a message before the
 // next is read, and nothing it hands on keeps the bytes (the slow decoder
@@ -417,6 +429,9 @@ func (s *Stream) read(ws *websocket.Conn) {
 		}
 		if err := decodeServerMessages(buf.Bytes(), s.handle); err != nil {
 			return // not the exchange's protocol: drop and reconnect
+		}
+		if buf.Cap() > maxKeptReadBuffer {
+			buf = bytes.Buffer{} // a large message's (a deep snapshot): not kept
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -268,5 +270,42 @@ func TestStreamOrderErrors(t *testing.T) {
 	bad, _ := client.New(te.base, client.WithCredentials(te.admin.APIKey[:0]+"pp3-000000000000000000000000", "00"))
 	if _, err := bad.Connect(ctx); !errors.Is(err, client.ErrUnauthorized) {
 		t.Fatalf("bad key: %v", err)
+	}
+}
+
+// A dropped connection's writer goroutine ends: after four reconnects one
+// writer runs, the current connection's (each used to wait for good on
+// its connection's wake channel, with its buffers).
+func TestReconnectEndsTheOldWriter(t *testing.T) {
+	te, adm := ownExchange(t)
+	c := account(t, te, adm, 1000)
+	s, err := c.Connect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	writers := func() int {
+		buf := make([]byte, 1<<20)
+		n := runtime.Stack(buf, true)
+		return strings.Count(string(buf[:n]), "client.(*Stream).writer(")
+	}
+	for i := range 4 { // the backoff doubles from 50 ms: 0.75 s in all
+		client.DropConnection(s)
+		for s.Reconnects() < i+1 {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	// The old writers return as soon as they are scheduled; give them a
+	// moment on a busy machine.
+	deadline := time.Now().Add(10 * time.Second)
+	for writers() != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := writers(); n != 1 {
+		t.Fatalf("%d writer goroutines after 4 reconnects, want 1", n)
+	}
+	// The current connection still works.
+	if _, err := s.PlaceOrder(context.Background(), client.Limit("BTCUSDT", client.Buy, decimal.NewFromInt(99_000), decimal.RequireFromString("0.002"))); err != nil {
+		t.Fatal(err)
 	}
 }

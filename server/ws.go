@@ -147,7 +147,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(wsMaxMessage)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &wsConn{s: s, ws: ws, out: make(chan wsOut, wsQueue), replyBufs: make(chan []byte, 256), ctx: ctx, cancel: cancel, orders: make(chan wsOrder, 4096)}
+	c := &wsConn{s: s, ws: ws, out: make(chan wsOut, wsQueue), replyBufs: make(chan []byte, 64), ctx: ctx, cancel: cancel, orders: make(chan wsOrder, 4096)}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); c.writer() }()
@@ -219,9 +219,10 @@ func (c *wsConn) replyBuf() []byte {
 }
 
 // recycle keeps a written reply's buffer for replyBuf (not a stream's
-// message, which other connections share, nor an outsized one).
+// message, which other connections share, nor an outsized one): at most
+// 64 of 1 KiB per connection.
 func (c *wsConn) recycle(m wsOut) {
-	if !m.own || cap(m.msg) > 4096 {
+	if !m.own || cap(m.msg) > 1024 {
 		return
 	}
 	select {
@@ -487,10 +488,6 @@ func (c *wsConn) submitter() {
 		start   time.Time
 	}
 	flights := make(chan inFlight, wsBatchesInFlight)
-	// A batch's buffers come back once it is answered (the sequencer
-	// reads the commands only while it applies them, before any result):
-	// one per batch in flight, one being gathered, one being answered.
-	free := make(chan *wsBatch, wsBatchesInFlight+2)
 	answered := make(chan struct{})
 	go func() {
 		defer close(answered)
@@ -502,21 +499,12 @@ func (c *wsConn) submitter() {
 			for i := range f.b.orders {
 				c.answerOrder(&f.b.orders[i], results[i])
 			}
-			clear(f.b.orders) // the markets they point to
-			select {
-			case free <- f.b:
-			default:
-			}
+			wsBatches.put(f.b)
 		}
 	}()
 	for o := range c.orders {
-		var b *wsBatch
-		select {
-		case b = <-free:
-		default:
-			b = &wsBatch{orders: make([]wsOrder, 0, 64), cmds: make([]engine.Command, 0, 64)}
-		}
-		b.orders = append(b.orders[:0], o)
+		b := wsBatches.get()
+		b.orders = append(b.orders, o)
 	more:
 		for len(b.orders) < wsMaxOrderBatch {
 			select {
@@ -541,11 +529,40 @@ func (c *wsConn) submitter() {
 	<-answered
 }
 
-// wsBatch is a batch of a connection's orders and their commands, reused.
+// wsBatch is a batch of a connection's orders and their commands.
 type wsBatch struct {
 	orders []wsOrder
 	cmds   []engine.Command
 }
+
+// wsBatchPool keeps answered batches for the next ones, server-wide, so
+// that what is kept follows the load, not the number of connections (a
+// sync.Pool lets the collector take what a quiet spell leaves unused). A
+// batch's buffers come back once it is answered: the sequencer reads a
+// request's commands only while it applies them, before any result.
+type wsBatchPool struct{ p sync.Pool }
+
+var wsBatches wsBatchPool
+
+func (bp *wsBatchPool) get() *wsBatch {
+	if b, ok := bp.p.Get().(*wsBatch); ok {
+		return b
+	}
+	return &wsBatch{orders: make([]wsOrder, 0, 64), cmds: make([]engine.Command, 0, 64)}
+}
+
+// put keeps b unless it grew past wsKeptBatch orders (a burst's).
+func (bp *wsBatchPool) put(b *wsBatch) {
+	if cap(b.orders) > wsKeptBatch {
+		return
+	}
+	clear(b.orders) // the markets they point to
+	b.orders, b.cmds = b.orders[:0], b.cmds[:0]
+	bp.p.Put(b)
+}
+
+// wsKeptBatch bounds the batches the pool keeps.
+const wsKeptBatch = 512
 
 // wsMaxOrderBatch bounds the orders the submitter sends as one batch.
 const wsMaxOrderBatch = 4096
