@@ -33,7 +33,9 @@ import (
 // Pacing is suspended while Pebble stalls writes (then every commit waits
 // for a flush anyway: a snapshot larger than half a memtable is flushed as
 // a batch of its own, and two queued memtables stop writes) and once the
-// log is closing (Pebble's Close waits for a running flush).
+// log is opening (Pebble replays its own log, and may flush what it
+// replays, before anything waits for a sync) or closing (Pebble's Close
+// waits for a running flush).
 type pacedFS struct {
 	vfs.FS
 	p *pacer
