@@ -297,9 +297,10 @@ func FuzzParseWSRequest(f *testing.F) {
 	})
 }
 
-// A connection whose queue is full is cut off with a policy-violation
-// close that says why, and takes no more messages.
-func TestWebSocketSlowConsumer(t *testing.T) {
+// wsPair is a WebSocket connection on loopback: the server's end, bare
+// (no exchange behind it), and the client's. Both close with the test.
+func wsPair(t *testing.T) (server, client *websocket.Conn) {
+	t.Helper()
 	accepted := make(chan *websocket.Conn, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := websocket.Accept(w, r, nil)
@@ -310,14 +311,21 @@ func TestWebSocketSlowConsumer(t *testing.T) {
 		accepted <- ws
 		<-r.Context().Done()
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	client, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.CloseNow()
+	t.Cleanup(func() { client.CloseNow() })
+	return <-accepted, client
+}
+
+// A connection whose queue is full is cut off with a policy-violation
+// close that says why, and takes no more messages.
+func TestWebSocketSlowConsumer(t *testing.T) {
+	server, client := wsPair(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &wsConn{ws: <-accepted, out: make(chan wsOut, 2), ctx: ctx, cancel: cancel}
+	c := &wsConn{ws: server, out: make(chan wsOut, 2), ctx: ctx, cancel: cancel}
 	for i := range 2 {
 		if !c.send([]byte(`{}`)) {
 			t.Fatalf("message %d refused with room in the queue", i)
@@ -329,7 +337,7 @@ func TestWebSocketSlowConsumer(t *testing.T) {
 	if c.send([]byte(`{}`)) {
 		t.Fatal("a dead connection took a message")
 	}
-	_, _, err = client.Read(context.Background())
+	_, _, err := client.Read(context.Background())
 	if websocket.CloseStatus(err) != websocket.StatusPolicyViolation || !strings.Contains(err.Error(), "slow consumer") {
 		t.Fatalf("client saw %v", err)
 	}
@@ -440,25 +448,10 @@ func TestWebSocketStreamsWholeGroups(t *testing.T) {
 // written, never a stream's message: that one is shared with the other
 // connections it was broadcast to.
 func TestWriterRecyclesOnlyOwnReplies(t *testing.T) {
-	accepted := make(chan *websocket.Conn, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		accepted <- ws
-		<-r.Context().Done()
-	}))
-	defer srv.Close()
-	client, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.CloseNow()
+	server, client := wsPair(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c := &wsConn{ws: <-accepted, out: make(chan wsOut, 16), replyBufs: make(chan []byte, 16), ctx: ctx, cancel: cancel}
+	c := &wsConn{ws: server, out: make(chan wsOut, 16), replyBufs: make(chan []byte, 16), ctx: ctx, cancel: cancel}
 	shared := []byte(`{"stream":"trades:BTCUSDT","data":{}}`)
 	own := append(make([]byte, 0, 320), `{"id":1,"result":{}}`...)
 	// Queued before the writer starts, so the three go as one batch (the
