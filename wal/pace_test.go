@@ -2,6 +2,7 @@ package wal
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,7 +130,11 @@ func TestPacedFSPacesTablesOnly(t *testing.T) {
 func TestOpenPacesTableWrites(t *testing.T) {
 	mem := &countingFS{FS: vfs.NewMem(), written: map[string]int{}}
 	const rate = 1 << 20
-	l, err := Open(Options{Dir: "data", FS: mem, TableWriteRate: rate})
+	// The caller's listener still hears Pebble's events beside the
+	// pacer's own.
+	var flushes atomic.Int32
+	el := &pebble.EventListener{FlushEnd: func(pebble.FlushInfo) { flushes.Add(1) }}
+	l, err := Open(Options{Dir: "data", FS: mem, TableWriteRate: rate, EventListener: el})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +158,9 @@ func TestOpenPacesTableWrites(t *testing.T) {
 	}
 	if least := time.Duration(float64(tables-maxWrite)/rate*1e9) - 10*time.Millisecond; elapsed < least {
 		t.Fatalf("a flush of %d bytes of tables at %d B/s took %s, under %s: not paced", tables, rate, elapsed, least)
+	}
+	if flushes.Load() == 0 {
+		t.Fatal("the caller's listener heard no flush")
 	}
 	got, err := replayed(t, l, 0)
 	if err != nil || len(got) != len(cmds) {
