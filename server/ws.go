@@ -517,8 +517,7 @@ func (c *wsConn) submitter() {
 				break more
 			}
 		}
-		b.cmds = b.cmds[:0]
-		for i := range b.orders {
+		for i := range b.orders { // b.cmds is empty: wsBatches.get
 			b.cmds = append(b.cmds, b.orders[i].cmd)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.s.cfg.Timeout))

@@ -124,11 +124,11 @@ func Open(opts Options) (*Log, error) {
 	// took 0.59-0.63 s paced, 0.34-0.42 s not, and 0.31-0.45 s before
 	// pacing, in the same spell).
 	if pace != nil {
-		pace.suspend(true)
+		pace.hold(true)
 	}
 	db, err := pebble.Open(opts.Dir, po)
 	if pace != nil {
-		pace.suspend(false)
+		pace.hold(false)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("wal: open %s: %w", opts.Dir, err)
@@ -652,7 +652,7 @@ func (l *Log) Close() error {
 		return nil
 	}
 	if l.pace != nil {
-		l.pace.suspend(true) // Close waits for a running flush: let it go at full speed
+		l.pace.hold(true) // Close waits for a running flush: let it go at full speed
 	}
 	err := l.db.Close()
 	l.db = nil

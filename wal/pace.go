@@ -104,7 +104,11 @@ type pacer struct {
 
 	mu   sync.Mutex
 	next time.Time // when the next write may start
-	off  bool      // suspended: writes go at once
+	// Pacing is suspended (writes go at once) while either holds: two
+	// flags, so that a stall ending while the log closes does not turn
+	// it back on.
+	held    bool // the log is opening or closing
+	stalled bool // Pebble is stalling writes
 }
 
 func newPacer(bytesPerSec int) *pacer {
@@ -113,7 +117,7 @@ func newPacer(bytesPerSec int) *pacer {
 
 func (p *pacer) wait(n int) {
 	p.mu.Lock()
-	if p.off {
+	if p.held || p.stalled {
 		p.mu.Unlock()
 		return
 	}
@@ -129,17 +133,29 @@ func (p *pacer) wait(n int) {
 	}
 }
 
-// suspend turns pacing off (writes go at once) or back on.
-func (p *pacer) suspend(off bool) {
+// hold suspends pacing while the log opens or closes (on), or ends that.
+func (p *pacer) hold(on bool) {
 	p.mu.Lock()
-	p.off = off
+	p.held = on
 	p.mu.Unlock()
+}
+
+// off reports whether pacing is suspended, for any reason.
+func (p *pacer) off() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.held || p.stalled
 }
 
 // stallListener suspends p while Pebble stalls writes.
 func stallListener(p *pacer) pebble.EventListener {
+	stall := func(on bool) {
+		p.mu.Lock()
+		p.stalled = on
+		p.mu.Unlock()
+	}
 	return pebble.EventListener{
-		WriteStallBegin: func(pebble.WriteStallBeginInfo) { p.suspend(true) },
-		WriteStallEnd:   func() { p.suspend(false) },
+		WriteStallBegin: func(pebble.WriteStallBeginInfo) { stall(true) },
+		WriteStallEnd:   func() { stall(false) },
 	}
 }

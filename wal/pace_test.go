@@ -193,18 +193,35 @@ func TestPacerSuspendedDuringStallsAndClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	pace := log.pace
-	if pace == nil || pace.off {
+	if pace == nil || pace.off() {
 		t.Fatal("a log opened with the default rate is not paced")
 	}
 	if err := log.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if !pace.off {
+	if !pace.off() {
 		t.Fatal("Close left the pacing on")
 	}
 	if l, err := Open(Options{Dir: "data", FS: vfs.NewMem(), TableWriteRate: -1}); err != nil || l.pace != nil {
 		t.Fatalf("TableWriteRate -1: pacer %v (%v), want none", l.pace, err)
 	} else {
 		l.Close()
+	}
+}
+
+// A write stall that ends while the log is closing leaves pacing off:
+// the two reasons are kept apart.
+func TestPacerStallEndingDuringCloseStaysOff(t *testing.T) {
+	c := &paceClock{t: time.Unix(1_000, 0)}
+	p := c.pacer(1 << 20)
+	l := stallListener(p)
+	l.WriteStallBegin(pebble.WriteStallBeginInfo{})
+	p.hold(true)
+	l.WriteStallEnd()
+	for range 10 {
+		p.wait(64 << 10)
+	}
+	if !p.off() || len(c.slept) != 0 {
+		t.Fatalf("a stall's end turned pacing back on during Close: off %v, waits %v", p.off(), c.slept)
 	}
 }
