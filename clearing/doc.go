@@ -70,7 +70,10 @@
 // rounded up: a fee is never undercharged, and a negative (rebate) rate
 // rounds toward zero, so a rebate is never overpaid. Fees go to the fee
 // account, rebates come from it; a maker rate may not be below −taker rate,
-// so each trade leaves the fee account no poorer. The fee is paid from the
+// so each trade leaves the fee account no poorer. For the same reason a
+// trade whose taker pays no fee (a liquidation order, which pays the
+// liquidation fee to the insurance fund instead) pays its maker no
+// rebate. The fee is paid from the
 // same place as the position's PnL: the wallet for a cross position, the
 // isolated margin for an isolated one (venues do the same, and it keeps an
 // isolated position's outcome within its own margin; package margin sizes

@@ -30,7 +30,10 @@ type Trade struct {
 	TakerBuys bool
 	// TakerFeeFree and MakerFeeFree waive that side's fee: a liquidation
 	// order pays the liquidation fee instead (see the engine), and an
-	// auto-deleveraging trade charges neither side.
+	// auto-deleveraging trade charges neither side. A maker's rebate is
+	// paid out of its trade's taker fee, so a fee-free taker waives it
+	// too: the maker then pays its fee if the maker rate is positive, and
+	// receives nothing if it is a rebate.
 	TakerFeeFree, MakerFeeFree bool
 }
 
@@ -456,6 +459,7 @@ func (l *Ledger) SettleTradeInto(t Trade, res *TradeResult) error {
 	}
 	if t.TakerFeeFree {
 		takerFee = 0
+		makerFee = max(makerFee, 0) // no taker fee to pay a rebate from
 	}
 	if err := settle(&ms, &res.Maker, -takerQty, t.PriceTicks, spec.QuotePerTickLot, makerFee); err != nil {
 		return fmt.Errorf("clearing: trade in market %d, maker %d: %w", t.Market, t.Maker, err)

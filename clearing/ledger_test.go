@@ -763,3 +763,42 @@ func TestFeeFreeTrade(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A rebate is paid out of its trade's taker fee: when the taker pays none
+// (a liquidation order), neither is the maker's rebate paid, and the fee
+// account, empty here, stays at 0 instead of going below it. With a taker
+// fee the same trade pays the rebate. A snapshot of the ledger restores.
+func TestFeeFreeTakerPaysNoRebate(t *testing.T) {
+	l := newLedger(t, 2, bigWallet)
+	const rebate = 1 // specRebate
+	trade := clearing.Trade{Market: rebate, PriceTicks: 100_000_000, QtyLots: 1_000, Maker: 1, Taker: 0, TakerBuys: true, TakerFeeFree: true}
+	res, err := l.SettleTrade(trade)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Taker.FeeQuote != 0 || res.Maker.FeeQuote != 0 || l.FeeAccountQuote() != 0 {
+		t.Fatalf("taker fee %d, maker fee %d, fee account %d", res.Taker.FeeQuote, res.Maker.FeeQuote, l.FeeAccountQuote())
+	}
+	if err := l.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := clearing.Restore(l.AppendSnapshot(nil)); err != nil {
+		t.Fatal(err)
+	}
+	// Notional 10^11 units: taker fee 4 bp = 4·10^7, rebate 1 bp = 10^7.
+	trade.TakerFeeFree = false
+	if res, err = l.SettleTrade(trade); err != nil {
+		t.Fatal(err)
+	}
+	if res.Taker.FeeQuote != 40_000_000 || res.Maker.FeeQuote != -10_000_000 || l.FeeAccountQuote() != 30_000_000 {
+		t.Fatalf("taker fee %d, maker fee %d, fee account %d", res.Taker.FeeQuote, res.Maker.FeeQuote, l.FeeAccountQuote())
+	}
+	// A positive maker rate is still paid against a fee-free taker.
+	res, err = l.SettleTrade(clearing.Trade{Market: 0, PriceTicks: 1_000_000, QtyLots: 10, Maker: 1, Taker: 0, TakerBuys: true, TakerFeeFree: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Maker.FeeQuote != 200_000 { // 10^9 units at 2 bp
+		t.Fatalf("maker fee %d", res.Maker.FeeQuote)
+	}
+}

@@ -662,15 +662,24 @@ func (e *Engine) closePool(cmd *Command, ev []Event, a AccountID, iso MarketID, 
 		if st.filledLots > 0 {
 			x.AvgPriceTicks = st.filledValue / st.filledLots
 		}
-		notional, err := notionalAt(st.lots, st.bp, ms.Grid.QuotePerTickLot())
-		c, err2 := fixed.ApplyPpm(notional, ms.LiquidationFeePpm, fixed.RoundDown)
-		if err != nil || err2 != nil {
-			c = 1<<63 - 1
-		}
-		e.liqFeeCap = satAdd(e.liqFeeCap, c)
+		e.liqFeeCap = satAdd(e.liqFeeCap, liquidationFee(st.lots, st.bp, ms.Grid.QuotePerTickLot(), ms.LiquidationFeePpm))
 	}
 	e.liqPlan = plan
 	return ev
+}
+
+// liquidationFee is the most the insurance fund takes for closing lots at
+// bankruptcy price bp: the liquidation fee rate on that notional, rounded
+// up like every fee (a fee is never undercharged). An amount beyond int64
+// (impossible within the market limits) is MaxInt64: the pool's balance
+// caps it anyway.
+func liquidationFee(lots, bp, qptl, ratePpm int64) int64 {
+	notional, err := notionalAt(lots, bp, qptl)
+	c, err2 := fixed.ApplyPpm(notional, ratePpm, fixed.RoundUp)
+	if err != nil || err2 != nil {
+		return 1<<63 - 1
+	}
+	return c
 }
 
 // liqStep is one position's liquidation, for its event.

@@ -56,6 +56,38 @@ func TestLiquidationSimulation(t *testing.T) {
 	}
 }
 
+// TestLiquidationSimulationRebate runs the simulation on markets whose
+// maker rate is a rebate as large as the taker fee (the most a market may
+// give), so that the fee account holds only what liquidation fills leave
+// it: they pay their makers no rebate, since their taker pays no fee
+// (before that rule the fee account went below 0, and a snapshot of it
+// would not restore).
+func TestLiquidationSimulationRebate(t *testing.T) {
+	specs := DefaultMarkets()
+	for i := range specs {
+		specs[i].MakerFeeRate = specs[i].TakerFeeRate.Neg()
+	}
+	ms, err := Compile(specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Markets = ms
+	s := newLiqSim(t, cfg, 5, 300)
+	for range 40_000 {
+		s.step()
+		s.check(true)
+	}
+	s.roundTrip()
+	if err := s.e.CheckInvariants(); err != nil {
+		t.Fatal(err)
+	}
+	if s.liquidations < 10 {
+		t.Errorf("the run liquidated only %d accounts", s.liquidations)
+	}
+	t.Logf("%d liquidations; fee account %s USDT", s.liquidations, fixed.QuoteAmount(s.e.ledger.FeeAccountQuote()))
+}
+
 // TestLiquidationBudget runs the simulation with at most two liquidations,
 // and two counterparties of the fund's deleveraging, per command: leftover
 // work waits in order, after every command the accounts the naive scan finds
@@ -564,5 +596,20 @@ func TestLiquidationRestoreTwin(t *testing.T) {
 		if i%997 == 0 && twin.StateHash() != s.e.StateHash() {
 			t.Fatalf("command %d: state hashes differ", c.Seq)
 		}
+	}
+}
+
+// The liquidation fee rounds up, like every fee: 3 lots at 950,501 ticks
+// of BTCUSDT (0.003 BTC at 95,050.1) are 285.1503 USDT, whose 1.25% is
+// 3.56437875 USDT, 3,564,378.75 units: the fund may take 3,564,379.
+func TestLiquidationFeeRoundsUp(t *testing.T) {
+	if got := liquidationFee(3, 950_501, 100, 12_500); got != 3_564_379 {
+		t.Fatalf("fee %d, want 3564379", got)
+	}
+	if got := liquidationFee(4, 950_500, 100, 12_500); got != 4_752_500 {
+		t.Fatalf("exact fee %d, want 4752500", got)
+	}
+	if got := liquidationFee(1<<40, 1<<40, 100, 12_500); got != 1<<63-1 {
+		t.Fatalf("overflowing fee %d, want MaxInt64", got)
 	}
 }

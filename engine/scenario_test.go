@@ -19,7 +19,7 @@ import (
 // units). After every command the money identity and open interest are
 // checked. Directives:
 //
-//	engine
+//	engine [budget=N] [maker-fee=D]            (a new engine; maker-fee sets every market's maker rate)
 //	at time=2026-01-01T00:00:00Z            (sets the time of later commands)
 //	create-account
 //	deposit acct=N amount=D | withdraw acct=N amount=D
@@ -46,6 +46,19 @@ func TestScenarios(t *testing.T) {
 				cfg := DefaultConfig()
 				if d.HasArg("budget") {
 					d.ScanArgs(t, "budget", &cfg.LiquidationsPerCommand)
+				}
+				if d.HasArg("maker-fee") {
+					var rate string
+					d.ScanArgs(t, "maker-fee", &rate)
+					specs := DefaultMarkets()
+					for i := range specs {
+						specs[i].MakerFeeRate = decimal.RequireFromString(rate)
+					}
+					ms, err := Compile(specs)
+					if err != nil {
+						d.Fatalf(t, "%v", err)
+					}
+					cfg.Markets = ms
 				}
 				if e, err = New(cfg); err != nil {
 					d.Fatalf(t, "%v", err)
