@@ -249,6 +249,18 @@ func (e *Engine) amend(cmd *Command, ev []Event) ([]Event, Reason) {
 	case cmd.PriceTicks < 1:
 		return ev, ReasonInvalidPrice
 	}
+	if old.Tag&tagReduceOnly == 0 && qty > old.FilledLots {
+		// The amended order must be one a new order could be: its whole
+		// quantity at the new price at least the minimum notional. (An
+		// amendment to what has filled ends the order, and needs none.)
+		v, err := notionalAt(qty, cmd.PriceTicks, ms.Grid.QuotePerTickLot())
+		switch {
+		case err != nil:
+			return ev, ReasonAboveMaxQty
+		case v < ms.MinNotionalQuote:
+			return ev, ReasonBelowMinNotional
+		}
+	}
 	k := e.slot(a, m)
 	var p clearing.Position
 	e.ledger.ReadPosition(a, m, &p)
