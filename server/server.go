@@ -256,10 +256,7 @@ func (s *Server) prepare(w http.ResponseWriter, r *request, level int) error {
 	if (r.Method == http.MethodPost || r.Method == http.MethodPut) && r.URL.RawQuery != "" {
 		return apiErr(http.StatusBadRequest, codeUnknownField, "%s %s takes its parameters in the JSON body, not the query", r.Method, r.URL.Path)
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
+	host := remoteHost(r.Request)
 	if level == public {
 		if !s.addrs.allow(host) {
 			return apiErr(http.StatusTooManyRequests, codeRateLimited, "rate limit: %g requests per second", s.cfg.RateLimit)
@@ -280,6 +277,17 @@ func (s *Server) prepare(w http.ResponseWriter, r *request, level int) error {
 	}
 	r.who = who
 	return nil
+}
+
+// remoteHost is the address a request came from, without its port: the
+// key of the per-address rate limit (with the port, each connection would
+// have a limit of its own).
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // authenticate checks a private request's key, timestamp and signature.

@@ -89,6 +89,9 @@ type wsConn struct {
 	key    string
 	orders chan wsOrder
 	nsubs  int
+	// host is the client's address without its port: what failed logins
+	// count against, as failed REST requests do.
+	host string
 }
 
 // wsOrder is one order op waiting for its turn at the sequencer.
@@ -136,7 +139,7 @@ func (c *wsConn) kill(code websocket.StatusCode, reason string) {
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	host := r.RemoteAddr
+	host := remoteHost(r)
 	if !s.addrs.allow(host) {
 		writeError(w, apiErr(http.StatusTooManyRequests, codeRateLimited, "rate limit: %g requests per second", s.cfg.RateLimit))
 		return
@@ -147,7 +150,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(wsMaxMessage)
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &wsConn{s: s, ws: ws, out: make(chan wsOut, wsQueue), replyBufs: make(chan []byte, 64), ctx: ctx, cancel: cancel, orders: make(chan wsOrder, 4096)}
+	c := &wsConn{s: s, ws: ws, out: make(chan wsOut, wsQueue), replyBufs: make(chan []byte, 64), ctx: ctx, cancel: cancel, orders: make(chan wsOrder, 4096), host: host}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); c.writer() }()
@@ -392,6 +395,11 @@ func (c *wsConn) handle(req *wsRequest) error {
 	case "login":
 		who, err := s.wsLogin(req)
 		if err != nil {
+			// Failed logins count against the address, as failed REST
+			// requests do: guessing keys is as slow as the rate limit.
+			if !s.addrs.allow(c.host) {
+				return apiErr(http.StatusTooManyRequests, codeRateLimited, "rate limit: %g requests per second", s.cfg.RateLimit)
+			}
 			return err
 		}
 		c.who, c.key = &who, req.APIKey

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -480,4 +481,40 @@ func TestWriterRecyclesOnlyOwnReplies(t *testing.T) {
 	if len(got) != 2 || &got[0][:1][0] != &own[:1][0] || &got[1][:1][0] != &own2[:1][0] {
 		t.Fatalf("recycled %d buffers, want the two replies' own", len(got))
 	}
+}
+
+// Opening WebSocket connections and failing to log in count against the
+// client's address, as REST requests do: past the burst, a new connection
+// is refused with 429, and a failed login is answered rate-limited. (The
+// address's bucket was once keyed with the connection's port, so each
+// connection had a fresh one, and logins were not counted at all.)
+func TestWSAddressRateLimit(t *testing.T) {
+	te := startExchange(t, t.TempDir(), func(c *Config) { c.API.RateLimit, c.API.RateBurst = 0.1, 3 })
+	c := te.dialWS(t) // 1 of the burst
+	codes := []string{}
+	for range 3 { // 2 and 3 fail as unauthorized, then the limit
+		id := c.request("login", map[string]any{"apiKey": "pp_nosuchkey", "timestamp": "0", "signature": "00"})
+		m := c.answer(id, nil)
+		if m.Error == nil {
+			t.Fatalf("a bad login succeeded: %s", m.Result)
+		}
+		codes = append(codes, m.Error.Code)
+	}
+	if want := []string{codeUnauthorized, codeUnauthorized, codeRateLimited}; !slices.Equal(codes, want) {
+		t.Fatalf("failed logins answered %v, want %v", codes, want)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(te.base, "http")+"/v1/ws", nil)
+	if err == nil {
+		ws.CloseNow()
+		t.Fatal("a connection past the address's burst was accepted")
+	}
+	if resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a connection past the burst: %v (%v)", resp, err)
+	}
+	// A logged-in connection's orders count against its key, not the
+	// address: the same address still trades.
+	alice := te.account(3)
+	c.login(alice)
 }
