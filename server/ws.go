@@ -92,6 +92,8 @@ type wsConn struct {
 	// host is the client's address without its port: what failed logins
 	// count against, as failed REST requests do.
 	host string
+	// spans is batch's scratch: where each request of a batch lies.
+	spans [][2]int
 }
 
 // wsOrder is one order op waiting for its turn at the sequencer.
@@ -274,31 +276,48 @@ func (c *wsConn) reader() {
 // wsMaxBatch bounds the requests of one batch message.
 const wsMaxBatch = 1000
 
-// batch handles the requests of a JSON array one by one. It only splits
-// the array (each request is decoded, strictly, on its own), so a batch
-// costs no extra parse; what does not split cleanly is refused from there
-// on.
+// batch handles the requests of a JSON array one by one, once the whole
+// array has split cleanly: a frame that is not a JSON array of at most
+// wsMaxBatch values (cut short, trailing bytes, too many) is refused whole,
+// none of its requests handled. It only splits the array (each request is
+// decoded, strictly, on its own, and answered on its own), so a batch
+// costs no extra parse.
 func (c *wsConn) batch(b []byte) error {
-	i, n := 1, 0
+	spans, err := splitBatch(b, c.spans[:0])
+	c.spans = spans
+	if err != nil {
+		return err
+	}
+	for _, sp := range spans {
+		c.request(b[sp[0]:sp[1]])
+	}
+	return nil
+}
+
+// splitBatch appends to spans the start and end of each value of the JSON
+// array b (which starts with '['), or refuses it.
+func splitBatch(b []byte, spans [][2]int) ([][2]int, error) {
+	i := skipSpace(b, 1)
+	if i < len(b) && b[i] == ']' && skipSpace(b, i+1) == len(b) {
+		return spans, nil // []
+	}
 	for {
-		i = skipSpace(b, i)
-		if i < len(b) && b[i] == ']' && n == 0 && skipSpace(b, i+1) == len(b) {
-			return nil // []
-		}
 		end := skipValue(b, i)
-		if end <= i || end > len(b) || n == wsMaxBatch {
-			return apiErr(http.StatusBadRequest, codeMalformed, "a batch is a JSON array of at most %d requests", wsMaxBatch)
+		if end <= i || end > len(b) {
+			return spans, apiErr(http.StatusBadRequest, codeMalformed, "a batch must be a JSON array of requests; nothing in it was handled")
 		}
-		c.request(b[i:end])
-		n++
+		if len(spans) == wsMaxBatch {
+			return spans, apiErr(http.StatusBadRequest, codeMalformed, "a batch holds at most %d requests; nothing in it was handled", wsMaxBatch)
+		}
+		spans = append(spans, [2]int{i, end})
 		i = skipSpace(b, end)
 		switch {
 		case i < len(b) && b[i] == ',':
-			i++
+			i = skipSpace(b, i+1)
 		case i < len(b) && b[i] == ']' && skipSpace(b, i+1) == len(b):
-			return nil
+			return spans, nil
 		default:
-			return apiErr(http.StatusBadRequest, codeMalformed, "a batch is a JSON array of at most %d requests", wsMaxBatch)
+			return spans, apiErr(http.StatusBadRequest, codeMalformed, "a batch must be a JSON array of requests; nothing in it was handled")
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -367,19 +368,28 @@ func TestWebSocketBatch(t *testing.T) {
 			t.Fatalf("want answer %d %q, got %+v", want.id, want.code, m)
 		}
 	}
-	for _, bad := range []string{`[1,`, `[{"id":1,"op":"ping"} {"id":2,"op":"ping"}]`, `[` + strings.Repeat(`{"op":"ping"},`, wsMaxBatch) + `{"op":"ping"}]`} {
+	// A frame that is not a whole array of at most wsMaxBatch requests is
+	// refused whole: none of its requests is handled (an order in it would
+	// rest), and the refusal is its only answer; the ping sent after it is
+	// answered next.
+	place := `{"id":21,"op":"order.place","order":{"symbol":"BTCUSDT","side":"buy","type":"limit","price":"98000","quantity":"0.01"}}`
+	for _, bad := range []string{`[1,`, `[{"id":1,"op":"ping"} {"id":2,"op":"ping"}]`, `[` + place + `,{"id":22,"op":"order.pla`,
+		`[` + place + `] x`, `[` + place + strings.Repeat(`,{"op":"ping"}`, wsMaxBatch) + `]`} {
 		if err := c.ws.Write(context.Background(), websocket.MessageText, []byte(bad)); err != nil {
 			t.Fatal(err)
 		}
-		for {
-			m := c.next()
-			if m.Error != nil && m.Error.Code == codeMalformed {
-				break
-			}
-			if m.Error != nil || (m.ID != 0 && m.ID > 2) {
-				t.Fatalf("%.40s: %+v", bad, m)
-			}
+		if m := c.next(); m.Error == nil || m.Error.Code != codeMalformed {
+			t.Fatalf("%.40s: %+v", bad, m)
 		}
+		if m := c.answer(c.request("ping", nil), nil); m.Error != nil || m.ID != c.id {
+			t.Fatalf("%.40s: then %+v", bad, m)
+		}
+	}
+	var open []OrderResult
+	alice := te.account(3)
+	te.must(&alice, "GET", "/v1/orders/open", "symbol=BTCUSDT", nil, &open)
+	if len(open) != 1 { // order 11 of the good batch
+		t.Fatalf("open orders after the refused batches: %+v", open)
 	}
 }
 
@@ -517,4 +527,42 @@ func TestWSAddressRateLimit(t *testing.T) {
 	// address: the same address still trades.
 	alice := te.account(3)
 	c.login(alice)
+}
+
+// splitBatch never panics; what it accepts splits into ordered values
+// inside the array; and a valid JSON array of at most wsMaxBatch values
+// is accepted with exactly its values.
+func FuzzSplitBatch(f *testing.F) {
+	for _, s := range []string{`[]`, `[1,`, `[{"id":1,"op":"ping"}, {"id":2}]`, `[{"a":"]"}] x`, `[ "x" , [1,[2]] ]`, `[1 2]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == 0 || b[0] != '[' {
+			return
+		}
+		spans, err := splitBatch(b, nil)
+		if err == nil {
+			prev := 1
+			for _, sp := range spans {
+				if sp[0] < prev || sp[1] <= sp[0] || sp[1] > len(b)-1 {
+					t.Fatalf("%q: span %v after %d", b, sp, prev)
+				}
+				prev = sp[1]
+			}
+			if len(spans) > wsMaxBatch {
+				t.Fatalf("%q: %d values", b, len(spans))
+			}
+		}
+		var vals []json.RawMessage
+		if json.Valid(b) && json.Unmarshal(b, &vals) == nil && len(vals) <= wsMaxBatch {
+			if err != nil || len(spans) != len(vals) {
+				t.Fatalf("%q: valid array of %d split into %d (%v)", b, len(vals), len(spans), err)
+			}
+			for i, sp := range spans {
+				if !bytes.Equal(b[sp[0]:sp[1]], vals[i]) {
+					t.Fatalf("%q: value %d is %q, split %q", b, i, vals[i], b[sp[0]:sp[1]])
+				}
+			}
+		}
+	})
 }
