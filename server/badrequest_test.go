@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -9,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -193,6 +195,7 @@ func TestBadRequests(t *testing.T) {
 		{name: "array body", creds: &bob, method: "POST", path: "/v1/order", body: `[]`, status: bad, code: malformed},
 		{name: "null body", creds: te.admin(), method: "POST", path: "/v1/admin/accounts", body: `null`, status: bad, code: malformed},
 		{name: "query on a body endpoint", creds: &bob, method: "POST", path: "/v1/order", query: "timeInForce=ioc", body: order(""), status: bad, code: unknownF},
+		{name: "query on a body endpoint, no key", method: "POST", path: "/v1/order", query: "timeInForce=ioc", body: order(""), status: http.StatusUnauthorized, code: codeUnauthorized},
 		{name: "unclean path", method: "GET", path: "/v1//depth", query: "symbol=BTCUSDT", status: notFound, code: codeNotFound},
 		// Types.
 		{name: "number for a price", creds: &bob, method: "POST", path: "/v1/order", body: orderWith("price", `99000`), status: bad, code: invalid},
@@ -236,6 +239,9 @@ func TestBadRequests(t *testing.T) {
 		{name: "symbol in lower case", creds: &bob, method: "POST", path: "/v1/order", body: orderWith("symbol", `"btcusdt"`), status: bad, code: "unknown-market"},
 		{name: "missing symbol", creds: &bob, method: "POST", path: "/v1/order", body: without("symbol"), status: bad, code: missing},
 		{name: "missing quantity", creds: &bob, method: "POST", path: "/v1/order", body: without("quantity"), status: bad, code: missing},
+		{name: "missing side", creds: &bob, method: "POST", path: "/v1/order", body: without("side"), status: bad, code: missing},
+		{name: "missing type", creds: &bob, method: "POST", path: "/v1/order", body: without("type"), status: bad, code: missing},
+		{name: "marginMode missing", creds: &bob, method: "POST", path: "/v1/margin-mode", body: `{"symbol":"BTCUSDT"}`, status: bad, code: missing},
 		{name: "limit without price", creds: &bob, method: "POST", path: "/v1/order", body: without("price"), status: bad, code: missing},
 		{name: "null quantity", creds: &bob, method: "POST", path: "/v1/order", body: orderWith("quantity", ``), status: bad, code: invalid},
 		{name: "side long", creds: &bob, method: "POST", path: "/v1/order", body: orderWith("side", `"long"`), status: bad, code: invalid},
@@ -243,7 +249,7 @@ func TestBadRequests(t *testing.T) {
 		{name: "type stop", creds: &bob, method: "POST", path: "/v1/order", body: orderWith("type", `"stop"`), status: bad, code: invalid},
 		{name: "timeInForce day", creds: &bob, method: "POST", path: "/v1/order", body: order(`,"timeInForce":"day"`), status: bad, code: invalid},
 		{name: "unknown selfTradePrevention", creds: &bob, method: "POST", path: "/v1/order", body: order(`,"selfTradePrevention":"expire-maker"`), status: bad, code: invalid},
-		{name: "trigger price without trigger", creds: &bob, method: "POST", path: "/v1/order", body: order(`,"triggerPrice":"98000"`), status: bad, code: invalid},
+		{name: "trigger price without trigger", creds: &bob, method: "POST", path: "/v1/order", body: order(`,"triggerPrice":"98000"`), status: bad, code: missing},
 		{name: "trigger without its price", creds: &bob, method: "POST", path: "/v1/order", body: order(`,"trigger":"stop","triggerBy":"mark"`), status: bad, code: missing},
 		{name: "marginMode portfolio", creds: &bob, method: "POST", path: "/v1/margin-mode", body: `{"symbol":"BTCUSDT","marginMode":"portfolio"}`, status: bad, code: invalid},
 		{name: "leverage 0", creds: &bob, method: "POST", path: "/v1/leverage", body: `{"symbol":"BTCUSDT","leverage":0}`, status: bad, code: invalid},
@@ -441,4 +447,31 @@ func TestBadRequests(t *testing.T) {
 		t.Fatal("a refused request created an account")
 	}
 	t.Logf("%d bad requests, %d of them refused by the engine", len(rows), engineRows)
+}
+
+// A body declared larger than the limit is refused at once, before the
+// server waits for it (it waited for the read timeout, 30 s, then
+// answered 400).
+func TestDeclaredOversizedBodyRefusedAtOnce(t *testing.T) {
+	te := startExchange(t, t.TempDir(), nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(te.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fmt.Fprintf(conn, "POST /v1/order HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n{", 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), codeTooLarge) {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
 }

@@ -37,12 +37,15 @@ func enum[T interface {
 	comparable
 	String() string
 }](s, field string, values ...T) (T, error) {
+	var zero T
+	if s == "" {
+		return zero, apiErr(http.StatusBadRequest, codeMissingParam, "%s is required", field)
+	}
 	for _, v := range values {
 		if v.String() == s {
 			return v, nil
 		}
 	}
-	var zero T
 	names := ""
 	for i, v := range values {
 		if i > 0 {

@@ -187,6 +187,8 @@ func (s *Server) postMarginMode(w http.ResponseWriter, r *request) error {
 		mode = clearing.Cross
 	case clearing.Isolated.String():
 		mode = clearing.Isolated
+	case "":
+		return apiErr(http.StatusBadRequest, codeMissingParam, "marginMode is required")
 	default:
 		return apiErr(http.StatusBadRequest, codeInvalidParam, "marginMode: want \"cross\" or \"isolated\"")
 	}

@@ -385,7 +385,7 @@ func TestWebSocketBatch(t *testing.T) {
 			t.Fatalf("%.40s: then %+v", bad, m)
 		}
 	}
-	var open []OrderResult
+	var open []OrderInfo
 	alice := te.account(3)
 	te.must(&alice, "GET", "/v1/orders/open", "symbol=BTCUSDT", nil, &open)
 	if len(open) != 1 { // order 11 of the good batch
