@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/paperperps/exchange/orderbook"
@@ -178,6 +180,18 @@ func TestCIDIndexKeysSharingAHash(t *testing.T) {
 		t.Fatal("a removed key is still found")
 	}
 	if err := x.check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A refused client order id names the character that is not allowed, not
+// its first byte.
+func TestParseClientOrderIDNamesTheCharacter(t *testing.T) {
+	_, err := ParseClientOrderID("bot-é")
+	if !errors.Is(err, ErrInvalidClientOrderID) || !strings.Contains(err.Error(), "character 'é'") {
+		t.Fatalf("%v", err)
+	}
+	if _, err := ParseClientOrderID("bot-1:a/b_c.d"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/paperperps/exchange/clearing"
 	"github.com/paperperps/exchange/orderbook"
@@ -168,7 +169,9 @@ func ParseClientOrderID(s string) (ClientOrderID, error) {
 	}
 	for i := 0; i < len(s); i++ {
 		if !cidChar(s[i]) {
-			return c, fmt.Errorf("%w: %q: character %q not in A-Z a-z 0-9 . _ : / -", ErrInvalidClientOrderID, s, s[i])
+			// The character, not its first byte: 'é', not 'Ã'.
+			r, _ := utf8.DecodeRuneInString(s[i:])
+			return c, fmt.Errorf("%w: %q: character %q not in A-Z a-z 0-9 . _ : / -", ErrInvalidClientOrderID, s, r)
 		}
 	}
 	copy(c[:], s)

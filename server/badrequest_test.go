@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -473,5 +474,16 @@ func TestDeclaredOversizedBodyRefusedAtOnce(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), codeTooLarge) {
 		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+}
+
+// A wrongly typed field is named as the client sent it, not by its Go
+// path (orderId sits in a struct embedded in the amend request).
+func TestTypeErrorNamesTheField(t *testing.T) {
+	var am amendRequest
+	err := decodeBody([]byte(`{"symbol":"BTCUSDT","orderId":"5","price":"99000","quantity":"0.01"}`), &am)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Code != codeInvalidParam || !strings.HasPrefix(ae.Message, "orderId: ") {
+		t.Fatalf("%v", err)
 	}
 }

@@ -147,6 +147,14 @@ func fieldsOf(t reflect.Type) map[string]bool {
 	return f
 }
 
+// jsonField is the field an encoding/json error names, without the Go
+// path to it: a field of an embedded struct (orderRef in an amend) comes
+// as "orderRef.orderId", and the client sent "orderId". The bodies are
+// flat objects, so the last name is the field.
+func jsonField(path string) string {
+	return path[strings.LastIndexByte(path, '.')+1:]
+}
+
 func jsonError(err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
@@ -154,9 +162,9 @@ func jsonError(err error) error {
 	case errors.As(err, &syn):
 		return apiErr(http.StatusBadRequest, codeMalformed, "malformed JSON at byte %d: %v", syn.Offset, err)
 	case errors.As(err, &typ) && typ.Type == reflect.TypeFor[Number]():
-		return apiErr(http.StatusBadRequest, codeInvalidParam, "%s: %s", typ.Field, typ.Value)
+		return apiErr(http.StatusBadRequest, codeInvalidParam, "%s: %s", jsonField(typ.Field), typ.Value)
 	case errors.As(err, &typ):
-		return apiErr(http.StatusBadRequest, codeInvalidParam, "%s: want %s, got JSON %s", typ.Field, jsonKind(typ.Type), typ.Value)
+		return apiErr(http.StatusBadRequest, codeInvalidParam, "%s: want %s, got JSON %s", jsonField(typ.Field), jsonKind(typ.Type), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return apiErr(http.StatusBadRequest, codeUnknownField, "%s", strings.TrimPrefix(err.Error(), "json: "))
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
