@@ -242,15 +242,14 @@ func (s *Server) route(level int, h handler) http.HandlerFunc {
 }
 
 func (s *Server) prepare(w http.ResponseWriter, r *request, level int) error {
-	tooLarge := apiErr(http.StatusRequestEntityTooLarge, codeTooLarge, "the body exceeds %d bytes", s.cfg.MaxBody)
 	if r.ContentLength > s.cfg.MaxBody {
-		return tooLarge // declared: refused before it is read
+		return s.tooLarge() // declared: refused before it is read
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return tooLarge
+			return s.tooLarge()
 		}
 		// The error names the connection's addresses: not the client's
 		// business, and no help to it.
@@ -285,6 +284,10 @@ func (s *Server) prepare(w http.ResponseWriter, r *request, level int) error {
 		return apiErr(http.StatusBadRequest, codeUnknownField, "%s %s takes its parameters in the JSON body, not the query", r.Method, r.URL.Path)
 	}
 	return nil
+}
+
+func (s *Server) tooLarge() error {
+	return apiErr(http.StatusRequestEntityTooLarge, codeTooLarge, "the body exceeds %d bytes", s.cfg.MaxBody)
 }
 
 // remoteHost is the address a request came from, without its port: the
