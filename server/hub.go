@@ -139,9 +139,12 @@ func (h *Hub) validStream(name string) (engine.MarketID, bool) {
 	return 0, false
 }
 
-// subscribe adds c to stream; for depth it first queues a snapshot, so
-// the diffs that follow chain onto it, and for a mark the current one.
-func (h *Hub) subscribe(c *wsConn, stream string, m engine.MarketID) bool {
+// subscribe adds c to stream, and reports whether it was not on it
+// already. For depth it first queues a snapshot, so the diffs that follow
+// chain onto it, and for a mark the current one: also when c is on the
+// stream already, since subscribing again is how a client that saw a gap
+// in the diffs starts over.
+func (h *Hub) subscribe(c *wsConn, stream string, m engine.MarketID) (added bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	subs := h.streams[stream]
@@ -149,28 +152,40 @@ func (h *Hub) subscribe(c *wsConn, stream string, m engine.MarketID) bool {
 		subs = map[*wsConn]struct{}{}
 		h.streams[stream] = subs
 	}
-	if _, ok := subs[c]; ok {
-		return true
+	if _, on := subs[c]; !on {
+		subs[c], added = struct{}{}, true
 	}
-	subs[c] = struct{}{}
-	if strings.HasPrefix(stream, "mark:") {
+	switch {
+	case strings.HasPrefix(stream, "mark:"):
 		// The current mark first: it may not change for a while.
-		return c.send(streamMessage(stream, h.md.Mark(m)))
-	}
-	if strings.HasPrefix(stream, "depth:") {
+		c.send(streamMessage(stream, h.md.Mark(m)))
+	case strings.HasPrefix(stream, "depth:"):
 		b := &h.books[m]
 		snap := depthMessage{Symbol: h.markets[m].Symbol, Snapshot: true, UpdateID: b.updateID,
 			Bids: levels(&h.markets[m], sortedLevels(b.levels[orderbook.Buy], true, 1<<30)),
 			Asks: levels(&h.markets[m], sortedLevels(b.levels[orderbook.Sell], false, 1<<30))}
-		return c.send(streamMessage(stream, snap))
+		c.send(streamMessage(stream, snap))
 	}
-	return true
+	return added
 }
 
-func (h *Hub) unsubscribe(c *wsConn, stream string) {
+// subscribed reports whether c is on stream.
+func (h *Hub) subscribed(c *wsConn, stream string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	delete(h.streams[stream], c)
+	_, on := h.streams[stream][c]
+	return on
+}
+
+// unsubscribe takes c off stream, and reports whether it was on it.
+func (h *Hub) unsubscribe(c *wsConn, stream string) (removed bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, on := h.streams[stream][c]; on {
+		delete(h.streams[stream], c)
+		return true
+	}
+	return false
 }
 
 // subscribeUser adds c to account a's user stream and queues the kept
@@ -198,6 +213,15 @@ func (h *Hub) subscribeUser(c *wsConn, a engine.AccountID, since uint64) {
 				return
 			}
 		}
+	}
+}
+
+// unsubscribeUser takes c off account a's user stream.
+func (h *Hub) unsubscribeUser(c *wsConn, a engine.AccountID) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if f := h.users[a]; f != nil {
+		delete(f.conns, c)
 	}
 }
 

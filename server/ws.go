@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -94,6 +95,17 @@ type wsConn struct {
 	host string
 	// spans is batch's scratch: where each request of a batch lies.
 	spans [][2]int
+	// userOn: the connection is on account userAcct's user stream.
+	userOn   bool
+	userAcct engine.AccountID
+}
+
+// on reports whether c is on stream name.
+func (c *wsConn) on(name string) bool {
+	if name == "user" {
+		return c.userOn
+	}
+	return c.s.hub.subscribed(c, name)
 }
 
 // wsOrder is one order op waiting for its turn at the sequencer.
@@ -391,24 +403,49 @@ func (c *wsConn) handle(req *wsRequest) error {
 				return apiErr(http.StatusBadRequest, codeInvalidParam, "unknown stream %q", name)
 			}
 		}
-		if c.nsubs+len(req.Streams) > wsMaxStreams {
+		// Only streams the connection is not on count toward its cap: a
+		// subscription again (after a gap in the depth diffs, for a new
+		// snapshot) takes no more room.
+		fresh := 0
+		for i, name := range req.Streams {
+			if !slices.Contains(req.Streams[:i], name) && !c.on(name) {
+				fresh++
+			}
+		}
+		if c.nsubs+fresh > wsMaxStreams {
 			return apiErr(http.StatusBadRequest, codeInvalidParam, "at most %d streams per connection", wsMaxStreams)
 		}
 		// The answer first, then the streams' first messages.
 		c.reply(req.ID, req.Streams, nil)
-		for _, name := range req.Streams {
-			c.nsubs++
+		for i, name := range req.Streams {
+			if slices.Contains(req.Streams[:i], name) {
+				continue
+			}
 			if name == "user" {
-				s.hub.subscribeUser(c, c.who.account, req.Since)
+				if !c.userOn {
+					c.userOn, c.userAcct = true, c.who.account
+					c.nsubs++
+				}
+				s.hub.subscribeUser(c, c.userAcct, req.Since)
 				continue
 			}
 			m, _ := s.hub.validStream(name)
-			s.hub.subscribe(c, name, m)
+			if s.hub.subscribe(c, name, m) {
+				c.nsubs++
+			}
 		}
 	case "unsubscribe":
 		for _, name := range req.Streams {
-			s.hub.unsubscribe(c, name)
-			c.nsubs = max(0, c.nsubs-1)
+			switch {
+			case name == "user":
+				if c.userOn {
+					s.hub.unsubscribeUser(c, c.userAcct)
+					c.userOn = false
+					c.nsubs--
+				}
+			case s.hub.unsubscribe(c, name):
+				c.nsubs--
+			}
 		}
 		c.reply(req.ID, req.Streams, nil)
 	case "login":

@@ -566,3 +566,58 @@ func FuzzSplitBatch(f *testing.F) {
 		}
 	})
 }
+
+// Subscribing again to a depth stream sends a new snapshot (how a client
+// that saw a gap starts over) and takes no more room under the cap; a
+// stream named many times counts once; unsubscribing from the user stream
+// takes the connection off it.
+func TestWSResubscribe(t *testing.T) {
+	te := startExchange(t, t.TempDir(), nil)
+	c := te.dialWS(t)
+	alice := te.account(3)
+	c.login(alice)
+	snapshots := 0
+	onStream := func(m wsMsg) {
+		var d struct {
+			Snapshot bool `json:"snapshot"`
+		}
+		if m.Stream == "depth:BTCUSDT" && json.Unmarshal(m.Data, &d) == nil && d.Snapshot {
+			snapshots++
+		}
+	}
+	many := make([]string, wsMaxStreams*3/4) // twice over the cap, if each counted
+	for i := range many {
+		many[i] = "depth:BTCUSDT"
+	}
+	for range 3 {
+		if m := c.answer(c.request("subscribe", map[string]any{"streams": many}), onStream); m.Error != nil {
+			t.Fatalf("subscribe: %+v", m.Error)
+		}
+	}
+	// Each snapshot follows its answer: a ping's answer comes after the last.
+	c.answer(c.request("ping", nil), onStream)
+	if snapshots != 3 {
+		t.Fatalf("%d snapshots for three subscriptions", snapshots)
+	}
+	if m := c.answer(c.request("subscribe", map[string]any{"streams": []string{"user"}}), nil); m.Error != nil {
+		t.Fatalf("subscribe user: %+v", m.Error)
+	}
+	conns := func() int {
+		h := te.x.srv.hub
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if f := h.users[3]; f != nil {
+			return len(f.conns)
+		}
+		return 0
+	}
+	if conns() != 1 {
+		t.Fatalf("%d connections on the user stream", conns())
+	}
+	if m := c.answer(c.request("unsubscribe", map[string]any{"streams": []string{"user", "depth:BTCUSDT"}}), nil); m.Error != nil {
+		t.Fatalf("unsubscribe: %+v", m.Error)
+	}
+	if conns() != 0 {
+		t.Fatalf("%d connections on the user stream after unsubscribing", conns())
+	}
+}
