@@ -375,6 +375,9 @@ func (c *wsConn) reply(id uint64, result any, err error) {
 	if err != nil && !errors.As(err, &ae) {
 		ae = apiErr(http.StatusInternalServerError, codeInternal, "internal error")
 	}
+	if ae != nil && c.s.metrics != nil {
+		c.s.metrics.refused.WithLabelValues(ae.Code).Inc() // as REST's refusals are
+	}
 	msg, merr := json.Marshal(struct {
 		ID     uint64    `json:"id"`
 		Result any       `json:"result,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -619,5 +620,29 @@ func TestWSResubscribe(t *testing.T) {
 	}
 	if conns() != 0 {
 		t.Fatalf("%d connections on the user stream after unsubscribing", conns())
+	}
+}
+
+// A refusal over the WebSocket is counted in exchange_api_errors_total,
+// as a REST one is.
+func TestWSRefusalsCounted(t *testing.T) {
+	te := startExchange(t, t.TempDir(), nil)
+	c := te.dialWS(t)
+	for range 2 {
+		if m := c.answer(c.request("order.place", map[string]any{"order": map[string]any{"symbol": "BTCUSDT"}}), nil); m.Error == nil || m.Error.Code != codeUnauthorized {
+			t.Fatalf("an order before login: %+v", m)
+		}
+	}
+	resp, err := http.Get(te.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `exchange_api_errors_total{code="unauthorized"} 2`; !strings.Contains(string(raw), want) {
+		t.Fatalf("metrics lack %s", want)
 	}
 }
