@@ -63,16 +63,8 @@ func TestLiquidationSimulation(t *testing.T) {
 // (before that rule the fee account went below 0, and a snapshot of it
 // would not restore).
 func TestLiquidationSimulationRebate(t *testing.T) {
-	specs := DefaultMarkets()
-	for i := range specs {
-		specs[i].MakerFeeRate = specs[i].TakerFeeRate.Neg()
-	}
-	ms, err := Compile(specs)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := DefaultConfig()
-	cfg.Markets = ms
+	cfg.Markets = marketsWithMakerFee(t, func(m MarketSpec) decimal.Decimal { return m.TakerFeeRate.Neg() })
 	s := newLiqSim(t, cfg, 5, 300)
 	for range 40_000 {
 		s.step()

@@ -34,6 +34,22 @@ import (
 //	cancel-all acct=N market=SYM
 //	tick
 //	position acct=N market=SYM              (shows the position, its liquidation price and margin figures)
+//
+// marketsWithMakerFee is the built-in markets, compiled, each with the
+// maker rate rate gives it.
+func marketsWithMakerFee(t testing.TB, rate func(MarketSpec) decimal.Decimal) []Market {
+	t.Helper()
+	specs := DefaultMarkets()
+	for i := range specs {
+		specs[i].MakerFeeRate = rate(specs[i])
+	}
+	ms, err := Compile(specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
 func TestScenarios(t *testing.T) {
 	datadriven.Walk(t, "testdata/scenarios", func(t *testing.T, path string) {
 		var e *Engine
@@ -50,15 +66,7 @@ func TestScenarios(t *testing.T) {
 				if d.HasArg("maker-fee") {
 					var rate string
 					d.ScanArgs(t, "maker-fee", &rate)
-					specs := DefaultMarkets()
-					for i := range specs {
-						specs[i].MakerFeeRate = decimal.RequireFromString(rate)
-					}
-					ms, err := Compile(specs)
-					if err != nil {
-						d.Fatalf(t, "%v", err)
-					}
-					cfg.Markets = ms
+					cfg.Markets = marketsWithMakerFee(t, func(MarketSpec) decimal.Decimal { return decimal.RequireFromString(rate) })
 				}
 				if e, err = New(cfg); err != nil {
 					d.Fatalf(t, "%v", err)
