@@ -13,6 +13,21 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// marketsWithMakerFee is the built-in markets, compiled, each with the
+// maker rate rate gives it.
+func marketsWithMakerFee(t testing.TB, rate func(MarketSpec) decimal.Decimal) []Market {
+	t.Helper()
+	specs := DefaultMarkets()
+	for i := range specs {
+		specs[i].MakerFeeRate = rate(specs[i])
+	}
+	ms, err := Compile(specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
 // TestScenarios runs the files under testdata/scenarios: trader-readable
 // commands with prices, sizes and amounts in decimals, each followed by the
 // events it produced (amounts in USDT, prices and sizes in the market's
@@ -34,22 +49,6 @@ import (
 //	cancel-all acct=N market=SYM
 //	tick
 //	position acct=N market=SYM              (shows the position, its liquidation price and margin figures)
-//
-// marketsWithMakerFee is the built-in markets, compiled, each with the
-// maker rate rate gives it.
-func marketsWithMakerFee(t testing.TB, rate func(MarketSpec) decimal.Decimal) []Market {
-	t.Helper()
-	specs := DefaultMarkets()
-	for i := range specs {
-		specs[i].MakerFeeRate = rate(specs[i])
-	}
-	ms, err := Compile(specs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ms
-}
-
 func TestScenarios(t *testing.T) {
 	datadriven.Walk(t, "testdata/scenarios", func(t *testing.T, path string) {
 		var e *Engine
